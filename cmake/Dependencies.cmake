@@ -1,0 +1,63 @@
+# Third-party dependencies, gathered on one INTERFACE target (sdz_deps) that libsdzero links.
+add_library(sdz_deps INTERFACE)
+
+# ---- libtorch. CPU builds use Debian's libtorch-dev (1.13). GPU builds use the pip PyTorch prefix:
+#   cmake -B build-gpu -DSDZ_ENABLE_CUDA=ON -DSDZ_ENABLE_NCCL=ON \
+#         -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+if(SDZ_ENABLE_CUDA)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  if(NOT CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+    set(CUDAToolkit_ROOT /usr/local/cuda)
+  endif()
+  find_package(CUDAToolkit REQUIRED)
+  message(STATUS "sdzero: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_LIBRARY_ROOT}")
+  if(NOT CMAKE_PREFIX_PATH)
+    execute_process(COMMAND python3 -c "import torch; print(torch.utils.cmake_prefix_path)"
+                    OUTPUT_VARIABLE _sdz_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+                    RESULT_VARIABLE _sdz_torch_rc ERROR_QUIET)
+    if(_sdz_torch_rc EQUAL 0 AND _sdz_torch_prefix)
+      list(APPEND CMAKE_PREFIX_PATH ${_sdz_torch_prefix})
+      message(STATUS "sdzero: using the pip PyTorch prefix ${_sdz_torch_prefix}")
+    else()
+      message(WARNING "sdzero: SDZ_ENABLE_CUDA=ON but no pip PyTorch found; "
+                      "falling back to the system libtorch (compile check only: it has no CUDA)")
+    endif()
+  endif()
+  target_compile_definitions(sdz_deps INTERFACE SDZ_WITH_CUDA=1)
+  target_link_libraries(sdz_deps INTERFACE CUDA::cudart)
+endif()
+find_package(Torch REQUIRED)
+target_link_libraries(sdz_deps INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(sdz_deps SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+message(STATUS "sdzero: Torch ${Torch_VERSION} from ${Torch_DIR}")
+
+if(SDZ_ENABLE_NCCL)
+  if(NOT SDZ_ENABLE_CUDA)
+    message(FATAL_ERROR "SDZ_ENABLE_NCCL=ON needs SDZ_ENABLE_CUDA=ON")
+  endif()
+  find_path(SDZ_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include $ENV{NCCL_HOME}/include)
+  find_library(SDZ_NCCL_LIB nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64 $ENV{NCCL_HOME}/lib)
+  if(NOT SDZ_NCCL_INCLUDE OR NOT SDZ_NCCL_LIB)
+    message(FATAL_ERROR "SDZ_ENABLE_NCCL=ON but nccl.h / libnccl were not found (set NCCL_HOME)")
+  endif()
+  message(STATUS "sdzero: NCCL ${SDZ_NCCL_LIB}")
+  target_include_directories(sdz_deps SYSTEM INTERFACE ${SDZ_NCCL_INCLUDE})
+  target_link_libraries(sdz_deps INTERFACE ${SDZ_NCCL_LIB})
+  target_compile_definitions(sdz_deps INTERFACE SDZ_WITH_NCCL=1)
+endif()
+
+# ---- MPI (C API; OpenMPI on Debian), HDF5 (C API), Boost.Program_options, JSON, PCRE2
+find_package(MPI REQUIRED COMPONENTS C)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost REQUIRED COMPONENTS program_options)
+find_package(nlohmann_json 3.9 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+find_package(Threads REQUIRED)
+
+target_link_libraries(sdz_deps INTERFACE MPI::MPI_C Boost::program_options nlohmann_json::nlohmann_json
+                                         PkgConfig::PCRE2 Threads::Threads ${HDF5_C_LIBRARIES})
+target_include_directories(sdz_deps SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
+target_compile_definitions(sdz_deps INTERFACE ${HDF5_C_DEFINITIONS} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)

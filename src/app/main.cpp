@@ -1,0 +1,64 @@
+// sdzero: `sdzero <command> [options]`. Dispatch only; each command is in its own cmd_*.cpp.
+#include <malloc.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "sdzero/app/command.hpp"
+#include "sdzero/core/error.hpp"
+
+namespace sdz::app {
+
+static std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+
+Registrar::Registrar(Command c) {
+  auto& r = registry();
+  r.push_back(std::move(c));
+  std::sort(r.begin(), r.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+}
+
+const std::vector<Command>& commands() { return registry(); }
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : registry())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+static char** g_argv = nullptr;
+char** original_argv() { return g_argv; }
+
+}  // namespace sdz::app
+
+int main(int argc, char** argv) {
+  using namespace sdz::app;
+  g_argv = argv;
+  // glibc returning freed tensor memory to the OS cost ~30% system time in training loops (DESIGN.md).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string name = args.empty() ? "demo" : args[0];
+  if (!args.empty()) args.erase(args.begin());
+  if (name == "-h" || name == "--help") name = "help";
+  if (name == "--version") name = "version";
+  const Command* cmd = find_command(name);
+  if (!cmd) {
+    std::cerr << "sdzero: unknown command '" << name << "'. Run `sdzero help` for the list.\n";
+    return 2;
+  }
+  try {
+    return cmd->run(args);
+  } catch (const sdz::Error& e) {
+    std::cerr << "sdzero " << name << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "sdzero " << name << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

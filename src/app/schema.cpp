@@ -1,0 +1,15 @@
+// Every configuration key of the program, gathered once from the layers that own them.
+#include "sdzero/app/schema.hpp"
+
+namespace sdz::app {
+
+const Schema& schema() {
+  static const Schema s = [] {
+    Schema s;
+    declare_core_keys(s);
+    return s;
+  }();
+  return s;
+}
+
+}  // namespace sdz::app

@@ -1,0 +1,84 @@
+#include "sdzero/app/setup.hpp"
+
+#include <torch/torch.h>
+
+#include "sdzero/app/command.hpp"
+#include "sdzero/app/schema.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
+#include "sdzero/core/log.hpp"
+#include "sdzero/core/strings.hpp"
+
+namespace sdz::app {
+
+CommandLine parse_command_line(const std::vector<std::string>& args, const std::vector<std::string>& own_flags) {
+  CommandLine cl;
+  auto takes_value = [&](const std::string& name, bool* known) {
+    for (const auto& f : own_flags) {
+      if (f == name) return *known = true, false;
+      if (f == name + "=") return *known = true, true;
+    }
+    *known = false;
+    return false;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!starts_with(a, "--")) throw Error("unexpected argument '" + a + "'", "command line", "options start with --");
+    std::string body = a.substr(2), value;
+    bool has_eq = false;
+    if (auto eq = body.find('='); eq != std::string::npos) value = body.substr(eq + 1), body = body.substr(0, eq), has_eq = true;
+    if (body == "config") {
+      if (!has_eq) {
+        if (i + 1 >= args.size()) throw Error("--config needs a file", "command line");
+        value = args[++i];
+      }
+      cl.config_path = value;
+      continue;
+    }
+    if (body.find('.') != std::string::npos) {  // a configuration override
+      cl.overrides.push_back(a);
+      if (!has_eq && i + 1 < args.size() && !starts_with(args[i + 1], "--")) cl.overrides.push_back(args[++i]);
+      continue;
+    }
+    bool known = false;
+    bool needs_value = takes_value(body, &known);
+    if (!known) throw Error("unknown option --" + body, "command line", "see `sdzero help <command>`");
+    if (needs_value && !has_eq) {
+      if (i + 1 >= args.size()) throw Error("--" + body + " needs a value", "command line");
+      value = args[++i];
+    } else if (!needs_value && has_eq) {
+      throw Error("--" + body + " takes no value", "command line");
+    }
+    cl.flags[body] = value;
+  }
+  return cl;
+}
+
+Session start_session(const CommandLine& cl, bool write_run_dir) {
+  Session s;
+  // Parse before MPI starts: it is pure, so every rank gets the same answer, and a bad config
+  // fails fast on every rank without a collective.
+  s.cfg = Config::load(schema(), cl.config_path, cl.overrides);
+  LaunchInfo li = launch_info_from_env();
+  s.threads = threads_per_rank(li, int(s.cfg.get_int("run.threads")));
+  ensure_omp_wait_policy(original_argv(), li, s.threads);
+
+  int argc = 0;
+  char** argv = nullptr;
+  s.world = std::make_unique<World>(&argc, &argv);
+  log::init(s.world->rank(), s.world->size(), log::parse_level(s.cfg.get_string("log.level")),
+            s.cfg.get_bool("log.all_ranks"));
+  torch::set_num_threads(s.threads);
+
+  s.run_dir = s.cfg.get_string("run.dir");
+  if (s.run_dir.empty()) s.run_dir = "runs/" + s.cfg.get_string("run.name");
+  if (write_run_dir && s.world->rank() == 0) {
+    make_dirs(s.run_dir);
+    write_file_atomic(s.run_dir + "/config.ini", s.cfg.to_ini());
+  }
+  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s",
+                      s.world->size(), s.threads, li.cores, s.run_dir.c_str()));
+  return s;
+}
+
+}  // namespace sdz::app

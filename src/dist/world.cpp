@@ -1,0 +1,95 @@
+// MPI bootstrap. Everything here runs before or around MPI_Init; no algorithm code lives here.
+#include "sdzero/dist/world.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/log.hpp"
+#include "sdzero/core/strings.hpp"
+
+namespace sdz {
+
+static int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  long x = std::strtol(v, &end, 10);
+  return (end && *end == '\0' && x > 0) ? int(x) : (std::string(v) == "0" ? 0 : fallback);
+}
+
+LaunchInfo launch_info_from_env() {
+  LaunchInfo li;
+  // OpenMPI's mpirun, then Slurm's srun, then generic PMI variables.
+  li.rank = env_int("OMPI_COMM_WORLD_RANK", env_int("SLURM_PROCID", env_int("PMI_RANK", 0)));
+  li.world = env_int("OMPI_COMM_WORLD_SIZE", env_int("SLURM_NTASKS", env_int("PMI_SIZE", 1)));
+  li.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", 0));
+  int slurm_local = 0;
+  if (const char* t = std::getenv("SLURM_TASKS_PER_NODE")) slurm_local = std::atoi(t);  // "3(x2)" -> 3
+  li.local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", slurm_local > 0 ? slurm_local : env_int("MPI_LOCALNRANKS", 1));
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  li.cores = env_int("SLURM_CPUS_ON_NODE", online > 0 ? int(online) : 1);
+  return li;
+}
+
+int threads_per_rank(const LaunchInfo& li, int requested) {
+  if (requested > 0) return requested;
+  int t = li.cores / (li.local_size > 0 ? li.local_size : 1);
+  return t > 0 ? t : 1;
+}
+
+void ensure_omp_wait_policy(char** argv, const LaunchInfo& li, int threads) {
+  if (li.local_size * threads <= li.cores) return;
+  if (std::getenv("OMP_WAIT_POLICY")) return;  // the user chose; respect it
+  if (std::getenv("SDZ_REEXECED")) return;      // never loop
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  setenv("SDZ_REEXECED", "1", 1);
+  execv("/proc/self/exe", argv);
+  // exec failed: continue with the active policy, slower but correct.
+  log::warn("could not re-execute with OMP_WAIT_POLICY=passive; set it in the environment");
+}
+
+World::World(int* argc, char*** argv) {
+  int inited = 0;
+  MPI_Initialized(&inited);
+  if (!inited) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    owns_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  // Node-local numbering from MPI itself, whatever launched us.
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
+}
+
+World::~World() {
+  if (!owns_) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void World::abort(int code) {
+  int inited = 0;
+  MPI_Initialized(&inited);
+  if (inited) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+std::string World::library_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(buf, &len);
+  std::string s(buf, size_t(len));
+  auto nl = s.find_first_of("\r\n,");
+  return trim(nl == std::string::npos ? s : s.substr(0, nl));
+}
+
+}  // namespace sdz
