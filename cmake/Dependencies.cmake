@@ -1,5 +1,8 @@
-# Third-party dependencies, gathered on one INTERFACE target (sdz_deps) that libsdzero links.
+# Third-party dependencies on two INTERFACE targets: sdz_deps_base (everything but torch; the torch-free
+# layers link only this, so their test programs start in milliseconds) and sdz_deps (base + torch).
+add_library(sdz_deps_base INTERFACE)
 add_library(sdz_deps INTERFACE)
+target_link_libraries(sdz_deps INTERFACE sdz_deps_base)
 
 # ---- libtorch. CPU builds use Debian's libtorch-dev (1.13). GPU builds use the pip PyTorch prefix:
 #   cmake -B build-gpu -DSDZ_ENABLE_CUDA=ON -DSDZ_ENABLE_NCCL=ON \
@@ -57,7 +60,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(Threads REQUIRED)
 
-target_link_libraries(sdz_deps INTERFACE MPI::MPI_C Boost::program_options nlohmann_json::nlohmann_json
+target_link_libraries(sdz_deps_base INTERFACE MPI::MPI_C Boost::program_options nlohmann_json::nlohmann_json
                                          PkgConfig::PCRE2 Threads::Threads ${HDF5_C_LIBRARIES})
-target_include_directories(sdz_deps SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
-target_compile_definitions(sdz_deps INTERFACE ${HDF5_C_DEFINITIONS} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+target_include_directories(sdz_deps_base SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
+target_compile_definitions(sdz_deps_base INTERFACE ${HDF5_C_DEFINITIONS} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
