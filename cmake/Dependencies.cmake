@@ -15,7 +15,7 @@ if(SDZ_ENABLE_CUDA)
     set(CUDAToolkit_ROOT /usr/local/cuda)
   endif()
   find_package(CUDAToolkit REQUIRED)
-  message(STATUS "sdzero: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_LIBRARY_ROOT}")
+  message(STATUS "sdzero: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_BIN_DIR}")
   if(NOT CMAKE_PREFIX_PATH)
     execute_process(COMMAND python3 -c "import torch; print(torch.utils.cmake_prefix_path)"
                     OUTPUT_VARIABLE _sdz_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
