@@ -1,0 +1,97 @@
+// cd: Countdown-lite. "3,7,2,9>21" -> "3*7=21": two of the numbers and one of + - * reach the target.
+#include <algorithm>
+
+#include "sdzero/core/rng.hpp"
+#include "sdzero/core/strings.hpp"
+#include "sdzero/tasks/equation.hpp"
+#include "task_impl.hpp"
+
+namespace sdz::tasks {
+
+namespace {
+
+struct Cand {
+  int64_t a, b, v;
+  char op;
+};
+
+std::string write(const Cand& c) {
+  return strprintf("%lld%c%lld=%lld", (long long)c.a, c.op, (long long)c.b, (long long)c.v);
+}
+
+// Every pair of positions i < j with + - * (subtraction larger first, positive results only).
+std::vector<Cand> candidates(const std::vector<int64_t>& n) {
+  std::vector<Cand> out;
+  for (size_t i = 0; i < n.size(); ++i)
+    for (size_t j = i + 1; j < n.size(); ++j) {
+      int64_t a = n[i], b = n[j];
+      out.push_back({a, b, a + b, '+'});
+      if (a != b) out.push_back({std::max(a, b), std::min(a, b), std::max(a, b) - std::min(a, b), '-'});
+      out.push_back({a, b, a * b, '*'});
+    }
+  return out;
+}
+
+class Cd : public BuiltinTask {
+ public:
+  explicit Cd(const TaskKnobs& k) : k_(k) {}
+  std::string name() const override { return "cd"; }
+  Problem generate(uint64_t seed) const override {
+    Rng r(seed);
+    std::vector<int64_t> n(size_t(std::max(2, k_.cd_numbers)));
+    for (auto& x : n) x = r.randint(1, std::max(2, k_.cd_max));
+    auto c = candidates(n);
+    const Cand& pick = c[size_t(r.randint(0, int64_t(c.size()) - 1))];
+    std::vector<std::string> parts;
+    for (auto x : n) parts.push_back(std::to_string(x));
+    std::string q = join(parts, ",") + ">" + std::to_string(pick.v);
+    return {q, q, std::to_string(pick.v)};
+  }
+  std::string solution(const Problem& p) const override {
+    std::vector<int64_t> n;
+    int64_t t;
+    if (!parse_numbers_target(p.question, n, t)) return "";
+    for (const auto& c : candidates(n))
+      if (c.v == t) return write(c);
+    return "";
+  }
+  std::string wrong_attempt(const Problem& p, uint64_t seed) const override {
+    std::vector<int64_t> n;
+    int64_t t;
+    if (!parse_numbers_target(p.question, n, t)) return "";
+    std::vector<Cand> wrong;
+    for (const auto& c : candidates(n))
+      if (c.v != t) wrong.push_back(c);
+    if (wrong.empty()) return "";
+    Rng r(seed);
+    return write(wrong[size_t(r.randint(0, int64_t(wrong.size()) - 1))]);
+  }
+  std::string correction(const Problem& p, const std::string&) const override { return solution(p); }
+  Verdict verify(const std::string& response, const std::string& target) const override {
+    std::vector<int64_t> n;
+    int64_t t;
+    if (!parse_numbers_target(target, n, t)) return fail("malformed cd target '" + target.substr(0, 40) + "'");
+    auto e = last_equation(response);
+    if (!e) return fail("no equation a op b=v found");
+    if (e->op == '/') return fail("division is not allowed");
+    std::vector<int64_t> left = n;
+    for (int64_t x : {e->a, e->b}) {
+      auto it = std::find(left.begin(), left.end(), x);
+      if (it == left.end()) return fail(strprintf("%lld is not an available number", (long long)x));
+      left.erase(it);
+    }
+    int64_t truth = *apply_op(e->a, e->op, e->b);
+    if (e->v != truth) return fail(strprintf("arithmetic: %s, true value %lld", e->text.c_str(), (long long)truth));
+    if (e->v != t) return fail(strprintf("value %lld is not the target %lld", (long long)e->v, (long long)t));
+    return pass();
+  }
+
+ private:
+  TaskKnobs k_;
+};
+
+}  // namespace
+
+std::unique_ptr<BuiltinTask> make_cd_task(const TaskKnobs& k) { return std::make_unique<Cd>(k); }
+
+}  // namespace sdz::tasks
