@@ -1,0 +1,70 @@
+// defines: declare_algo_keys (the [method], [distill], [grpo], [srt], [optim], [budget], [teacher]
+// sections) and AlgoConfig, those keys resolved into the option structs of algo/.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sdzero/algo/budget.hpp"
+#include "sdzero/algo/grpo.hpp"
+#include "sdzero/algo/losses.hpp"
+#include "sdzero/algo/optim.hpp"
+#include "sdzero/algo/scorer.hpp"
+#include "sdzero/algo/srt_collect.hpp"
+#include "sdzero/algo/teacher.hpp"
+#include "sdzero/core/config.hpp"
+
+namespace sdz {
+void declare_algo_keys(Schema& s);
+}
+
+namespace sdz::algo {
+
+enum class SrtObjective { Joint, Revision, Generation, Sequential };
+SrtObjective parse_srt_objective(const std::string& s);
+
+struct SamplingParams {
+  int64_t samples_per_question = 1;
+  double temperature = 1.0;
+  double top_p = 1.0;
+  int64_t max_new_tokens = 512;
+};
+
+struct SrtOptions {
+  SrtObjective objective = SrtObjective::Joint;
+  bool revision_first = true;  // Sequential: which stage comes first
+  int64_t stage_steps = 0;     // Sequential: optimizer steps of the first stage
+  int64_t initial_samples = 1;
+  int64_t revisions = 3;
+  ReviseWhich revise = ReviseWhich::Both;
+  double revision_top_p = 0.9;
+  CleanupOptions cleanup;
+  int64_t max_tokens = 8192;
+  std::string cue_correct, cue_wrong;  // P_1 and P_0 (text; text/ tokenizes "\n\n" + P + "\n\n")
+};
+
+struct AlgoConfig {
+  std::string method = "sdzero";  // sdzero | srt | sft | rft | grpo | sdft
+  SamplingParams sampling;
+  int64_t student_max_tokens = 8192;
+  TeacherScoring teacher_scoring;
+  KlOptions kl;
+  int64_t teacher_max_tokens = 32768;
+  ClipOptions clip;
+  bool dynamic_sampling = true;
+  bool scale_by_std = true;
+  double adv_eps = 1e-6;
+  SrtOptions srt;
+  OptimOptions optim;
+  BudgetLimits budget;
+  std::string teacher_update = "auto";  // "auto": the method's own default
+  TeacherOptions teacher;
+};
+
+// Reads every algo key (the Config must come from a schema that declare_algo_keys filled).
+AlgoConfig algo_config(const Config& c);
+
+// "\n\n" + P_r + "\n\n": the cue text for a reward, to be tokenized by text/.
+std::string cue_text(const SrtOptions& srt, float reward);
+
+}  // namespace sdz::algo

@@ -1,0 +1,57 @@
+// defines: the optimizer every method trains with: AdamW (torch::optim::AdamW) with the paper's
+// schedules (linear warmup then constant; linear warmup then cosine), weight decay, betas and eps from
+// config, and grad-norm clipping. The gradient allreduce of data-parallel learners happens between
+// backward and Optimizer::step (dist/ owns it).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace sdz::algo {
+
+enum class LrSchedule { Constant, Cosine };
+LrSchedule parse_lr_schedule(const std::string& s);  // "constant" | "cosine"
+
+struct OptimOptions {
+  double lr = 5e-6;
+  double weight_decay = 0.01;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  LrSchedule schedule = LrSchedule::Constant;
+  int64_t warmup_steps = 20;     // linear warmup length in steps ...
+  double warmup_fraction = 0.0;  // ... or this fraction of total_steps, whichever is longer
+  int64_t total_steps = 0;       // cosine horizon (needed for cosine)
+  double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
+  double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
+};
+
+int64_t warmup_length(const OptimOptions& o);
+// Learning rate of optimizer step `step` (0-based). Warmup: lr * (step + 1) / W, so the first step
+// already moves; then constant, or min + (lr - min) * (1 + cos(pi * progress)) / 2 with
+// progress = (step - W) / (total - W), clamped to [0, 1].
+double lr_at(const OptimOptions& o, int64_t step);
+
+struct OptimStepStats {
+  double lr = 0;
+  double grad_norm = 0;  // before clipping
+};
+
+class Optimizer {
+ public:
+  Optimizer(std::vector<torch::Tensor> params, OptimOptions opt);
+  void zero_grad();
+  // Sets the lr of step `step` (0-based), clips the gradient norm, takes the AdamW step.
+  OptimStepStats step(int64_t step);
+  torch::optim::AdamW& adamw() { return *adamw_; }
+  const std::vector<torch::Tensor>& params() const { return params_; }
+  const OptimOptions& options() const { return opt_; }
+
+ private:
+  std::vector<torch::Tensor> params_;
+  OptimOptions opt_;
+  std::unique_ptr<torch::optim::AdamW> adamw_;
+};
+
+}  // namespace sdz::algo

@@ -1,0 +1,57 @@
+// defines: what algo/ needs from a causal language model, and nothing more: logits for a span of
+// rows of one token sequence, and the parameter list. model/ adapts its transformer to this
+// interface; tests use tiny torch::nn models. Also the teacher scoring of one layout (top-k or full).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "sdzero/algo/layout.hpp"
+#include "sdzero/algo/types.hpp"
+
+namespace sdz::algo {
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  // Logits rows [row, row + n) of the causal LM run on `ids`: [n, V]. Row p predicts ids[p + 1].
+  // Only the requested rows are needed, so a model can skip the vocabulary projection elsewhere.
+  virtual torch::Tensor logits(const Ids& ids, int64_t row, int64_t n) = 0;
+  // Trainable tensors in a fixed order (optimizer, EMA, hard sync, weight transfer).
+  virtual std::vector<torch::Tensor> parameters() = 0;
+};
+
+// A Scorer from two functions, for adapting code whose API is not a Scorer subclass.
+class FunctionScorer : public Scorer {
+ public:
+  using LogitsFn = std::function<torch::Tensor(const Ids&, int64_t, int64_t)>;
+  using ParamsFn = std::function<std::vector<torch::Tensor>()>;
+  FunctionScorer(LogitsFn logits, ParamsFn params) : logits_(std::move(logits)), params_(std::move(params)) {}
+  torch::Tensor logits(const Ids& ids, int64_t row, int64_t n) override { return logits_(ids, row, n); }
+  std::vector<torch::Tensor> parameters() override { return params_(); }
+
+ private:
+  LogitsFn logits_;
+  ParamsFn params_;
+};
+
+enum class TeacherMode { TopK, Full };
+TeacherMode parse_teacher_mode(const std::string& s);  // "topk" | "full"
+
+struct TeacherScoring {
+  TeacherMode mode = TeacherMode::TopK;
+  int64_t top_k = 64;
+  double temperature = 1.0;      // applied to full log-probs and to token log-probs; top-k keeps raw logits
+  bool token_logprobs = true;    // also the log-prob of each scored token (diagnostics, GRPO reference)
+};
+
+// Teacher forward without gradient over the layout's scored span.
+TeacherSignal score_teacher(Scorer& teacher, const ScoredLayout& layout, const TeacherScoring& opt);
+
+// The student's log-prob of each scored token (temperature 1), without gradient: the student side of
+// the self-localization diagnostic.
+torch::Tensor student_token_logprobs(Scorer& student, const ScoredLayout& layout);
+
+}  // namespace sdz::algo

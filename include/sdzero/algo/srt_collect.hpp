@@ -1,0 +1,63 @@
+// defines: SRT collection on text and ids: the clean-ups of the released code (cut degenerate
+// repeated tails, drop sycophantic openings, dedupe), keep-only-verified filtering, which initial
+// responses get revised, and the JSON form of a kept trace (the pipeline writes the JSONL file).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sdzero/algo/types.hpp"
+
+namespace sdz::algo {
+
+// A tail made of the same block repeated: if the text ends with >= min_repeats back-to-back copies
+// of a block of 1..max_period characters covering >= min_chars characters, the text is cut after
+// the first copy. Returns the (possibly) shortened text.
+std::string cut_repeated_tail(const std::string& text, int min_repeats = 4, int max_period = 200,
+                              int min_chars = 32);
+
+// True when the text, after leading whitespace and case folding of ASCII letters, starts with one of
+// the openings ("You're absolutely right", ...). Curly apostrophes count as straight ones.
+bool has_sycophantic_opening(const std::string& text, const std::vector<std::string>& openings);
+
+// "a|b|c" -> {"a", "b", "c"} with surrounding whitespace removed and empty items skipped.
+std::vector<std::string> split_list(const std::string& s, char sep = '|');
+
+enum class ReviseWhich { Wrong, Correct, Both };
+ReviseWhich parse_revise_which(const std::string& s);
+bool should_revise(float initial_reward, ReviseWhich which);
+
+// One revision candidate as collected: text, ids and verifier reward.
+struct RevisionCandidate {
+  int64_t question_id = 0;
+  std::string prompt_text, initial_text, revision_text;
+  Ids prompt_ids, initial_ids, cue_ids, revision_ids;
+  float initial_reward = 0.f;
+  float reward = 0.f;
+};
+
+struct CleanupOptions {
+  bool cut_repeats = true;
+  int min_repeats = 4;
+  std::vector<std::string> sycophantic_openings;
+  bool dedupe = true;
+};
+
+struct CollectStats {
+  int64_t candidates = 0, unverified = 0, cut = 0, sycophantic = 0, duplicates = 0, kept = 0;
+};
+
+// Keep only verified revisions (reward > 0.5), cut repeated tails (a cut revision keeps its text
+// cut; `retokenize` re-encodes it, as algo/ knows no tokenizer), drop sycophantic openings, and drop
+// duplicates of (question, revision text). Order is preserved.
+std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> cands, const CleanupOptions& opt,
+                                               const std::function<Ids(const std::string&)>& retokenize,
+                                               CollectStats* stats);
+
+SrtTrace to_trace(const RevisionCandidate& c);
+nlohmann::json trace_json(const RevisionCandidate& c);
+
+}  // namespace sdz::algo

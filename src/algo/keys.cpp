@@ -1,0 +1,161 @@
+// The algo/ configuration keys and their resolution into option structs (see keys.hpp).
+#include "sdzero/algo/keys.hpp"
+
+#include "sdzero/core/error.hpp"
+
+namespace sdz {
+
+void declare_algo_keys(Schema& s) {
+  s.add_string("method.name", "sdzero", "Post-training method.", {"sdzero", "srt", "sft", "rft", "grpo", "sdft"});
+  s.add_int("method.samples_per_question", 0,
+            "Responses sampled per question; 0 = the method's default (sdzero/sdft 1, rft 4, grpo 8).", 0, 1024);
+  s.add_float("method.temperature", 1.0, "Sampling temperature (paper 0.7, released code 1.0).", 0.0, 10.0);
+  s.add_float("method.top_p", 1.0, "Nucleus sampling mass (1.0 in phase 2; SRT collection uses srt.top_p).", 0.0, 1.0);
+  s.add_int("method.max_new_tokens", 512, "Most tokens generated per response.", 1);
+  s.add_int("method.student_max_tokens", 8192, "Longest student sequence (prompt + response) trained on.", 1);
+
+  s.add_string("distill.mode", "topk", "Teacher signal: top-k logits, or full-vocabulary log-probs (small vocabularies).",
+               {"topk", "full"});
+  s.add_int("distill.top_k", 64, "Teacher top-k kept per scored position.", 1, 1 << 20);
+  s.add_string("distill.kl", "mixed", "Per-token KL: forward, reverse (the paper's equation), or mixed (released code).",
+               {"forward", "reverse", "mixed"});
+  s.add_float("distill.forward_weight", 0.5, "Mixed KL: weight of the forward term (the reverse term gets 1 - w).", 0.0, 1.0);
+  s.add_float("distill.temperature", 1.0, "Teacher logits are divided by this before the softmax (the sampling temperature).",
+              1e-6, 100.0);
+  s.add_float("distill.student_temperature", 1.0, "Student logits are divided by this in the distillation loss.", 1e-6, 100.0);
+  s.add_int("distill.teacher_max_tokens", 32768, "Teacher sequence limit; longer responses are truncated (same y for both).", 0);
+
+  s.add_float("grpo.clip_low", 0.2, "Ratio floor 1 - clip_low.", 0.0, 0.999);
+  s.add_float("grpo.clip_high", 0.28, "Ratio ceiling 1 + clip_high (DAPO clip-higher).", 0.0, 10.0);
+  s.add_float("grpo.kl_coef", 0.0, "Weight of the k3 KL to the reference policy (the frozen teacher); 0: none.", 0.0);
+  s.add_bool("grpo.dynamic_sampling", true, "Drop groups whose rewards are all equal.");
+  s.add_bool("grpo.scale_by_std", true, "Divide group advantages by the group's reward std.");
+  s.add_float("grpo.adv_eps", 1e-6, "Added to the std in the advantage denominator.", 0.0);
+
+  s.add_string("srt.objective", "joint",
+               "SRT loss: joint (revision + generation, paper), revision, generation, or sequential (two stages, released code).",
+               {"joint", "revision", "generation", "sequential"});
+  s.add_string("srt.sequential_first", "revision", "Sequential objective: the first stage.", {"revision", "generation"});
+  s.add_int("srt.stage_steps", 0, "Sequential objective: optimizer steps of the first stage.", 0);
+  s.add_int("srt.initial_samples", 1, "Initial responses y0 per question in collection (paper 1, code 3).", 1, 1024);
+  s.add_int("srt.revisions", 3, "Revisions K sampled after each revised y0.", 1, 1024);
+  s.add_string("srt.revise", "both", "Which initial responses get revised (paper both, code wrong).", {"wrong", "correct", "both"});
+  s.add_float("srt.top_p", 0.9, "Nucleus sampling mass during collection.", 0.0, 1.0);
+  s.add_bool("srt.cut_repeats", true, "Cut degenerate repeated tails of revisions.");
+  s.add_int("srt.min_repeats", 4, "Back-to-back copies of a block that make a tail degenerate.", 2, 1000);
+  s.add_string("srt.sycophantic_openings",
+               "You're absolutely right|You are absolutely right|You're right|You are right",
+               "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
+  s.add_bool("srt.dedupe", true, "Drop duplicate revisions of the same question.");
+  s.add_int("srt.max_tokens", 8192, "Longest SRT training sequence; the tail is cut.", 1);
+  s.add_string("srt.cue_correct", "Let me rephrase the above solution.", "Revision cue P_1 after a correct response.");
+  s.add_string("srt.cue_wrong", "Wait, this response is not correct, let me start over.",
+               "Revision cue P_0 after a wrong response (paper; code: 'Wait, this response is wrong. Let me correct it.').");
+
+  s.add_float("optim.lr", 5e-6, "AdamW peak learning rate.", 0.0);
+  s.add_float("optim.weight_decay", 0.01, "AdamW decoupled weight decay.", 0.0);
+  s.add_float("optim.beta1", 0.9, "AdamW beta1.", 0.0, 0.999999);
+  s.add_float("optim.beta2", 0.999, "AdamW beta2.", 0.0, 0.999999);
+  s.add_float("optim.eps", 1e-8, "AdamW epsilon.", 0.0);
+  s.add_string("optim.schedule", "constant", "After linear warmup: constant, or cosine decay to min_lr_ratio.",
+               {"constant", "cosine"});
+  s.add_int("optim.warmup_steps", 20, "Linear warmup steps.", 0);
+  s.add_float("optim.warmup_fraction", 0.0, "Warmup as a fraction of total_steps (the longer of the two wins).", 0.0, 1.0);
+  s.add_int("optim.total_steps", 0, "Cosine horizon in optimizer steps; 0: derived from the budget by the pipeline.", 0);
+  s.add_float("optim.min_lr_ratio", 0.0, "Cosine floor as a fraction of optim.lr.", 0.0, 1.0);
+  s.add_float("optim.grad_clip", 1.0, "Max global gradient norm; 0: no clipping.", 0.0);
+
+  s.add_int("budget.max_generations", 0, "Stop after this many sampled responses (all methods count alike); 0: no limit.", 0);
+  s.add_int("budget.max_generated_tokens", 0, "Stop after this many generated tokens; 0: no limit.", 0);
+
+  s.add_string("teacher.update", "auto",
+               "How the teacher changes: auto (the method's default: sdft ema, else frozen), frozen, sync_every, "
+               "plateau, ema.",
+               {"auto", "frozen", "sync_every", "plateau", "ema"});
+  s.add_int("teacher.sync_every", 0, "sync_every: hard-copy the student into the teacher every K optimizer steps.", 0);
+  s.add_float("teacher.ema_rate", 0.01, "ema: teacher <- (1 - rate) teacher + rate student after every step.", 0.0, 1.0);
+  s.add_int("teacher.plateau_patience", 1, "plateau: validations without improvement before a sync.", 1);
+  s.add_float("teacher.plateau_min_delta", 0.0, "plateau: least validation gain that counts as improvement.", 0.0);
+}
+
+}  // namespace sdz
+
+namespace sdz::algo {
+
+SrtObjective parse_srt_objective(const std::string& s) {
+  if (s == "joint") return SrtObjective::Joint;
+  if (s == "revision") return SrtObjective::Revision;
+  if (s == "generation") return SrtObjective::Generation;
+  if (s == "sequential") return SrtObjective::Sequential;
+  throw Error("unknown SRT objective '" + s + "'", "srt.objective", "use joint, revision, generation or sequential");
+}
+
+AlgoConfig algo_config(const Config& c) {
+  AlgoConfig a;
+  a.method = c.get_string("method.name");
+  a.sampling.samples_per_question = c.get_int("method.samples_per_question");
+  a.sampling.temperature = c.get_float("method.temperature");
+  a.sampling.top_p = c.get_float("method.top_p");
+  a.sampling.max_new_tokens = c.get_int("method.max_new_tokens");
+  a.student_max_tokens = c.get_int("method.student_max_tokens");
+
+  a.teacher_scoring.mode = parse_teacher_mode(c.get_string("distill.mode"));
+  a.teacher_scoring.top_k = c.get_int("distill.top_k");
+  a.teacher_scoring.temperature = c.get_float("distill.temperature");
+  a.kl.kind = parse_kl_kind(c.get_string("distill.kl"));
+  a.kl.forward_weight = c.get_float("distill.forward_weight");
+  a.kl.teacher_temperature = a.teacher_scoring.temperature;
+  a.kl.student_temperature = c.get_float("distill.student_temperature");
+  a.teacher_max_tokens = c.get_int("distill.teacher_max_tokens");
+
+  a.clip.eps_low = c.get_float("grpo.clip_low");
+  a.clip.eps_high = c.get_float("grpo.clip_high");
+  a.clip.kl_coef = c.get_float("grpo.kl_coef");
+  a.dynamic_sampling = c.get_bool("grpo.dynamic_sampling");
+  a.scale_by_std = c.get_bool("grpo.scale_by_std");
+  a.adv_eps = c.get_float("grpo.adv_eps");
+
+  a.srt.objective = parse_srt_objective(c.get_string("srt.objective"));
+  a.srt.revision_first = c.get_string("srt.sequential_first") == "revision";
+  a.srt.stage_steps = c.get_int("srt.stage_steps");
+  a.srt.initial_samples = c.get_int("srt.initial_samples");
+  a.srt.revisions = c.get_int("srt.revisions");
+  a.srt.revise = parse_revise_which(c.get_string("srt.revise"));
+  a.srt.revision_top_p = c.get_float("srt.top_p");
+  a.srt.cleanup.cut_repeats = c.get_bool("srt.cut_repeats");
+  a.srt.cleanup.min_repeats = int(c.get_int("srt.min_repeats"));
+  a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
+  a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");
+  a.srt.max_tokens = c.get_int("srt.max_tokens");
+  a.srt.cue_correct = c.get_string("srt.cue_correct");
+  a.srt.cue_wrong = c.get_string("srt.cue_wrong");
+
+  a.optim.lr = c.get_float("optim.lr");
+  a.optim.weight_decay = c.get_float("optim.weight_decay");
+  a.optim.beta1 = c.get_float("optim.beta1");
+  a.optim.beta2 = c.get_float("optim.beta2");
+  a.optim.eps = c.get_float("optim.eps");
+  a.optim.schedule = parse_lr_schedule(c.get_string("optim.schedule"));
+  a.optim.warmup_steps = c.get_int("optim.warmup_steps");
+  a.optim.warmup_fraction = c.get_float("optim.warmup_fraction");
+  a.optim.total_steps = c.get_int("optim.total_steps");
+  a.optim.min_lr_ratio = c.get_float("optim.min_lr_ratio");
+  a.optim.grad_clip = c.get_float("optim.grad_clip");
+
+  a.budget.max_generations = c.get_int("budget.max_generations");
+  a.budget.max_generated_tokens = c.get_int("budget.max_generated_tokens");
+
+  a.teacher_update = c.get_string("teacher.update");
+  a.teacher.sync_every = c.get_int("teacher.sync_every");
+  a.teacher.ema_rate = c.get_float("teacher.ema_rate");
+  a.teacher.plateau_patience = c.get_int("teacher.plateau_patience");
+  a.teacher.plateau_min_delta = c.get_float("teacher.plateau_min_delta");
+  if (a.teacher_update != "auto") a.teacher.update = parse_teacher_update(a.teacher_update);
+  return a;
+}
+
+std::string cue_text(const SrtOptions& srt, float reward) {
+  return "\n\n" + (reward > 0.5f ? srt.cue_correct : srt.cue_wrong) + "\n\n";
+}
+
+}  // namespace sdz::algo

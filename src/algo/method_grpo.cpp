@@ -1,0 +1,81 @@
+// GRPO with the DAPO options (see grpo.hpp): keep() computes group advantages and drops all-equal
+// groups; loss() is the clipped surrogate averaged over the global count of response tokens.
+#include "sdzero/algo/grpo.hpp"
+#include "sdzero/algo/losses.hpp"
+#include "sdzero/algo/methods.hpp"
+#include "sdzero/core/error.hpp"
+
+namespace sdz::algo {
+
+GrpoMethod::GrpoMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method(cfg, ctx, TeacherUpdate::Frozen) {
+  default_samples(8);
+}
+
+std::optional<ScoredLayout> GrpoMethod::teacher_layout(const Trajectory& t) const {
+  if (cfg_.clip.kl_coef <= 0) return std::nullopt;
+  ScoredLayout l = demonstration_layout(t.prompt_ids, t.prompt_ids, t.response_ids, ctx_.stop_ids, 0);
+  return l;
+}
+
+TeacherScoring GrpoMethod::teacher_scoring() const {
+  // The reference's log-prob of the sampled token, at the temperature the old log-probs used.
+  TeacherScoring s = cfg_.teacher_scoring;
+  s.temperature = cfg_.sampling.temperature;
+  s.token_logprobs = true;
+  return s;
+}
+
+std::vector<Trajectory> GrpoMethod::keep(std::vector<Trajectory> trajs, Stats* stats) const {
+  const double before = double(trajs.size());
+  int64_t dropped_groups = 0;
+  if (cfg_.dynamic_sampling) dropped_groups = drop_uniform_groups(trajs);
+  group_advantages(trajs, cfg_.scale_by_std, cfg_.adv_eps);
+  if (stats) {
+    (*stats)["keep/kept"] = double(trajs.size());
+    (*stats)["keep/dropped_uniform_groups"] = double(dropped_groups);
+    (*stats)["keep/dropped_samples"] = before - double(trajs.size());
+  }
+  return trajs;
+}
+
+TokenCounts GrpoMethod::count_tokens(const Batch& b) const {
+  TokenCounts c;
+  for (const auto& t : b.trajectories) c.main += double(t.response_ids.size());
+  return c;
+}
+
+LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
+  const bool with_ref = cfg_.clip.kl_coef > 0;
+  SDZ_CHECK(!with_ref || b.signals.size() == b.trajectories.size(),
+            "grpo.kl_coef > 0 needs one reference signal per trajectory", "algo::grpo::loss");
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  double tokens = 0, clipped = 0, kl = 0;
+  for (size_t i = 0; i < b.trajectories.size(); ++i) {
+    const Trajectory& t = b.trajectories[i];
+    const int64_t n = int64_t(t.response_ids.size());
+    if (n == 0) continue;
+    SDZ_CHECK(int64_t(t.logprobs.size()) == n, "trajectory of question " + std::to_string(t.question_id) +
+                                                   " has " + std::to_string(t.logprobs.size()) +
+                                                   " sampling log-probs for " + std::to_string(n) + " tokens",
+              "algo::grpo::loss", "the rollout must record the log-prob of every sampled token");
+    Ids ids = t.prompt_ids;
+    ids.insert(ids.end(), t.response_ids.begin(), t.response_ids.end());
+    auto targets = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.end()), torch::kLong);
+    auto z = student.logits(ids, int64_t(t.prompt_ids.size()) - 1, n);
+    auto lp = token_logprobs(z, targets, cfg_.sampling.temperature);
+    auto terms = clipped_surrogate(lp, torch::tensor(t.logprobs, torch::kFloat), t.advantage,
+                                   with_ref ? b.signals[i].token_logprobs : torch::Tensor(), cfg_.clip);
+    total = total + terms.loss.sum();
+    tokens += double(n);
+    clipped += terms.clipped.sum().item<double>();
+    kl += terms.kl.sum().item<double>();
+  }
+  LossOutput out;
+  out.loss = global.main > 0 ? total / global.main : total * 0.0;
+  out.stats = {{"loss/surrogate_sum", total.item<double>()}, {"loss/tokens", tokens},
+               {"grpo/clipped_tokens", clipped}, {"grpo/kl_sum", kl},
+               {"samples/count", double(b.trajectories.size())}};
+  return out;
+}
+
+}  // namespace sdz::algo

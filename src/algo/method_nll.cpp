@@ -1,0 +1,143 @@
+// The NLL methods: SFT on demonstrations, RFT on verified samples, and SRT (phase 1) on collected
+// self-revision traces with its revision and generation masks.
+#include "sdzero/algo/losses.hpp"
+#include "sdzero/algo/methods.hpp"
+#include "sdzero/core/error.hpp"
+
+namespace sdz::algo {
+
+namespace {
+// Targets of a masked sequence from the first row that predicts a target: ids[begin..], row begin-1.
+struct Targets {
+  int64_t row = 0, n = 0;
+  torch::Tensor ids;
+};
+Targets targets_from(const Ids& ids, int64_t begin) {
+  Targets t;
+  t.row = begin - 1;
+  t.n = int64_t(ids.size()) - begin;
+  t.ids = torch::tensor(std::vector<int64_t>(ids.begin() + begin, ids.end()), torch::kLong);
+  return t;
+}
+torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin) {
+  std::vector<float> f(m.begin() + begin, m.end());
+  return torch::tensor(f, torch::kFloat);
+}
+torch::Tensor normalise(const torch::Tensor& total, double count) { return count > 0 ? total / count : total * 0.0; }
+}  // namespace
+
+SftMethod::SftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method(cfg, ctx, TeacherUpdate::Frozen) {
+  default_samples(1);
+}
+
+TokenCounts SftMethod::count_tokens(const Batch& b) const {
+  TokenCounts c;
+  for (const auto& t : b.trajectories)
+    c.main += double(response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens).n_targets());
+  return c;
+}
+
+LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  double tokens = 0;
+  for (const auto& t : b.trajectories) {
+    const MaskedSequence seq = response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens);
+    const Targets tg = targets_from(seq.ids, int64_t(t.prompt_ids.size()));
+    if (tg.n <= 0) continue;
+    total = total + token_nll(student.logits(seq.ids, tg.row, tg.n), tg.ids).sum();
+    tokens += double(tg.n);
+  }
+  LossOutput out;
+  out.loss = normalise(total, global.main);
+  out.stats = {{"loss/nll_sum", total.item<double>()}, {"loss/tokens", tokens},
+               {"samples/count", double(b.trajectories.size())}};
+  return out;
+}
+
+RftMethod::RftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : SftMethod(cfg, ctx) { default_samples(4); }
+
+std::vector<Trajectory> RftMethod::keep(std::vector<Trajectory> trajs, Stats* stats) const {
+  std::vector<Trajectory> kept;
+  for (auto& t : trajs)
+    if (t.reward > 0.5f) kept.push_back(std::move(t));
+  if (stats) {
+    (*stats)["keep/kept"] = double(kept.size());
+    (*stats)["keep/dropped_unverified"] = double(trajs.size() - kept.size());
+  }
+  return kept;
+}
+
+SrtMethod::SrtMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method(cfg, ctx, TeacherUpdate::Frozen) {
+  default_samples(cfg.srt.initial_samples);
+  SDZ_CHECK(cfg.srt.objective != SrtObjective::Sequential || cfg.srt.stage_steps > 0,
+            "srt.objective = sequential needs srt.stage_steps > 0", "srt.stage_steps");
+}
+
+std::pair<bool, bool> SrtMethod::terms_at(int64_t step) const {
+  switch (cfg_.srt.objective) {
+    case SrtObjective::Joint: return {true, true};
+    case SrtObjective::Revision: return {true, false};
+    case SrtObjective::Generation: return {false, true};
+    case SrtObjective::Sequential: {
+      const bool first = step < cfg_.srt.stage_steps;
+      const bool revision = first == cfg_.srt.revision_first;
+      return {revision, !revision};
+    }
+  }
+  return {true, true};
+}
+
+TokenCounts SrtMethod::count_tokens(const Batch& b) const {
+  TokenCounts c;
+  for (const auto& tr : b.srt) {
+    const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
+                                   cfg_.srt.max_tokens);
+    for (size_t i = 0; i < l.ids.size(); ++i) {
+      c.main += l.generation_mask[i];
+      c.aux += l.revision_mask[i];
+    }
+  }
+  return c;
+}
+
+LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const {
+  const auto [use_rev, use_gen] = terms_at(step);
+  torch::Tensor rev = torch::zeros({}, torch::kFloat), gen = torch::zeros({}, torch::kFloat);
+  for (const auto& tr : b.srt) {
+    const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
+                                   cfg_.srt.max_tokens);
+    const int64_t begin = int64_t(tr.prompt_ids.size());
+    const Targets tg = targets_from(l.ids, begin);
+    if (tg.n <= 0) continue;
+    auto nll = token_nll(student.logits(l.ids, tg.row, tg.n), tg.ids);
+    rev = rev + (nll * mask_from(l.revision_mask, begin)).sum();
+    gen = gen + (nll * mask_from(l.generation_mask, begin)).sum();
+  }
+  LossOutput out;
+  out.loss = torch::zeros({}, torch::kFloat);
+  if (use_rev) out.loss = out.loss + normalise(rev, global.aux);
+  if (use_gen) out.loss = out.loss + normalise(gen, global.main);
+  out.stats = {{"loss/revision_nll_sum", rev.item<double>()}, {"loss/generation_nll_sum", gen.item<double>()},
+               {"srt/revision_term", use_rev ? 1.0 : 0.0}, {"srt/generation_term", use_gen ? 1.0 : 0.0},
+               {"samples/count", double(b.srt.size())}};
+  return out;
+}
+
+std::optional<Ids> SrtMethod::revision_context(const Trajectory& initial) const {
+  if (!should_revise(initial.reward, cfg_.srt.revise)) return std::nullopt;
+  Ids ctx = initial.prompt_ids;
+  const Ids body = strip_stop(initial.response_ids, ctx_.stop_ids);
+  const Ids& cue = ctx_.cue_ids(initial.reward);
+  ctx.insert(ctx.end(), body.begin(), body.end());
+  ctx.insert(ctx.end(), cue.begin(), cue.end());
+  return ctx;
+}
+
+SamplingParams SrtMethod::revision_sampling() const {
+  SamplingParams p = cfg_.sampling;
+  p.samples_per_question = cfg_.srt.revisions;
+  p.top_p = cfg_.srt.revision_top_p;
+  return p;
+}
+
+}  // namespace sdz::algo

@@ -1,0 +1,125 @@
+// SRT collection clean-ups (see srt_collect.hpp).
+#include "sdzero/algo/srt_collect.hpp"
+
+#include <cctype>
+#include <set>
+#include <utility>
+
+#include "sdzero/core/error.hpp"
+
+namespace sdz::algo {
+
+std::string cut_repeated_tail(const std::string& text, int min_repeats, int max_period, int min_chars) {
+  const size_t n = text.size();
+  // The shortest period wins: "abab..." is cut as "ab", not as "abab".
+  for (size_t p = 1; p <= size_t(std::max(0, max_period)) && p * size_t(std::max(2, min_repeats)) <= n; ++p) {
+    size_t copies = 1;
+    while ((copies + 1) * p <= n &&
+           text.compare(n - (copies + 1) * p, p, text, n - p, p) == 0)
+      ++copies;
+    if (copies >= size_t(min_repeats) && copies * p >= size_t(min_chars)) return text.substr(0, n - (copies - 1) * p);
+  }
+  return text;
+}
+
+namespace {
+std::string fold(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    // U+2019 RIGHT SINGLE QUOTATION MARK (E2 80 99) -> '
+    if (i + 2 < s.size() && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+        (unsigned char)s[i + 2] == 0x99) {
+      out += '\'';
+      i += 2;
+      continue;
+    }
+    out += char(std::tolower((unsigned char)s[i]));
+  }
+  return out;
+}
+}  // namespace
+
+bool has_sycophantic_opening(const std::string& text, const std::vector<std::string>& openings) {
+  size_t b = 0;
+  while (b < text.size() && std::isspace((unsigned char)text[b])) ++b;
+  const std::string head = fold(text.substr(b, 512));
+  for (const auto& o : openings) {
+    const std::string f = fold(o);
+    if (!f.empty() && head.compare(0, f.size(), f) == 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> split_list(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string::npos) end = s.size();
+    std::string item = s.substr(start, end - start);
+    size_t a = item.find_first_not_of(" \t"), z = item.find_last_not_of(" \t");
+    if (a != std::string::npos) out.push_back(item.substr(a, z - a + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+ReviseWhich parse_revise_which(const std::string& s) {
+  if (s == "wrong") return ReviseWhich::Wrong;
+  if (s == "correct") return ReviseWhich::Correct;
+  if (s == "both") return ReviseWhich::Both;
+  throw Error("unknown value '" + s + "'", "srt.revise", "use wrong, correct or both");
+}
+
+bool should_revise(float initial_reward, ReviseWhich which) {
+  const bool correct = initial_reward > 0.5f;
+  return which == ReviseWhich::Both || (which == ReviseWhich::Correct) == correct;
+}
+
+std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> cands, const CleanupOptions& opt,
+                                               const std::function<Ids(const std::string&)>& retokenize,
+                                               CollectStats* stats) {
+  CollectStats st;
+  st.candidates = int64_t(cands.size());
+  std::set<std::pair<int64_t, std::string>> seen;
+  std::vector<RevisionCandidate> kept;
+  for (auto& c : cands) {
+    if (c.reward <= 0.5f) { ++st.unverified; continue; }
+    if (opt.cut_repeats) {
+      std::string cut = cut_repeated_tail(c.revision_text, opt.min_repeats);
+      if (cut.size() != c.revision_text.size()) {
+        ++st.cut;
+        c.revision_text = std::move(cut);
+        SDZ_CHECK(bool(retokenize), "a revision was cut but no tokenizer was given to re-encode it",
+                  "algo::clean_revisions");
+        c.revision_ids = retokenize(c.revision_text);
+      }
+    }
+    if (has_sycophantic_opening(c.revision_text, opt.sycophantic_openings)) { ++st.sycophantic; continue; }
+    if (opt.dedupe && !seen.insert({c.question_id, c.revision_text}).second) { ++st.duplicates; continue; }
+    kept.push_back(std::move(c));
+  }
+  st.kept = int64_t(kept.size());
+  if (stats) *stats = st;
+  return kept;
+}
+
+SrtTrace to_trace(const RevisionCandidate& c) {
+  SrtTrace t;
+  t.question_id = c.question_id;
+  t.prompt_ids = c.prompt_ids;
+  t.initial_ids = c.initial_ids;
+  t.cue_ids = c.cue_ids;
+  t.revision_ids = c.revision_ids;
+  t.initial_reward = c.initial_reward;
+  return t;
+}
+
+nlohmann::json trace_json(const RevisionCandidate& c) {
+  return nlohmann::json{{"question_id", c.question_id}, {"prompt", c.prompt_text},
+                        {"initial", c.initial_text},    {"initial_reward", c.initial_reward},
+                        {"revision", c.revision_text},  {"reward", c.reward}};
+}
+
+}  // namespace sdz::algo
