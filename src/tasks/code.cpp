@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <mutex>
 #include <thread>
 
+#include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
 
 namespace sdz::tasks {
@@ -73,6 +75,12 @@ Verdict verify_code(const std::string& response, const Target& target, const Cod
   if (lang.empty()) return fail("unknown language (use ```python or ```cpp)");
   if (target.tests.empty()) return fail("the question has no tests");
 
+  static std::once_flag warned;
+  if (opt.sandbox.network == NetworkPolicy::Isolate && !sandbox_support().netns)
+    std::call_once(warned, [] {
+      log::warn("code sandbox: " + sandbox_support().summary() +
+                " (set reward.sandbox_network=require to refuse running without isolation)");
+    });
   Sandbox box(opt.sandbox);
   std::vector<std::string> cmd;
   if (lang == "python") {
