@@ -21,6 +21,12 @@ class Tokenizer {
   virtual std::optional<int32_t> token_to_id(const std::string& token) const = 0;
   virtual std::string id_to_token(int32_t id) const = 0;
   virtual std::string kind() const = 0;  // "bpe" | "char"
+  // Special tokens (chat markers, <pad>, cues of the char tokenizer): generation stops on some of
+  // them and loss masks may skip them.
+  virtual bool is_special(int32_t /*id*/) const { return false; }
+  // Ids -> the raw bytes they stand for, without replacing an incomplete UTF-8 sequence at the end
+  // (for streaming output a piece at a time); decode() = sanitize_utf8(decode_bytes()).
+  virtual std::string decode_bytes(const std::vector<int32_t>& ids) const { return decode(ids); }
 };
 
 // Loads a tokenizer file: a Hugging Face tokenizer.json (byte-level BPE) or a char-tokenizer file
