@@ -1,5 +1,6 @@
 // Every configuration key of the program, gathered once from the layers that own them.
 #include "sdzero/app/schema.hpp"
+#include "sdzero/text/keys.hpp"
 
 namespace sdz::app {
 
@@ -7,6 +8,7 @@ const Schema& schema() {
   static const Schema s = [] {
     Schema s;
     declare_core_keys(s);
+    declare_text_keys(s);
     return s;
   }();
   return s;
