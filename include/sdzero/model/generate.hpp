@@ -1,0 +1,64 @@
+// defines: the rollout generation engine: batched sampling over a fixed number of slots with a
+// preallocated KV cache and continuous batching (a finished slot is refilled from the queue at the next
+// step). Every request's randomness comes from Rng(key_seed({seed, question_id, sample_index})), one
+// uniform draw per generated token, so a response never depends on its slot, its batch or its rank.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sdzero/model/transformer.hpp"
+
+namespace sdz::model {
+
+struct SamplingParams {
+  double temperature = 1.0;  // <= 0: greedy
+  double top_p = 1.0;        // nucleus: keep the smallest most-probable set with mass >= top_p
+  int64_t top_k = 0;         // 0: no limit
+  int64_t max_new_tokens = 256;
+  std::vector<int32_t> stop_ids;  // the stop token is kept as the last token of the response
+  uint64_t seed = 0;
+};
+
+struct GenRequest {
+  uint64_t question_id = 0;
+  uint64_t sample_index = 0;
+  std::vector<int32_t> prompt;  // at least one token
+};
+
+struct GenResult {
+  uint64_t question_id = 0;
+  uint64_t sample_index = 0;
+  std::vector<int32_t> tokens;          // generated ids (prompt excluded)
+  std::vector<float> logprobs;          // log-prob of each token under the distribution it was drawn from
+                                        // (temperature, top-k, top-p applied; 0 when greedy)
+  std::vector<float> model_logprobs;    // log softmax(logits / T) of each token, before top-k/top-p
+  bool stopped = false;                 // ended on a stop id (else on max_new_tokens or the context)
+};
+
+struct GenStats {
+  int64_t prefill_tokens = 0, generated_tokens = 0, decode_steps = 0, prefills = 0;
+};
+
+class GenerationEngine {
+ public:
+  GenerationEngine(const Transformer& model, int64_t slots);
+  // Results in request order. Requests are admitted in order as slots free up.
+  std::vector<GenResult> generate(const std::vector<GenRequest>& requests, const SamplingParams& sp);
+  const GenStats& stats() const { return stats_; }
+
+ private:
+  const Transformer& m_;
+  int64_t slots_;
+  KVCache cache_;
+  GenStats stats_;
+};
+
+// One draw from the distribution `logits` (float32 [V]) defines under sp, with uniform u in [0, 1).
+// Returns (token, sampling log-prob, model log-prob). Exposed for tests.
+struct Draw {
+  int32_t token;
+  float logprob, model_logprob;
+};
+Draw sample_token(const torch::Tensor& logits, const SamplingParams& sp, double u);
+
+}  // namespace sdz::model

@@ -1,0 +1,31 @@
+// defines: the lm_head computed in row chunks, so memory never holds [tokens x vocab] at once:
+// top-k logits + target log-probs (teachers, scoring), a differentiable NLL (training) and
+// differentiable logits at chosen ids (the student side of a top-k distillation loss).
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace sdz::model {
+
+// Rows per chunk so that one chunk of logits holds about `floats` values.
+int64_t chunk_rows(int64_t vocab, int64_t floats = int64_t(1) << 22);
+
+struct TopK {
+  torch::Tensor logits;           // [N,k] float, divided by the temperature, descending
+  torch::Tensor ids;              // [N,k] int64
+  torch::Tensor target_logprobs;  // [N] log softmax(logits / T)[target]; undefined without targets
+};
+// h [N,d] hidden states, W [V,d] lm_head weight, targets [N] int64 or undefined. No gradient.
+TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, const torch::Tensor& targets,
+                  double temperature = 1.0, int64_t chunk = 0);
+
+// sum_i weights_i * -log softmax(h_i W^T)[targets_i], differentiable in h and W. weights [N] float
+// (a mask or per-token scale). Backward recomputes the logits chunk by chunk.
+torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
+                          const torch::Tensor& weights, int64_t chunk = 0);
+
+// out[i, j] = h_i . W[ids[i, j]], differentiable in h and W; memory O(chunk * k * d).
+torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk = 256);
+
+}  // namespace sdz::model

@@ -1,0 +1,84 @@
+// defines: sdz::model::Transformer (a Qwen3 / Olmo-3 decoder-only LM whose weights carry their Hugging
+// Face names) and KVCache (preallocated per-slot keys/values for batched decoding).
+// Rows of a batch are right-padded and every row starts at position 0, so a row's outputs never depend
+// on its neighbours or on padding (causal attention hides keys to the right of each query).
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sdzero/model/config.hpp"
+
+namespace sdz::model {
+
+struct KVCache {
+  std::vector<torch::Tensor> k, v;  // per layer: [slots, kv_heads, capacity, head_dim]
+  std::vector<int64_t> len;         // tokens held by each slot
+  int64_t slots() const { return int64_t(len.size()); }
+  int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+};
+
+using NamedTensor = std::pair<std::string, torch::Tensor>;
+
+class Transformer {
+ public:
+  // Parameters are allocated (zeros; RMSNorm weights ones) in fp32; call init_random or load weights.
+  explicit Transformer(const ModelConfig& cfg);
+  const ModelConfig& config() const { return cfg_; }
+
+  // Normal(0, std) for matrices and embeddings, ones for norms (as transformers' _init_weights).
+  void init_random(uint64_t seed, double std = 0.02);
+  // Hugging Face names in checkpoint order; with tied embeddings there is no lm_head.weight.
+  const std::vector<NamedTensor>& named_parameters() const { return params_; }
+  std::vector<torch::Tensor> parameters() const;
+  const torch::Tensor& param(const std::string& hf_name) const;  // throws sdz::Error when unknown
+  const torch::Tensor& lm_head_weight() const { return cfg_.tie_embeddings ? *embed_ : *lm_head_; }
+  void set_requires_grad(bool on);
+  // Copies values (not storage) from a model of the same config.
+  void copy_from(const Transformer& other);
+
+  // ids [B,T] (int64, right-padded). Final-normed hidden states [B,T,hidden]. With `checkpoint` the
+  // blocks' activations are recomputed in backward instead of kept (training memory).
+  torch::Tensor hidden(const torch::Tensor& ids, bool checkpoint = false) const;
+  // Full logits [B,T,vocab]: small inputs and tests only; use lm_head.hpp for real sequences.
+  torch::Tensor logits(const torch::Tensor& ids) const;
+
+  KVCache make_cache(int64_t slots, int64_t capacity) const;
+  // Prefills `slots` (one per row of ids [n,T], right-padded to T, true lengths in `lengths`) from
+  // position 0. Returns each row's hidden state at its last real token, [n, hidden].
+  torch::Tensor prefill(KVCache& cache, const torch::Tensor& ids, const std::vector<int64_t>& lengths,
+                        const std::vector<int64_t>& slots) const;
+  // One token per slot (tokens [slots]) at position cache.len[slot]; inactive slots compute but are
+  // ignored. Returns [slots, hidden]; len grows by one for the active slots.
+  torch::Tensor decode(KVCache& cache, const torch::Tensor& tokens, const std::vector<bool>& active) const;
+
+  // Used by the checkpointing autograd function (transformer.cpp).
+  struct Ctx;
+  torch::Tensor block(int64_t layer, const torch::Tensor& x, const Ctx& ctx) const;
+
+ private:
+  struct Layer {
+    torch::Tensor *q, *k, *v, *o, *qb = nullptr, *kb = nullptr, *vb = nullptr, *ob = nullptr;
+    torch::Tensor *q_norm, *k_norm, *gate, *up, *down, *norm_a, *norm_b;
+  };
+  torch::Tensor run(const torch::Tensor& ids, const torch::Tensor& qpos, KVCache* cache,
+                    const torch::Tensor& slots, bool decode, bool checkpoint) const;
+  torch::Tensor& add(const std::string& name, std::vector<int64_t> shape, bool ones = false);
+
+  ModelConfig cfg_;
+  std::vector<NamedTensor> params_;
+  std::vector<Layer> layers_;
+  torch::Tensor *embed_ = nullptr, *final_norm_ = nullptr, *lm_head_ = nullptr;
+  torch::Tensor inv_freq_default_, inv_freq_scaled_;
+  double attn_factor_scaled_ = 1.0;
+};
+
+// RMSNorm written out (libtorch 1.13 has none): x * rsqrt(mean(x^2) + eps) * w, in fp32.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
+// RoPE inverse frequencies for head_dim; YaRN when the scaling says so. Returns (inv_freq, cos/sin factor).
+std::pair<torch::Tensor, double> rope_inv_freq(const ModelConfig& cfg, bool scaled);
+
+}  // namespace sdz::model

@@ -1,0 +1,129 @@
+// Chunked lm_head. The custom autograd functions keep only h, W and the targets; logits of one chunk
+// live at a time in forward and again in backward.
+#include "sdzero/model/lm_head.hpp"
+
+#include <algorithm>
+
+#include "sdzero/core/error.hpp"
+
+namespace sdz::model {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+int64_t chunk_rows(int64_t vocab, int64_t floats) { return std::max<int64_t>(1, floats / std::max<int64_t>(vocab, 1)); }
+
+TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, const torch::Tensor& targets,
+                  double temperature, int64_t chunk) {
+  torch::NoGradGuard ng;
+  SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_topk: h [N,d] and W [V,d] expected");
+  SDZ_CHECK(k >= 1 && k <= W.size(0), "chunked_topk: k must be in [1, vocab]");
+  SDZ_CHECK(temperature > 0, "chunked_topk: temperature must be > 0");
+  const int64_t N = h.size(0);
+  if (chunk <= 0) chunk = chunk_rows(W.size(0));
+  TopK out;
+  out.logits = torch::empty({N, k}, torch::kFloat32);
+  out.ids = torch::empty({N, k}, torch::kInt64);
+  if (targets.defined()) out.target_logprobs = torch::empty({N}, torch::kFloat32);
+  for (int64_t s = 0; s < N; s += chunk) {
+    const int64_t n = std::min(chunk, N - s);
+    auto lg = torch::matmul(h.narrow(0, s, n), W.t()).to(torch::kFloat32);
+    if (temperature != 1.0) lg.div_(temperature);
+    auto tk = torch::topk(lg, k, -1, true, true);
+    out.logits.narrow(0, s, n).copy_(std::get<0>(tk));
+    out.ids.narrow(0, s, n).copy_(std::get<1>(tk));
+    if (targets.defined()) {
+      auto lse = torch::logsumexp(lg, -1);
+      auto t = lg.gather(1, targets.narrow(0, s, n).view({n, 1}).to(torch::kInt64)).squeeze(1);
+      out.target_logprobs.narrow(0, s, n).copy_(t - lse);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor W, torch::Tensor targets,
+                               torch::Tensor weights, int64_t chunk) {
+    ctx->save_for_backward({h, W, targets, weights});
+    ctx->saved_data["chunk"] = chunk;
+    const int64_t N = h.size(0);
+    auto total = torch::zeros({}, h.options());
+    for (int64_t s = 0; s < N; s += chunk) {
+      const int64_t n = std::min(chunk, N - s);
+      auto lg = torch::matmul(h.narrow(0, s, n), W.t());
+      auto lse = torch::logsumexp(lg, -1);
+      auto t = lg.gather(1, targets.narrow(0, s, n).view({n, 1})).squeeze(1);
+      total += ((lse - t) * weights.narrow(0, s, n)).sum();
+    }
+    return total;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto sv = ctx->get_saved_variables();
+    auto h = sv[0], W = sv[1], targets = sv[2], weights = sv[3];
+    const int64_t chunk = ctx->saved_data["chunk"].toInt(), N = h.size(0);
+    auto gh = torch::zeros_like(h), gW = torch::zeros_like(W);
+    auto g = grads[0];
+    for (int64_t s = 0; s < N; s += chunk) {
+      const int64_t n = std::min(chunk, N - s);
+      auto hc = h.narrow(0, s, n);
+      auto p = torch::softmax(torch::matmul(hc, W.t()), -1);  // d(lse - z_t)/dz = softmax - onehot
+      p.scatter_add_(1, targets.narrow(0, s, n).view({n, 1}), -torch::ones({n, 1}, p.options()));
+      p.mul_((weights.narrow(0, s, n) * g).view({n, 1}));
+      gh.narrow(0, s, n).copy_(torch::matmul(p, W));
+      gW.addmm_(p.t(), hc);
+    }
+    return {gh, gW, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct LogitsAt : public torch::autograd::Function<LogitsAt> {
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor W, torch::Tensor ids,
+                               int64_t chunk) {
+    ctx->save_for_backward({h, W, ids});
+    ctx->saved_data["chunk"] = chunk;
+    const int64_t N = h.size(0), k = ids.size(1);
+    auto out = torch::empty({N, k}, h.options());
+    for (int64_t s = 0; s < N; s += chunk) {
+      const int64_t n = std::min(chunk, N - s);
+      auto Wg = W.index_select(0, ids.narrow(0, s, n).reshape({-1})).view({n, k, -1});
+      out.narrow(0, s, n).copy_(torch::bmm(Wg, h.narrow(0, s, n).unsqueeze(2)).squeeze(2));
+    }
+    return out;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto sv = ctx->get_saved_variables();
+    auto h = sv[0], W = sv[1], ids = sv[2];
+    const int64_t chunk = ctx->saved_data["chunk"].toInt(), N = h.size(0), k = ids.size(1);
+    auto g = grads[0];
+    auto gh = torch::empty_like(h), gW = torch::zeros_like(W);
+    for (int64_t s = 0; s < N; s += chunk) {
+      const int64_t n = std::min(chunk, N - s);
+      auto idc = ids.narrow(0, s, n).reshape({-1});
+      auto Wg = W.index_select(0, idc).view({n, k, -1});
+      auto gc = g.narrow(0, s, n);
+      gh.narrow(0, s, n).copy_(torch::bmm(gc.unsqueeze(1), Wg).squeeze(1));
+      gW.index_add_(0, idc, (gc.unsqueeze(2) * h.narrow(0, s, n).unsqueeze(1)).reshape({n * k, -1}));
+    }
+    return {gh, gW, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
+                          const torch::Tensor& weights, int64_t chunk) {
+  SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_nll: h [N,d] and W [V,d] expected");
+  SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
+  if (chunk <= 0) chunk = chunk_rows(W.size(0));
+  return ChunkedNll::apply(h, W, targets.to(torch::kInt64).contiguous(), weights.to(h.scalar_type()).contiguous(),
+                           chunk);
+}
+
+torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk) {
+  SDZ_CHECK(h.dim() == 2 && ids.dim() == 2 && ids.size(0) == h.size(0), "logits_at: h [N,d], ids [N,k] expected");
+  return LogitsAt::apply(h, W, ids.to(torch::kInt64).contiguous(), std::max<int64_t>(chunk, 1));
+}
+
+}  // namespace sdz::model

@@ -1,0 +1,96 @@
+// Scoring and training forward through the chunked lm_head.
+#include "sdzero/model/score.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "sdzero/core/error.hpp"
+#include "sdzero/model/lm_head.hpp"
+
+namespace sdz::model {
+
+std::vector<std::vector<size_t>> pack_by_length(const std::vector<int64_t>& lengths, int64_t token_budget) {
+  std::vector<size_t> order(lengths.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
+  std::vector<std::vector<size_t>> out;
+  int64_t longest = 0;
+  for (size_t i : order) {
+    if (!out.empty() && int64_t(out.back().size() + 1) * longest <= token_budget) {
+      out.back().push_back(i);
+      continue;
+    }
+    out.push_back({i});
+    longest = lengths[i];  // sorted: the first is the longest
+  }
+  return out;
+}
+
+std::vector<ScoreOut> score(const Transformer& m, const std::vector<ScoreItem>& items, const ScoreOptions& opt) {
+  torch::NoGradGuard ng;
+  const int64_t V = m.config().vocab_size;
+  std::vector<int64_t> lens;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    const int64_t end = it.end == 0 ? int64_t(it.ids.size()) : it.end;
+    SDZ_CHECK(it.begin >= 1 && it.begin <= end && end <= int64_t(it.ids.size()),
+              "score: item " + std::to_string(i) + " has span [" + std::to_string(it.begin) + ", " +
+                  std::to_string(end) + ") outside its " + std::to_string(it.ids.size()) + " tokens");
+    for (int32_t t : it.ids)
+      SDZ_CHECK(t >= 0 && t < V, "score: item " + std::to_string(i) + " has token " + std::to_string(t) +
+                                     " outside the vocabulary (" + std::to_string(V) + ")");
+    lens.push_back(end);  // positions after end-1 are never needed
+  }
+  std::vector<ScoreOut> out(items.size());
+  for (const auto& batch : pack_by_length(lens, opt.token_budget)) {
+    const int64_t T = lens[batch[0]];
+    auto ids = torch::zeros({int64_t(batch.size()), T}, torch::kInt64);
+    auto acc = ids.accessor<int64_t, 2>();
+    for (size_t r = 0; r < batch.size(); ++r)
+      for (int64_t t = 0; t < lens[batch[r]]; ++t) acc[int64_t(r)][t] = items[batch[r]].ids[size_t(t)];
+    auto h = m.hidden(ids);
+    // Gather the predicting positions of every row, then one chunked lm_head pass over all of them.
+    std::vector<torch::Tensor> rows, tgts;
+    std::vector<int64_t> counts;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      const auto& it = items[batch[r]];
+      const int64_t b = it.begin, e = lens[batch[r]];
+      rows.push_back(h[int64_t(r)].narrow(0, b - 1, e - b));
+      tgts.push_back(ids[int64_t(r)].narrow(0, b, e - b));
+      counts.push_back(e - b);
+    }
+    auto tk = chunked_topk(torch::cat(rows), m.lm_head_weight(), std::min(opt.top_k, V), torch::cat(tgts),
+                           opt.temperature, opt.chunk_rows);
+    int64_t off = 0;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      ScoreOut& o = out[batch[r]];
+      o.topk_logits = tk.logits.narrow(0, off, counts[r]).clone();
+      o.topk_ids = tk.ids.narrow(0, off, counts[r]).clone();
+      o.target_logprobs = tk.target_logprobs.narrow(0, off, counts[r]).clone();
+      off += counts[r];
+    }
+  }
+  return out;
+}
+
+PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
+                         bool checkpoint) {
+  SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes(), "predict_rows: ids and weights must both be [B,T]");
+  const int64_t B = ids.size(0), T = ids.size(1);
+  auto h = m.hidden(ids, checkpoint);
+  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
+  auto sel = w.ne(0).nonzero().squeeze(1);
+  PredictRows pr;
+  pr.hidden = h.narrow(1, 0, T - 1).reshape({B * (T - 1), -1}).index_select(0, sel);
+  pr.targets = ids.narrow(1, 1, T - 1).reshape({-1}).index_select(0, sel);
+  pr.weights = w.index_select(0, sel).to(torch::kFloat32);
+  return pr;
+}
+
+torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
+                         bool checkpoint, int64_t chunk_rows) {
+  auto pr = predict_rows(m, ids, weights, checkpoint);
+  return chunked_nll(pr.hidden, m.lm_head_weight(), pr.targets, pr.weights, chunk_rows);
+}
+
+}  // namespace sdz::model

@@ -1,0 +1,136 @@
+// Chunked lm_head: top-k and target log-probs equal those of full logits; chunked NLL equals the
+// unchunked loss and gradients; logits_at gradients; the scoring engine and its micro-batching.
+#include <gtest/gtest.h>
+
+#include "reference.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/model/lm_head.hpp"
+#include "sdzero/model/score.hpp"
+
+using namespace sdz::model;
+
+namespace {
+
+double maxdiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+TEST(LmHead, ChunkedTopkEqualsFullLogits) {
+  auto h = torch::randn({23, 16}), W = torch::randn({50, 16});
+  auto tg = torch::randint(0, 50, {23}, torch::kInt64);
+  auto full = torch::matmul(h, W.t()) / 0.7;
+  auto ref = torch::topk(full, 5);
+  auto lp = torch::log_softmax(full, -1).gather(1, tg.view({-1, 1})).squeeze(1);
+  for (int64_t chunk : {1, 4, 23, 100}) {
+    auto tk = chunked_topk(h, W, 5, tg, 0.7, chunk);
+    EXPECT_LT(maxdiff(tk.logits, std::get<0>(ref)), 1e-5);
+    EXPECT_TRUE(torch::equal(tk.ids, std::get<1>(ref))) << chunk;
+    EXPECT_LT(maxdiff(tk.target_logprobs, lp), 1e-5);
+  }
+}
+
+TEST(LmHead, ChunkedNllEqualsUnchunkedLossAndGrads) {
+  auto h0 = torch::randn({19, 12}, torch::kFloat64), W0 = torch::randn({31, 12}, torch::kFloat64);
+  auto tg = torch::randint(0, 31, {19}, torch::kInt64);
+  auto w = torch::rand({19}, torch::kFloat64);
+  w[3] = 0;
+  auto h1 = h0.clone().requires_grad_(true), W1 = W0.clone().requires_grad_(true);
+  auto ref = -(torch::log_softmax(torch::matmul(h1, W1.t()), -1).gather(1, tg.view({-1, 1})).squeeze(1) * w).sum();
+  ref.backward();
+  for (int64_t chunk : {1, 5, 19, 64}) {
+    auto h2 = h0.clone().requires_grad_(true), W2 = W0.clone().requires_grad_(true);
+    auto loss = chunked_nll(h2, W2, tg, w, chunk);
+    (loss * 1.5).backward();  // the upstream gradient is honoured
+    EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-10);
+    EXPECT_LT(maxdiff(h2.grad(), h1.grad() * 1.5), 1e-10) << chunk;
+    EXPECT_LT(maxdiff(W2.grad(), W1.grad() * 1.5), 1e-10) << chunk;
+  }
+}
+
+TEST(LmHead, LogitsAtGradients) {
+  auto h0 = torch::randn({9, 8}, torch::kFloat64), W0 = torch::randn({20, 8}, torch::kFloat64);
+  auto ids = torch::randint(0, 20, {9, 4}, torch::kInt64);
+  ids[0][1] = ids[0][0];  // repeated ids accumulate
+  auto g = torch::randn({9, 4}, torch::kFloat64);
+  auto h1 = h0.clone().requires_grad_(true), W1 = W0.clone().requires_grad_(true);
+  auto ref = torch::matmul(h1, W1.t()).gather(1, ids);
+  (ref * g).sum().backward();
+  auto h2 = h0.clone().requires_grad_(true), W2 = W0.clone().requires_grad_(true);
+  auto out = logits_at(h2, W2, ids, 2);
+  (out * g).sum().backward();
+  EXPECT_LT(maxdiff(out, ref), 1e-12);
+  EXPECT_LT(maxdiff(h2.grad(), h1.grad()), 1e-12);
+  EXPECT_LT(maxdiff(W2.grad(), W1.grad()), 1e-12);
+}
+
+TEST(Score, MatchesFullForwardOnSpans) {
+  Transformer m(testref::tiny(Family::Qwen3));
+  m.init_random(4, 0.2);
+  std::vector<ScoreItem> items;
+  for (int i = 0; i < 5; ++i) {
+    ScoreItem it;
+    for (int t = 0; t < 6 + 3 * i; ++t) it.ids.push_back((t * 5 + i * 11) % 37);
+    it.begin = 2 + i % 2;
+    it.end = i == 3 ? 0 : int64_t(it.ids.size()) - 1;
+    items.push_back(it);
+  }
+  ScoreOptions o;
+  o.top_k = 6;
+  o.temperature = 0.8;
+  o.token_budget = 30;  // forces several micro-batches
+  o.chunk_rows = 3;
+  auto got = score(m, items, o);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    const int64_t end = it.end == 0 ? int64_t(it.ids.size()) : it.end;
+    auto ids = torch::tensor(std::vector<int64_t>(it.ids.begin(), it.ids.end())).unsqueeze(0);
+    auto lg = m.logits(ids).squeeze(0) / 0.8;
+    auto pred = lg.narrow(0, it.begin - 1, end - it.begin);
+    auto tk = torch::topk(pred, 6);
+    auto tg = ids.squeeze(0).narrow(0, it.begin, end - it.begin);
+    auto lp = torch::log_softmax(pred, -1).gather(1, tg.view({-1, 1})).squeeze(1);
+    ASSERT_EQ(got[i].topk_logits.size(0), end - it.begin);
+    EXPECT_LT(maxdiff(got[i].topk_logits, std::get<0>(tk)), 1e-5);
+    EXPECT_TRUE(torch::equal(got[i].topk_ids, std::get<1>(tk)));
+    EXPECT_LT(maxdiff(got[i].target_logprobs, lp), 1e-5);
+  }
+  ScoreItem bad;
+  bad.ids = {1, 2};
+  bad.begin = 0;
+  EXPECT_THROW(score(m, {bad}, o), sdz::Error);
+}
+
+TEST(Score, PackByLength) {
+  std::vector<int64_t> lens{5, 50, 7, 20, 20, 3, 100};
+  auto b = pack_by_length(lens, 60);
+  std::vector<int> seen(lens.size(), 0);
+  for (const auto& batch : b) {
+    int64_t mx = 0;
+    for (size_t i : batch) mx = std::max(mx, lens[i]), seen[i]++;
+    if (batch.size() > 1) {
+      EXPECT_LE(int64_t(batch.size()) * mx, 60);
+    }
+  }
+  for (int s : seen) EXPECT_EQ(s, 1);
+  EXPECT_EQ(b[0], std::vector<size_t>{6});  // longer than the budget: alone
+}
+
+TEST(Train, MaskedNllEqualsFullLogits) {
+  Transformer m(testref::tiny(Family::Olmo3));
+  m.init_random(2, 0.2);
+  m.set_requires_grad(true);
+  auto ids = torch::randint(0, 37, {3, 9}, torch::kInt64);
+  auto w = torch::ones({3, 9});
+  w.narrow(1, 0, 3).zero_();  // prompt
+  w[2].narrow(0, 6, 3).zero_();  // padding
+  auto loss = masked_nll(m, ids, w, true, 4);
+  loss.backward();
+  std::vector<torch::Tensor> g;
+  for (auto& p : m.parameters()) g.push_back(p.grad().clone()), p.mutable_grad() = torch::Tensor();
+  auto lp = torch::log_softmax(m.logits(ids), -1).narrow(1, 0, 8).gather(2, ids.narrow(1, 1, 8).unsqueeze(2)).squeeze(2);
+  auto ref = -(lp * w.narrow(1, 1, 8)).sum();
+  ref.backward();
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-4);
+  auto ps = m.parameters();
+  for (size_t i = 0; i < ps.size(); ++i) EXPECT_LT(maxdiff(g[i], ps[i].grad()), 1e-4) << m.named_parameters()[i].first;
+}
+
+}  // namespace
