@@ -7,6 +7,7 @@
 
 #include "sdzero/app/command.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/dist/world.hpp"
 
 namespace sdz::app {
 
@@ -34,6 +35,24 @@ char** original_argv() { return g_argv; }
 
 }  // namespace sdz::app
 
+static bool multi_rank_job() {
+  int inited = 0, finalized = 0, size = 1;
+  MPI_Initialized(&inited);
+  MPI_Finalized(&finalized);
+  if (!inited || finalized) return false;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size > 1;
+}
+
+static std::string rank_tag() {
+  int inited = 0, finalized = 0, rank = 0;
+  MPI_Initialized(&inited);
+  MPI_Finalized(&finalized);
+  if (!inited || finalized) return "";
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return " (rank " + std::to_string(rank) + ")";
+}
+
 int main(int argc, char** argv) {
   using namespace sdz::app;
   g_argv = argv;
@@ -52,13 +71,17 @@ int main(int argc, char** argv) {
     std::cerr << "sdzero: unknown command '" << name << "'. Run `sdzero help` for the list.\n";
     return 2;
   }
+  int rc = 0;
   try {
     return cmd->run(args);
   } catch (const sdz::Error& e) {
-    std::cerr << "sdzero " << name << ": error: " << e.what() << "\n";
-    return 1;
+    std::cerr << "sdzero " << name << rank_tag() << ": error: " << e.what() << "\n";
+    rc = 1;
   } catch (const std::exception& e) {
-    std::cerr << "sdzero " << name << ": internal error: " << e.what() << "\n";
-    return 3;
+    std::cerr << "sdzero " << name << rank_tag() << ": internal error: " << e.what() << "\n";
+    rc = 3;
   }
+  // One rank's failure must end the whole job now: the other ranks may be waiting in a collective.
+  if (multi_rank_job()) sdz::World::abort(rc);
+  return rc;
 }

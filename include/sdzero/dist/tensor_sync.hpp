@@ -1,0 +1,27 @@
+// defines: moving parameter and gradient tensors between ranks as flat buckets:
+// broadcast (weight sync: learner root -> rollout / teacher ranks), allreduce (learner gradients),
+// reduce-scatter / all-gather of a flat vector (ZeRO-1), and a cross-rank identity check.
+// Tensors must be contiguous CPU tensors here; GPU builds swap the transport, not this interface.
+#pragma once
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace sdz {
+
+// Root's values arrive in every rank's tensors (same shapes and dtypes everywhere). Returns bytes moved.
+size_t broadcast_tensors(MPI_Comm comm, int root, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes);
+// In-place sum (or mean) over ranks; reductions run in fp32 or fp64 whatever the tensors' dtype.
+void allreduce_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes, bool average);
+// ZeRO-1 pieces on a flat fp32 vector whose length divides by the comm size:
+// reduce_scatter returns this rank's summed shard; allgather rebuilds the full vector from shards.
+torch::Tensor reduce_scatter_flat(MPI_Comm comm, const torch::Tensor& flat);
+torch::Tensor allgather_flat(MPI_Comm comm, const torch::Tensor& shard);
+// A 64-bit hash of the tensors' bytes (order matters).
+uint64_t tensors_checksum(const std::vector<torch::Tensor>& tensors);
+// True on every rank when every rank holds bit-identical tensors.
+bool tensors_identical(MPI_Comm comm, const std::vector<torch::Tensor>& tensors);
+
+}  // namespace sdz

@@ -1,0 +1,120 @@
+#include "sdzero/dist/tensor_sync.hpp"
+
+#include <cstring>
+
+#include "sdzero/core/error.hpp"
+
+namespace sdz {
+
+static void check_cpu_contiguous(const torch::Tensor& t) {
+  if (!t.is_contiguous() || !t.device().is_cpu()) throw Error("tensor sync needs contiguous CPU tensors", "dist");
+}
+
+// Calls f(first, last) for runs of tensors whose bytes fit one bucket (a big tensor gets its own).
+template <class F>
+static void for_each_bucket(const std::vector<torch::Tensor>& ts, size_t bucket_bytes, F f) {
+  size_t i = 0;
+  while (i < ts.size()) {
+    size_t j = i, bytes = 0;
+    while (j < ts.size() && (j == i || bytes + ts[j].nbytes() <= bucket_bytes)) bytes += ts[j].nbytes(), ++j;
+    f(i, j, bytes);
+    i = j;
+  }
+}
+
+size_t broadcast_tensors(MPI_Comm comm, int root, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes) {
+  for (const auto& t : tensors) check_cpu_contiguous(t);
+  int me = 0;
+  MPI_Comm_rank(comm, &me);
+  std::vector<uint8_t> buf;
+  size_t moved = 0;
+  for_each_bucket(tensors, bucket_bytes, [&](size_t a, size_t b, size_t bytes) {
+    buf.resize(bytes);
+    if (me == root) {
+      size_t off = 0;
+      for (size_t k = a; k < b; ++k) std::memcpy(buf.data() + off, tensors[k].data_ptr(), tensors[k].nbytes()), off += tensors[k].nbytes();
+    }
+    const size_t chunk = size_t(1) << 30;
+    for (size_t off = 0; off < bytes; off += chunk)
+      MPI_Bcast(buf.data() + off, int(std::min(chunk, bytes - off)), MPI_BYTE, root, comm);
+    if (me != root) {
+      size_t off = 0;
+      for (size_t k = a; k < b; ++k) std::memcpy(tensors[k].data_ptr(), buf.data() + off, tensors[k].nbytes()), off += tensors[k].nbytes();
+    }
+    moved += bytes;
+  });
+  return moved;
+}
+
+void allreduce_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes, bool average) {
+  for (const auto& t : tensors) check_cpu_contiguous(t);
+  int n = 1;
+  MPI_Comm_size(comm, &n);
+  // Reduce in fp32 (fp64 for fp64 tensors): bf16 sums lose too much and MPI has no bf16 type.
+  for_each_bucket(tensors, bucket_bytes, [&](size_t a, size_t b, size_t) {
+    bool f64 = tensors[a].scalar_type() == torch::kFloat64;
+    std::vector<torch::Tensor> flat;
+    for (size_t k = a; k < b; ++k) flat.push_back(tensors[k].reshape({-1}).to(f64 ? torch::kFloat64 : torch::kFloat32));
+    torch::Tensor bucket = torch::cat(flat);
+    const int64_t chunk = int64_t(1) << 28;
+    for (int64_t off = 0; off < bucket.numel(); off += chunk) {
+      int cnt = int(std::min(chunk, bucket.numel() - off));
+      void* p = static_cast<char*>(bucket.data_ptr()) + off * int64_t(bucket.element_size());
+      MPI_Allreduce(MPI_IN_PLACE, p, cnt, f64 ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM, comm);
+    }
+    if (average) bucket.div_(double(n));
+    int64_t off = 0;
+    for (size_t k = a; k < b; ++k) {
+      int64_t m = tensors[k].numel();
+      tensors[k].copy_(bucket.narrow(0, off, m).view(tensors[k].sizes()));
+      off += m;
+    }
+  });
+}
+
+torch::Tensor reduce_scatter_flat(MPI_Comm comm, const torch::Tensor& flat) {
+  int n = 1;
+  MPI_Comm_size(comm, &n);
+  torch::Tensor f = flat.to(torch::kFloat32).contiguous();
+  if (f.numel() % n != 0) throw Error("reduce_scatter_flat: length must divide by the number of ranks", "dist");
+  int64_t shard = f.numel() / n;
+  torch::Tensor out = torch::empty({shard}, torch::kFloat32);
+  MPI_Reduce_scatter_block(f.data_ptr<float>(), out.data_ptr<float>(), int(shard), MPI_FLOAT, MPI_SUM, comm);
+  return out;
+}
+
+torch::Tensor allgather_flat(MPI_Comm comm, const torch::Tensor& shard) {
+  int n = 1;
+  MPI_Comm_size(comm, &n);
+  torch::Tensor s = shard.to(torch::kFloat32).contiguous();
+  torch::Tensor out = torch::empty({s.numel() * n}, torch::kFloat32);
+  MPI_Allgather(s.data_ptr<float>(), int(s.numel()), MPI_FLOAT, out.data_ptr<float>(), int(s.numel()), MPI_FLOAT, comm);
+  return out;
+}
+
+uint64_t tensors_checksum(const std::vector<torch::Tensor>& tensors) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const auto& t0 : tensors) {
+    torch::Tensor t = t0.contiguous();
+    const auto* p = static_cast<const uint8_t*>(t.data_ptr());
+    // 8 bytes at a time with a multiply-xorshift; the tail byte-wise.
+    size_t n = t.nbytes(), i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h = (h ^ w) * 0x100000001b3ULL;
+      h ^= h >> 29;
+    }
+    for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+bool tensors_identical(MPI_Comm comm, const std::vector<torch::Tensor>& tensors) {
+  uint64_t mine = tensors_checksum(tensors), lo = 0, hi = 0;
+  MPI_Allreduce(&mine, &lo, 1, MPI_UINT64_T, MPI_MIN, comm);
+  MPI_Allreduce(&mine, &hi, 1, MPI_UINT64_T, MPI_MAX, comm);
+  return lo == hi;
+}
+
+}  // namespace sdz
