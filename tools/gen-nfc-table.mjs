@@ -135,6 +135,14 @@ if (fi > 0) {
     const s = String.fromCodePoint(...cpsIn.filter((c) => !isSurrogate(c)));
     lines.push(JSON.stringify({ in: s, nfc: s.normalize('NFC') }));
   }
+  // Long strings: runs of stable text (ASCII, CJK) between unstable stretches, as in real text.
+  const stable = [0x61, 0x62, 0x20, 0x2e, 0x4e2d, 0x6587, 0xe9, 0x41, 0x30];
+  for (let i = 0; i < 300; i++) {
+    const cpsIn = [];
+    for (let n = 20 + Math.floor(rnd() * 180); n > 0; n--) cpsIn.push(rnd() < 0.6 ? pick(stable) : pick(pick(pools)));
+    const s = String.fromCodePoint(...cpsIn.filter((c) => !isSurrogate(c)));
+    lines.push(JSON.stringify({ in: s, nfc: s.normalize('NFC') }));
+  }
   fs.writeFileSync(process.argv[fi + 1], lines.join('\n') + '\n');
-  console.error(`nfc fixture: ${singles.length} singles, 1500 strings -> ${process.argv[fi + 1]}`);
+  console.error(`nfc fixture: ${singles.length} singles, 1800 strings -> ${process.argv[fi + 1]}`);
 }

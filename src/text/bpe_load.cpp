@@ -93,6 +93,8 @@ struct Loader {
     auto vocab = m.find("vocab");
     if (vocab == m.end() || !vocab->is_object()) fail(f + ".vocab", "missing or not an object of token -> id");
     std::string bytes;
+    im.bytes_to_id.reserve(vocab->size());
+    im.token_to_id.reserve(vocab->size() + 1024);
     for (auto it = vocab->begin(); it != vocab->end(); ++it) {
       if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 0x7fffffff)
         fail(f + ".vocab[\"" + it.key() + "\"]", "the id must be a non-negative integer, got " + it->dump());
@@ -281,6 +283,7 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_parsed(const json& j, const std
   if (!j.is_object()) throw Error("not a JSON object", where, "is this a Hugging Face tokenizer.json?");
   auto impl = std::make_unique<Impl>();
   impl->where = where;
+  impl->cache.reserve(Impl::kCacheMax);
   Loader L{*impl, where};
   L.model(j.contains("model") ? j["model"] : json());
   L.normalizer(j.contains("normalizer") ? j["normalizer"] : json(), "normalizer");

@@ -103,8 +103,7 @@ bool is_nfc_quick(const std::string& s) {
   return true;
 }
 
-std::string nfc(const std::string& s) {
-  if (is_nfc_quick(s)) return s;
+static std::string nfc_full(const std::string& s) {
   const Tables& t = tables();
   std::vector<uint32_t> d;
   d.reserve(s.size());
@@ -157,6 +156,53 @@ std::string nfc(const std::string& s) {
     out.push_back(cp);
   }
   return codepoints_to_utf8(out);
+}
+
+// Only the stretches around unstable code points are normalized: a stable code point (class 0,
+// unchanged by NFC, never the second half of a composition) is a boundary that NFC never crosses.
+std::string nfc(const std::string& s) {
+  if (is_nfc_quick(s)) return s;
+  const Tables& t = tables();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  std::string out;
+  out.reserve(n + 16);
+  size_t copied = 0, last_stable = 0, i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    uint32_t cp;
+    size_t l;
+    if (c < 0x80) { cp = c; l = 1; }
+    else if (c < 0xE0) { cp = c & 0x1F; l = 2; }
+    else if (c < 0xF0) { cp = c & 0x0F; l = 3; }
+    else { cp = c & 0x07; l = 4; }
+    for (size_t k = 1; k < l && i + k < n; ++k) cp = (cp << 6) | (p[i + k] & 0x3F);
+    if (!t.unstable(cp)) {
+      last_stable = i;
+      i += l;
+      continue;
+    }
+    // [last_stable, end): from the last boundary before this code point to the next one after it.
+    size_t end = i + l;
+    while (end < n) {
+      unsigned char d = p[end];
+      uint32_t q;
+      size_t m;
+      if (d < 0x80) { q = d; m = 1; }
+      else if (d < 0xE0) { q = d & 0x1F; m = 2; }
+      else if (d < 0xF0) { q = d & 0x0F; m = 3; }
+      else { q = d & 0x07; m = 4; }
+      for (size_t k = 1; k < m && end + k < n; ++k) q = (q << 6) | (p[end + k] & 0x3F);
+      if (!t.unstable(q)) break;
+      end += m;
+    }
+    size_t begin = std::max(last_stable, copied);
+    out.append(s, copied, begin - copied);
+    out += nfc_full(s.substr(begin, end - begin));
+    copied = i = last_stable = end;
+  }
+  out.append(s, copied, n - copied);
+  return out;
 }
 
 }  // namespace sdz::text
