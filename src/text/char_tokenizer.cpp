@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/strings.hpp"
@@ -46,6 +47,10 @@ CharTokenizer CharTokenizer::from_spec(const std::string& specials, const std::s
     i += l;
   }
   return CharTokenizer(std::move(tokens), "char vocabulary (specials \"" + specials + "\", alphabet \"" + alphabet + "\")");
+}
+
+CharTokenizer CharTokenizer::from_config(const Config& cfg) {
+  return from_spec(cfg.get_string("tokenizer.char_specials"), cfg.get_string("tokenizer.char_alphabet"));
 }
 
 CharTokenizer CharTokenizer::from_parsed(const nlohmann::json& j, const std::string& where) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/text/keys.hpp"
 #include "sdzero/text/char_tokenizer.hpp"
 
 namespace sdz::text {
@@ -55,6 +57,15 @@ TEST(CharTokenizer, ConfigurableVocabulary) {
   EXPECT_EQ(t.encode("<bos>a\xC3\xA9"), (std::vector<int32_t>{1, 2, 4}));
   EXPECT_THROW(CharTokenizer::from_spec("<pad>", "aa"), Error);
   EXPECT_THROW(CharTokenizer::from_spec("", ""), Error);
+}
+
+TEST(CharTokenizer, FromConfigKeys) {
+  Schema s;
+  declare_text_keys(s);
+  EXPECT_EQ(CharTokenizer::from_config(Config::load(s, "", {})).tokens(), CharTokenizer::toy().tokens());
+  const CharTokenizer t = CharTokenizer::from_config(Config::load(s, "", {"--tokenizer.char_alphabet=xyz"}));
+  EXPECT_EQ(t.vocab_size(), 6 + 3);
+  EXPECT_EQ(t.encode("<q>zy"), (std::vector<int32_t>{1, 8, 7}));
 }
 
 TEST(CharTokenizer, SaveAndLoadThroughLoadTokenizer) {

@@ -11,6 +11,10 @@
 
 #include "sdzero/text/tokenizer.hpp"
 
+namespace sdz {
+class Config;
+}
+
 namespace sdz::text {
 
 // The TOY-STUDY vocabulary: specials, then digits and the operators of the built-in tasks.
@@ -24,6 +28,8 @@ class CharTokenizer : public Tokenizer {
   // Specials separated by spaces, then every UTF-8 character of `alphabet` ("" keeps defaults out).
   static CharTokenizer from_spec(const std::string& specials, const std::string& alphabet);
   static CharTokenizer toy() { return from_spec(kToySpecials, kToyAlphabet); }
+  // From tokenizer.char_specials and tokenizer.char_alphabet.
+  static CharTokenizer from_config(const Config& cfg);
   static CharTokenizer from_parsed(const nlohmann::json& j, const std::string& where);
 
   std::string to_json() const;
