@@ -26,8 +26,11 @@ torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin) {
 torch::Tensor normalise(const torch::Tensor& total, double count) { return count > 0 ? total / count : total * 0.0; }
 }  // namespace
 
-SftMethod::SftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method(cfg, ctx, TeacherUpdate::Frozen) {
-  default_samples(1);
+SftMethod::SftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : SftMethod(cfg, ctx, 1) {}
+
+SftMethod::SftMethod(const AlgoConfig& cfg, const MethodContext& ctx, int64_t default_samples_per_question)
+    : Method(cfg, ctx, TeacherUpdate::Frozen) {
+  default_samples(default_samples_per_question);
 }
 
 TokenCounts SftMethod::count_tokens(const Batch& b) const {
@@ -54,7 +57,7 @@ LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
   return out;
 }
 
-RftMethod::RftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : SftMethod(cfg, ctx) { default_samples(4); }
+RftMethod::RftMethod(const AlgoConfig& cfg, const MethodContext& ctx) : SftMethod(cfg, ctx, 4) {}
 
 std::vector<Trajectory> RftMethod::keep(std::vector<Trajectory> trajs, Stats* stats) const {
   std::vector<Trajectory> kept;

@@ -31,6 +31,9 @@ class SftMethod : public Method {
   bool samples_online() const override { return false; }
   TokenCounts count_tokens(const Batch& b) const override;
   LossOutput loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const override;
+
+ protected:
+  SftMethod(const AlgoConfig& cfg, const MethodContext& ctx, int64_t default_samples_per_question);
 };
 
 class RftMethod : public SftMethod {

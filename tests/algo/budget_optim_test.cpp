@@ -1,0 +1,111 @@
+// Budget accounting, learning-rate schedules, AdamW against its update formula, grad-norm clipping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "sdzero/algo/budget.hpp"
+#include "sdzero/algo/optim.hpp"
+#include "sdzero/core/error.hpp"
+
+using namespace sdz::algo;
+
+TEST(Budget, StopsAtTheGenerationLimitWithoutOvershoot) {
+  Budget b({60, 0});
+  EXPECT_EQ(b.questions_that_fit(8, 4), 8);
+  b.count(32, 500);
+  EXPECT_EQ(b.questions_that_fit(8, 4), 7);  // 28 left: 7 questions x 4
+  b.count(28, 400);
+  EXPECT_TRUE(b.exhausted());
+  EXPECT_EQ(b.questions_that_fit(8, 4), 0);
+  auto m = b.metrics();
+  EXPECT_EQ(m["budget/generations"], 60);
+  EXPECT_EQ(m["budget/generated_tokens"], 900);
+  EXPECT_DOUBLE_EQ(m["budget/fraction_used"], 1.0);
+}
+
+TEST(Budget, TokenLimitAndUnlimited) {
+  Budget t({0, 1000});
+  t.count(10, 999);
+  EXPECT_FALSE(t.exhausted());
+  t.count(1, 1);
+  EXPECT_TRUE(t.exhausted());
+  Budget u;
+  u.count(1000000, 1000000000);
+  EXPECT_FALSE(u.exhausted());
+  EXPECT_EQ(u.questions_that_fit(5, 3), 5);
+  Budget r({100, 0});
+  r.restore(40, 7);
+  EXPECT_EQ(r.generations(), 40);
+  EXPECT_EQ(r.generated_tokens(), 7);
+  EXPECT_THROW(Budget({-1, 0}), sdz::Error);
+  EXPECT_THROW(r.count(-1, 0), sdz::Error);
+}
+
+TEST(LrSchedule, LinearWarmupThenConstant) {
+  OptimOptions o;
+  o.lr = 1e-3;
+  o.warmup_steps = 4;
+  EXPECT_NEAR(lr_at(o, 0), 0.25e-3, 1e-12);
+  EXPECT_NEAR(lr_at(o, 3), 1e-3, 1e-12);
+  EXPECT_NEAR(lr_at(o, 100), 1e-3, 1e-12);
+  o.warmup_steps = 0;
+  EXPECT_NEAR(lr_at(o, 0), 1e-3, 1e-12);
+}
+
+TEST(LrSchedule, CosineWithWarmupFraction) {
+  OptimOptions o;
+  o.lr = 2.0;
+  o.schedule = LrSchedule::Cosine;
+  o.warmup_steps = 0;
+  o.warmup_fraction = 0.05;
+  o.total_steps = 100;
+  o.min_lr_ratio = 0.1;
+  EXPECT_EQ(warmup_length(o), 5);
+  EXPECT_NEAR(lr_at(o, 4), 2.0, 1e-12);
+  EXPECT_NEAR(lr_at(o, 5), 2.0, 1e-12);
+  // halfway through the decay: min + (lr - min) / 2
+  const double mid = 0.2 + 1.8 * 0.5 * (1 + std::cos(M_PI * 0.5));
+  EXPECT_NEAR(lr_at(o, 5 + 95 / 2), 0.2 + 1.8 * 0.5 * (1 + std::cos(M_PI * (47.0 / 95.0))), 1e-12);
+  EXPECT_NEAR(mid, 1.1, 1e-12);
+  EXPECT_NEAR(lr_at(o, 100), 0.2, 1e-12);
+  EXPECT_NEAR(lr_at(o, 1000), 0.2, 1e-12);
+  o.total_steps = 0;
+  o.warmup_fraction = 0;
+  EXPECT_THROW(lr_at(o, 3), sdz::Error);
+  EXPECT_THROW(parse_lr_schedule("step"), sdz::Error);
+}
+
+TEST(Optimizer, AdamWStepsMatchTheFormulaAndClipTheNorm) {
+  OptimOptions o;
+  o.lr = 0.1;
+  o.weight_decay = 0.01;
+  o.beta1 = 0.9;
+  o.beta2 = 0.95;
+  o.eps = 1e-8;
+  o.warmup_steps = 2;
+  o.grad_clip = 1.0;
+  auto w = torch::tensor({1.0, -2.0}, torch::kDouble).requires_grad_(true);
+  Optimizer opt({w}, o);
+  std::vector<double> ref = {1.0, -2.0}, m = {0, 0}, v = {0, 0};
+  const std::vector<std::vector<double>> grads = {{3.0, 4.0}, {0.3, -0.4}, {0.0, 0.1}};
+  for (int step = 0; step < 3; ++step) {
+    opt.zero_grad();
+    w.mutable_grad() = torch::tensor(grads[size_t(step)], torch::kDouble);
+    auto st = opt.step(step);
+    const double norm = std::hypot(grads[size_t(step)][0], grads[size_t(step)][1]);
+    EXPECT_NEAR(st.grad_norm, norm, 1e-9);
+    const double scale = norm > 1.0 ? 1.0 / (norm + 1e-6) : 1.0;  // torch's clip_grad_norm_
+    const double lr = step < 2 ? 0.1 * (step + 1) / 2.0 : 0.1;
+    EXPECT_NEAR(st.lr, lr, 1e-12);
+    const int t = step + 1;
+    for (size_t i = 0; i < 2; ++i) {
+      const double g = grads[size_t(step)][i] * scale;
+      ref[i] *= 1 - lr * 0.01;
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.95 * v[i] + 0.05 * g * g;
+      const double mh = m[i] / (1 - std::pow(0.9, t)), vh = v[i] / (1 - std::pow(0.95, t));
+      ref[i] -= lr * mh / (std::sqrt(vh) + 1e-8);
+    }
+    for (int64_t i = 0; i < 2; ++i) EXPECT_NEAR(w[i].item<double>(), ref[size_t(i)], 1e-9) << "step " << step;
+  }
+}

@@ -1,0 +1,81 @@
+// The algo keys: declared once, defaults from SDZERO.md, overrides resolve into the option structs.
+#include <gtest/gtest.h>
+
+#include "sdzero/algo/keys.hpp"
+#include "sdzero/algo/method.hpp"
+#include "sdzero/core/error.hpp"
+
+using namespace sdz::algo;
+
+namespace {
+sdz::Config load(const std::vector<std::string>& overrides) {
+  static const sdz::Schema schema = [] {
+    sdz::Schema s;
+    sdz::declare_algo_keys(s);
+    return s;
+  }();
+  return sdz::Config::load(schema, "", overrides);
+}
+}  // namespace
+
+TEST(AlgoKeys, DefaultsFollowThePaperAndReleasedCode) {
+  AlgoConfig a = algo_config(load({}));
+  EXPECT_EQ(a.method, "sdzero");
+  EXPECT_EQ(a.teacher_scoring.top_k, 64);
+  EXPECT_EQ(a.kl.kind, KlKind::Mixed);
+  EXPECT_DOUBLE_EQ(a.kl.forward_weight, 0.5);
+  EXPECT_DOUBLE_EQ(a.clip.eps_low, 0.2);
+  EXPECT_DOUBLE_EQ(a.clip.eps_high, 0.28);
+  EXPECT_DOUBLE_EQ(a.clip.kl_coef, 0.0);
+  EXPECT_TRUE(a.dynamic_sampling);
+  EXPECT_EQ(a.teacher_max_tokens, 32768);
+  EXPECT_DOUBLE_EQ(a.optim.lr, 5e-6);
+  EXPECT_DOUBLE_EQ(a.optim.grad_clip, 1.0);
+  EXPECT_EQ(a.optim.warmup_steps, 20);
+  EXPECT_DOUBLE_EQ(a.teacher.ema_rate, 0.01);
+  EXPECT_EQ(a.srt.revisions, 3);
+  EXPECT_EQ(a.srt.cleanup.sycophantic_openings.size(), 4u);
+  EXPECT_EQ(cue_text(a.srt, 1.0f), "\n\nLet me rephrase the above solution.\n\n");
+  EXPECT_EQ(cue_text(a.srt, 0.0f), "\n\nWait, this response is not correct, let me start over.\n\n");
+}
+
+TEST(AlgoKeys, OverridesReachTheStructs) {
+  AlgoConfig a = algo_config(load({"--method.name=grpo", "--distill.kl=reverse", "--grpo.clip_high=0.3",
+                                   "--optim.schedule=cosine", "--optim.total_steps=100", "--teacher.update=sync_every",
+                                   "--teacher.sync_every=16", "--srt.objective=sequential", "--srt.stage_steps=5",
+                                   "--budget.max_generations=60000", "--srt.revise=wrong"}));
+  EXPECT_EQ(a.method, "grpo");
+  EXPECT_EQ(a.kl.kind, KlKind::Reverse);
+  EXPECT_DOUBLE_EQ(a.clip.eps_high, 0.3);
+  EXPECT_EQ(a.optim.schedule, LrSchedule::Cosine);
+  EXPECT_EQ(a.teacher.update, TeacherUpdate::SyncEvery);
+  EXPECT_EQ(a.teacher.sync_every, 16);
+  EXPECT_EQ(a.srt.objective, SrtObjective::Sequential);
+  EXPECT_EQ(a.budget.max_generations, 60000);
+  EXPECT_EQ(a.srt.revise, ReviseWhich::Wrong);
+  EXPECT_THROW(load({"--distill.kl=sideways"}), sdz::Error);
+  EXPECT_THROW(load({"--grpo.clip_low=1.5"}), sdz::Error);
+}
+
+TEST(AlgoKeys, AutoTeacherIsTheMethodDefault) {
+  MethodContext ctx;
+  for (auto [name, update, samples] :
+       std::vector<std::tuple<std::string, TeacherUpdate, int64_t>>{{"sdzero", TeacherUpdate::Frozen, 1},
+                                                                     {"sdft", TeacherUpdate::Ema, 1},
+                                                                     {"grpo", TeacherUpdate::Frozen, 8},
+                                                                     {"rft", TeacherUpdate::Frozen, 4},
+                                                                     {"sft", TeacherUpdate::Frozen, 1},
+                                                                     {"srt", TeacherUpdate::Frozen, 1}}) {
+    AlgoConfig a = algo_config(load({"--method.name=" + name}));
+    auto m = make_method(a, ctx);
+    EXPECT_EQ(m->name(), name);
+    EXPECT_EQ(m->teacher().options().update, update) << name;
+    EXPECT_EQ(m->sampling().samples_per_question, samples) << name;
+  }
+  AlgoConfig a = algo_config(load({"--method.name=sdft", "--teacher.update=frozen", "--method.samples_per_question=3"}));
+  auto m = make_method(a, ctx);
+  EXPECT_EQ(m->teacher().options().update, TeacherUpdate::Frozen);
+  EXPECT_EQ(m->sampling().samples_per_question, 3);
+  a.method = "dpo";
+  EXPECT_THROW(make_method(a, ctx), sdz::Error);
+}

@@ -1,0 +1,443 @@
+// Every method end to end on a tiny torch::nn causal LM and a built-in toy task, in one process:
+// the loss is finite, parameters change, budgets are respected, the teacher syncs at the configured
+// steps, and distillation moves the student towards the teacher.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "sdzero/algo/losses.hpp"
+#include "sdzero/algo/methods.hpp"
+#include "sdzero/algo/srt_collect.hpp"
+#include "sdzero/algo/train.hpp"
+#include "sdzero/core/config.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/rng.hpp"
+
+using namespace sdz::algo;
+
+namespace {
+
+// Vocabulary: digits 0-9, then <q> <a> <e> <w> <r>. Question q: "<q>q<a>", answer "(q+3)%10<e>".
+constexpr int32_t kQ = 10, kA = 11, kE = 12, kW = 13, kR = 14, kV = 16;
+
+struct TinyLmImpl : torch::nn::Module {
+  TinyLmImpl() {
+    emb = register_module("emb", torch::nn::Embedding(kV, 24));
+    mix = register_module("mix", torch::nn::Linear(48, 24));
+    out = register_module("out", torch::nn::Linear(24, kV));
+  }
+  // A causal model: each position sees its own token and the running mean of the prefix.
+  torch::Tensor forward(const torch::Tensor& ids) {
+    auto x = emb(ids);
+    auto count = torch::arange(1, ids.size(0) + 1, torch::kFloat).unsqueeze(1);
+    auto prefix = x.cumsum(0) / count;
+    return out(torch::tanh(mix(torch::cat({x, prefix}, 1))));
+  }
+  torch::nn::Embedding emb{nullptr};
+  torch::nn::Linear mix{nullptr}, out{nullptr};
+};
+TORCH_MODULE(TinyLm);
+
+class TinyScorer : public Scorer {
+ public:
+  explicit TinyScorer(uint64_t seed) {
+    torch::manual_seed(seed);
+    lm = TinyLm();
+  }
+  torch::Tensor logits(const Ids& ids, int64_t row, int64_t n) override {
+    auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong);
+    return lm->forward(t).slice(0, row, row + n);
+  }
+  std::vector<torch::Tensor> parameters() override { return lm->parameters(); }
+  TinyLm lm{nullptr};
+};
+
+Ids prompt_of(int64_t q) { return {kQ, int32_t(q), kA}; }
+float verify(int64_t q, const Ids& y) { return !y.empty() && y[0] == int32_t((q + 3) % 10) ? 1.f : 0.f; }
+
+// Test-only sampler: temperature sampling with keyed randomness, stop at <e>.
+Trajectory sample(Scorer& m, const Ids& context, int64_t q, int64_t idx, const SamplingParams& p, uint64_t seed) {
+  torch::NoGradGuard ng;
+  sdz::Rng rng(sdz::key_seed({seed, uint64_t(q), uint64_t(idx)}));
+  Trajectory t;
+  t.question_id = q;
+  t.sample_index = idx;
+  t.prompt_ids = prompt_of(q);
+  Ids ids = context;
+  for (int64_t k = 0; k < p.max_new_tokens; ++k) {
+    auto lp = torch::log_softmax(m.logits(ids, int64_t(ids.size()) - 1, 1)[0] / p.temperature, -1);
+    double u = rng.uniform(), acc = 0;
+    int32_t tok = kV - 1;
+    for (int32_t v = 0; v < kV; ++v) {
+      acc += std::exp(lp[v].item<double>());
+      if (u < acc) { tok = v; break; }
+    }
+    ids.push_back(tok);
+    t.response_ids.push_back(tok);
+    t.logprobs.push_back(lp[tok].item<float>());
+    if (tok == kE) break;
+  }
+  t.reward = verify(q, t.response_ids);
+  return t;
+}
+
+AlgoConfig config_for(const std::string& method, const std::vector<std::string>& extra = {}) {
+  static const sdz::Schema schema = [] {
+    sdz::Schema s;
+    sdz::declare_algo_keys(s);
+    return s;
+  }();
+  std::vector<std::string> ov = {"--method.name=" + method, "--method.max_new_tokens=4", "--optim.lr=0.01",
+                                 "--optim.warmup_steps=0", "--distill.mode=topk", "--distill.top_k=8"};
+  ov.insert(ov.end(), extra.begin(), extra.end());
+  return algo_config(sdz::Config::load(schema, "", ov));
+}
+
+MethodContext toy_context() {
+  MethodContext c;
+  c.cue_correct_ids = {kR};
+  c.cue_wrong_ids = {kW};
+  c.stop_ids = {kE};
+  return c;
+}
+
+std::vector<torch::Tensor> snapshot(Scorer& m) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : m.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+double distance(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]).abs().sum().item<double>();
+  return d;
+}
+
+struct RunLog {
+  int64_t steps = 0;
+  std::vector<int64_t> sync_steps;  // completed-step counts after which a hard sync was applied
+  std::vector<double> losses;
+  std::vector<double> teacher_moves;  // per step: how far the teacher moved
+  Budget budget;
+};
+
+// The loop a colocated pipeline runs for an online method.
+RunLog run_online(Method& method, Scorer& student, Scorer& teacher, int64_t questions_per_step, int64_t max_steps) {
+  Optimizer opt(student.parameters(), method.config().optim);
+  RunLog log;
+  log.budget = Budget(method.config().budget);
+  const SamplingParams sp = method.sampling();
+  for (int64_t step = 0; step < max_steps; ++step) {
+    const int64_t nq = log.budget.questions_that_fit(questions_per_step, sp.samples_per_question);
+    if (nq == 0) break;
+    std::vector<Trajectory> trajs;
+    int64_t tokens = 0;
+    for (int64_t i = 0; i < nq; ++i) {
+      const int64_t q = (step * questions_per_step + i) % 10;
+      for (int64_t s = 0; s < sp.samples_per_question; ++s) {
+        Trajectory t = sample(student, prompt_of(q), q, s, sp, uint64_t(step));
+        t.policy_version = step;
+        t.teacher_prompt_ids = {kQ, int32_t(q), kR, int32_t((q + 3) % 10), kE, kA};  // SDFT demonstration
+        tokens += int64_t(t.response_ids.size());
+        trajs.push_back(std::move(t));
+      }
+    }
+    log.budget.count(int64_t(trajs.size()), tokens);
+    Stats keep_stats;
+    Batch b;
+    b.trajectories = method.keep(std::move(trajs), &keep_stats);
+    b.signals = score_batch(method, teacher, b);
+    const auto before = snapshot(teacher);
+    StepResult r = train_step(method, student, opt, b, method.count_tokens(b), step);
+    apply_teacher_action(r.teacher_action, teacher, student, method.config().teacher.ema_rate);
+    if (r.teacher_action == TeacherAction::HardSync) log.sync_steps.push_back(step + 1);
+    log.teacher_moves.push_back(distance(before, snapshot(teacher)));
+    log.losses.push_back(r.loss);
+    ++log.steps;
+  }
+  return log;
+}
+
+}  // namespace
+
+TEST(MethodSmoke, SdZeroWithHardSyncEveryTwoSteps) {
+  AlgoConfig cfg = config_for("sdzero", {"--teacher.update=sync_every", "--teacher.sync_every=2"});
+  SdZeroMethod m(cfg, toy_context());
+  TinyScorer student(1), teacher(2);
+  const auto start = snapshot(student);
+  RunLog log = run_online(m, student, teacher, 4, 5);
+  EXPECT_EQ(log.steps, 5);
+  EXPECT_EQ(log.sync_steps, (std::vector<int64_t>{2, 4}));
+  EXPECT_GT(log.teacher_moves[1], 0);
+  EXPECT_EQ(log.teacher_moves[2], 0);
+  EXPECT_EQ(log.teacher_moves[4], 0);
+  EXPECT_GT(distance(start, snapshot(student)), 0);
+  for (double l : log.losses) EXPECT_TRUE(std::isfinite(l) && l >= 0);
+  EXPECT_EQ(log.budget.generations(), 20);
+}
+
+TEST(MethodSmoke, SdZeroFullVocabularyModeAndFrozenTeacher) {
+  AlgoConfig cfg = config_for("sdzero", {"--distill.mode=full", "--distill.kl=reverse"});
+  auto m = make_method(cfg, toy_context());
+  TinyScorer student(3), teacher(4);
+  const auto t0 = snapshot(teacher);
+  RunLog log = run_online(*m, student, teacher, 3, 3);
+  EXPECT_EQ(log.steps, 3);
+  EXPECT_TRUE(log.sync_steps.empty());
+  EXPECT_EQ(distance(t0, snapshot(teacher)), 0);
+  for (double l : log.losses) EXPECT_TRUE(std::isfinite(l) && l > 0);
+}
+
+TEST(MethodSmoke, SdftTeacherIsAnEmaOfTheStudent) {
+  AlgoConfig cfg = config_for("sdft");
+  auto m = make_method(cfg, toy_context());
+  TinyScorer student(5), teacher(6);
+  // One step by hand to check the EMA arithmetic against the two models' weights.
+  Optimizer opt(student.parameters(), cfg.optim);
+  Batch b;
+  for (int64_t q = 0; q < 3; ++q) {
+    Trajectory t = sample(student, prompt_of(q), q, 0, m->sampling(), 9);
+    t.teacher_prompt_ids = {kQ, int32_t(q), kR, int32_t((q + 3) % 10), kE, kA};
+    b.trajectories.push_back(t);
+  }
+  b.signals = score_batch(*m, teacher, b);
+  const auto t0 = snapshot(teacher);
+  StepResult r = train_step(*m, student, opt, b, m->count_tokens(b), 0);
+  ASSERT_EQ(r.teacher_action, TeacherAction::Ema);
+  const auto s1 = snapshot(student);
+  apply_teacher_action(r.teacher_action, teacher, student, cfg.teacher.ema_rate);
+  const auto t1 = snapshot(teacher);
+  for (size_t i = 0; i < t0.size(); ++i)
+    EXPECT_LT((t1[i] - (0.99 * t0[i] + 0.01 * s1[i])).abs().max().item<double>(), 1e-6);
+  RunLog log = run_online(*m, student, teacher, 2, 3);
+  for (double mv : log.teacher_moves) EXPECT_GT(mv, 0);
+  // A trajectory without a teacher prompt is a clear error.
+  Trajectory bare = b.trajectories[0];
+  bare.teacher_prompt_ids.clear();
+  EXPECT_THROW(m->teacher_layout(bare), sdz::Error);
+}
+
+TEST(MethodSmoke, RftTrainsOnlyOnVerifiedSamplesWithinBudget) {
+  AlgoConfig cfg = config_for("rft", {"--budget.max_generations=40"});
+  auto m = make_method(cfg, toy_context());
+  std::vector<Trajectory> ts = {sample(*std::make_unique<TinyScorer>(7), prompt_of(1), 1, 0, m->sampling(), 1)};
+  ts[0].reward = 0;
+  Trajectory good = ts[0];
+  good.reward = 1;
+  ts.push_back(good);
+  Stats st;
+  auto kept = m->keep(ts, &st);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].reward, 1.f);
+  EXPECT_EQ(st["keep/dropped_unverified"], 1);
+
+  TinyScorer student(7), teacher(8);
+  const auto start = snapshot(student);
+  RunLog log = run_online(*m, student, teacher, 4, 100);
+  // 4 questions x 4 samples = 16 a step: two full steps, then 2 questions (8 generations) fit.
+  EXPECT_EQ(log.steps, 3);
+  EXPECT_EQ(log.budget.generations(), 40);
+  EXPECT_TRUE(log.budget.exhausted());
+  EXPECT_GT(distance(start, snapshot(student)), 0);  // some sample verified (10% chance each, 40 tries)
+}
+
+TEST(MethodSmoke, GrpoWithReferenceKl) {
+  AlgoConfig cfg = config_for("grpo", {"--grpo.kl_coef=0.05", "--method.samples_per_question=6"});
+  auto m = make_method(cfg, toy_context());
+  TinyScorer student(9), reference(9);
+  const auto start = snapshot(student);
+  RunLog log = run_online(*m, student, reference, 5, 4);
+  EXPECT_EQ(log.steps, 4);
+  EXPECT_EQ(log.budget.generations(), 4 * 5 * 6);
+  for (double l : log.losses) EXPECT_TRUE(std::isfinite(l));
+  EXPECT_GT(distance(start, snapshot(student)), 0);
+  TinyScorer fresh(9);
+  EXPECT_EQ(distance(snapshot(reference), snapshot(fresh)), 0);  // the reference stays frozen
+}
+
+TEST(MethodSmoke, GrpoGradientIsTheAdvantageWeightedLogProb) {
+  // At ratio 1 and no KL, the surrogate's gradient equals that of -A * sum(log p) / N.
+  AlgoConfig cfg = config_for("grpo");
+  auto m = make_method(cfg, toy_context());
+  TinyScorer s(10);
+  std::vector<Trajectory> ts;
+  for (int k = 0; k < 4; ++k) ts.push_back(sample(s, prompt_of(2), 2, k, m->sampling(), 3));
+  ts[0].reward = 1;
+  ts[1].reward = 0;
+  ts[2].reward = 1;
+  ts[3].reward = 0;
+  Batch b;
+  b.trajectories = m->keep(ts, nullptr);
+  ASSERT_EQ(b.trajectories.size(), 4u);
+  const TokenCounts c = m->count_tokens(b);
+  m->loss(s, b, c, 0).loss.backward();
+  auto g1 = s.parameters()[0].grad().clone();
+  for (auto& p : s.parameters()) p.grad().zero_();
+  torch::Tensor ref = torch::zeros({});
+  for (auto& t : b.trajectories) {
+    Ids ids = t.prompt_ids;
+    ids.insert(ids.end(), t.response_ids.begin(), t.response_ids.end());
+    auto tg = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.end()), torch::kLong);
+    ref = ref - t.advantage * token_logprobs(s.logits(ids, 2, int64_t(t.response_ids.size())), tg).sum();
+  }
+  (ref / c.main).backward();
+  EXPECT_LT((g1 - s.parameters()[0].grad()).abs().max().item<double>(), 1e-5);
+  EXPECT_GT(g1.abs().max().item<double>(), 0);
+}
+
+TEST(MethodSmoke, SftOnDemonstrationsLowersItsLoss) {
+  AlgoConfig cfg = config_for("sft", {"--optim.lr=0.03"});
+  auto m = make_method(cfg, toy_context());
+  ASSERT_FALSE(m->samples_online());
+  TinyScorer s(11);
+  Optimizer opt(s.parameters(), cfg.optim);
+  Batch b;
+  for (int64_t q = 0; q < 10; ++q) {
+    Trajectory t;
+    t.question_id = q;
+    t.prompt_ids = prompt_of(q);
+    t.response_ids = {int32_t((q + 3) % 10), kE};
+    b.trajectories.push_back(t);
+  }
+  const TokenCounts c = m->count_tokens(b);
+  EXPECT_EQ(c.main, 20);
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    StepResult r = train_step(*m, s, opt, b, c, step);
+    if (step == 0) first = r.loss;
+    last = r.loss;
+  }
+  EXPECT_LT(last, 0.5 * first);
+  int correct = 0;  // greedy answers after SFT
+  for (int64_t q = 0; q < 10; ++q) {
+    torch::NoGradGuard ng;
+    correct += s.logits(prompt_of(q), 2, 1)[0].argmax().item<int64_t>() == (q + 3) % 10;
+  }
+  EXPECT_GE(correct, 8);
+}
+
+TEST(MethodSmoke, SrtCollectionAndJointTraining) {
+  AlgoConfig cfg = config_for("srt", {"--srt.initial_samples=2", "--srt.revisions=3", "--srt.revise=wrong"});
+  SrtMethod m(cfg, toy_context());
+  TinyScorer s(12);
+  // Collection: initial responses, revisions of the wrong ones after "<w>", verified ones kept.
+  std::vector<RevisionCandidate> cands;
+  Budget budget(cfg.budget);
+  for (int64_t q = 0; q < 10; ++q)
+    for (int64_t i = 0; i < m.sampling().samples_per_question; ++i) {
+      Trajectory y0 = sample(s, prompt_of(q), q, i, m.sampling(), 21);
+      budget.count(1, int64_t(y0.response_ids.size()));
+      auto ctx = m.revision_context(y0);
+      if (y0.reward > 0.5f) {
+        EXPECT_FALSE(ctx.has_value());
+        continue;
+      }
+      ASSERT_TRUE(ctx.has_value());
+      EXPECT_EQ(ctx->back(), kW);
+      for (int64_t k = 0; k < m.revision_sampling().samples_per_question; ++k) {
+        Trajectory rev = sample(s, *ctx, q, 100 + i * 10 + k, m.revision_sampling(), 22);
+        budget.count(1, int64_t(rev.response_ids.size()));
+        RevisionCandidate c;
+        c.question_id = q;
+        c.prompt_ids = prompt_of(q);
+        c.initial_ids = y0.response_ids;
+        c.cue_ids = {kW};
+        c.revision_ids = rev.response_ids;
+        c.revision_text = std::to_string(rev.response_ids[0]);
+        c.reward = rev.reward;
+        cands.push_back(c);
+      }
+    }
+  EXPECT_EQ(budget.generations(), 20 + int64_t(cands.size()));
+  CollectStats st;
+  auto kept = clean_revisions(cands, cfg.srt.cleanup, nullptr, &st);
+  EXPECT_EQ(st.kept + st.unverified + st.duplicates, int64_t(cands.size()));
+  // Training on traces: hand-made ones so the test does not depend on what a random model verified.
+  Batch b;
+  for (const auto& c : kept) b.srt.push_back(to_trace(c));
+  for (int64_t q = 0; q < 10; ++q)
+    b.srt.push_back({q, prompt_of(q), {int32_t(q), kE}, {kW}, {int32_t((q + 3) % 10), kE}, 0.f});
+  const TokenCounts c = m.count_tokens(b);
+  EXPECT_GT(c.main, c.aux);
+  Optimizer opt(s.parameters(), cfg.optim);
+  const auto start = snapshot(s);
+  for (int step = 0; step < 3; ++step) EXPECT_TRUE(std::isfinite(train_step(m, s, opt, b, c, step).loss));
+  EXPECT_GT(distance(start, snapshot(s)), 0);
+}
+
+TEST(SrtObjectives, TermsFollowTheConfiguredObjective) {
+  auto terms = [](const std::vector<std::string>& ov, int64_t step) {
+    SrtMethod m(config_for("srt", ov), toy_context());
+    return m.terms_at(step);
+  };
+  EXPECT_EQ(terms({"--srt.objective=joint"}, 0), std::make_pair(true, true));
+  EXPECT_EQ(terms({"--srt.objective=revision"}, 0), std::make_pair(true, false));
+  EXPECT_EQ(terms({"--srt.objective=generation"}, 0), std::make_pair(false, true));
+  std::vector<std::string> seq = {"--srt.objective=sequential", "--srt.stage_steps=3"};
+  EXPECT_EQ(terms(seq, 2), std::make_pair(true, false));
+  EXPECT_EQ(terms(seq, 3), std::make_pair(false, true));
+  seq.push_back("--srt.sequential_first=generation");
+  EXPECT_EQ(terms(seq, 0), std::make_pair(false, true));
+  EXPECT_EQ(terms(seq, 5), std::make_pair(true, false));
+  EXPECT_THROW(SrtMethod(config_for("srt", {"--srt.objective=sequential"}), toy_context()), sdz::Error);
+}
+
+TEST(SrtLoss, JointIsRevisionMeanPlusGenerationMean) {
+  // One trace "<q>1<a> 5 <w> 4 <e>": generation targets 5 <w> 4 <e>, revision targets 4 <e>.
+  TinyScorer s(13);
+  SrtTrace tr{1, prompt_of(1), {5}, {kW}, {4, kE}, 0.f};
+  Batch b;
+  b.srt = {tr};
+  Ids ids = {kQ, 1, kA, 5, kW, 4, kE};
+  auto nll = token_nll(s.logits(ids, 2, 4), torch::tensor({5, kW, 4, kE}, torch::kLong));
+  const double gen = nll.sum().item<double>(), rev = nll.slice(0, 2, 4).sum().item<double>();
+  const TokenCounts global{8, 4};  // as if another rank had the same trace
+  auto loss = [&](const std::string& obj) {
+    SrtMethod m(config_for("srt", {"--srt.objective=" + obj}), toy_context());
+    EXPECT_EQ(m.count_tokens(b).main, 4);
+    EXPECT_EQ(m.count_tokens(b).aux, 2);
+    return m.loss(s, b, global, 0).loss.item<double>();
+  };
+  EXPECT_NEAR(loss("joint"), gen / 8 + rev / 4, 1e-5);
+  EXPECT_NEAR(loss("revision"), rev / 4, 1e-5);
+  EXPECT_NEAR(loss("generation"), gen / 8, 1e-5);
+}
+
+TEST(Distillation, LossUsesTheGlobalCountAndPullsTheStudentToTheTeacher) {
+  AlgoConfig cfg = config_for("sdzero", {"--optim.lr=0.02"});
+  SdZeroMethod m(cfg, toy_context());
+  TinyScorer student(14), teacher(15);
+  Batch b;
+  for (int64_t q = 0; q < 6; ++q) b.trajectories.push_back(sample(student, prompt_of(q), q, 0, m.sampling(), 5));
+  b.signals = score_batch(m, teacher, b);
+  ASSERT_EQ(b.signals.size(), b.trajectories.size());
+  EXPECT_EQ(b.signals[0].topk_ids.size(1), 8);
+  const TokenCounts local = m.count_tokens(b);
+  const double l1 = m.loss(student, b, local, 0).loss.item<double>();
+  const double l2 = m.loss(student, b, TokenCounts{2 * local.main, 0}, 0).loss.item<double>();
+  EXPECT_NEAR(l2, l1 / 2, 1e-6);
+  Optimizer opt(student.parameters(), cfg.optim);
+  double first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    StepResult r = train_step(m, student, opt, b, local, step);
+    if (step == 0) first = r.loss;
+    last = r.loss;
+  }
+  EXPECT_LT(last, 0.5 * first);
+  // Mismatched signals are refused.
+  b.signals.pop_back();
+  EXPECT_THROW(m.loss(student, b, local, 0), sdz::Error);
+}
+
+TEST(SelfLocalization, ZeroForIdenticalContextsNonZeroForTheRevisionContext) {
+  TinyScorer model(16);
+  const Ids y = {7, 1, kE};
+  ScoredLayout same = demonstration_layout(prompt_of(4), prompt_of(4), y, {kE}, 0);
+  TeacherScoring sc;
+  sc.top_k = 4;
+  auto d0 = self_localization(student_token_logprobs(model, same), score_teacher(model, same, sc).token_logprobs);
+  EXPECT_LT(d0.abs().max().item<double>(), 1e-6);
+  ScoredLayout rev = revision_layout(prompt_of(4), y, {kW}, {kE}, 0);
+  auto d1 = self_localization(student_token_logprobs(model, rev), score_teacher(model, rev, sc).token_logprobs);
+  EXPECT_EQ(d1.size(0), 3);
+  EXPECT_GT(d1.abs().max().item<double>(), 1e-4);
+}

@@ -1,0 +1,98 @@
+// SRT collection clean-ups: repeated tails, sycophantic openings, dedupe, verified-only.
+#include <gtest/gtest.h>
+
+#include "sdzero/algo/srt_collect.hpp"
+#include "sdzero/core/error.hpp"
+
+using namespace sdz::algo;
+
+TEST(CutRepeatedTail, CutsADegenerateLoopAfterItsFirstCopy) {
+  std::string loop;
+  for (int i = 0; i < 10; ++i) loop += "so x = 2. ";
+  EXPECT_EQ(cut_repeated_tail("We solve. " + loop), "We solve. so x = 2. ");
+  // Single-character runs count when they are long enough.
+  EXPECT_EQ(cut_repeated_tail("answer 42" + std::string(40, '!')), "answer 42!");
+}
+
+TEST(CutRepeatedTail, LeavesNormalTextAlone) {
+  EXPECT_EQ(cut_repeated_tail("The answer is \\boxed{1000}."), "The answer is \\boxed{1000}.");
+  // Three copies are below min_repeats = 4; short runs are below min_chars.
+  EXPECT_EQ(cut_repeated_tail("abc. ok ok ok "), "abc. ok ok ok ");
+  EXPECT_EQ(cut_repeated_tail("x = 1000000"), "x = 1000000");
+  std::string three;
+  for (int i = 0; i < 3; ++i) three += "repeat this sentence now. ";
+  EXPECT_EQ(cut_repeated_tail(three), three);
+  EXPECT_EQ(cut_repeated_tail(""), "");
+}
+
+TEST(SycophanticOpening, CaseAndApostropheInsensitive) {
+  std::vector<std::string> o = split_list("You're absolutely right| You are right ||");
+  ASSERT_EQ(o.size(), 2u);
+  EXPECT_TRUE(has_sycophantic_opening("  you're ABSOLUTELY right, the answer is 3", o));
+  EXPECT_TRUE(has_sycophantic_opening("You\xE2\x80\x99re absolutely right!", o));
+  EXPECT_TRUE(has_sycophantic_opening("\nYou are right.", o));
+  EXPECT_FALSE(has_sycophantic_opening("Let me redo it. You're absolutely right", o));
+  EXPECT_FALSE(has_sycophantic_opening("anything", {}));
+}
+
+TEST(CleanRevisions, KeepsVerifiedCleanUniqueRevisions) {
+  auto cand = [](int64_t q, const std::string& text, float r) {
+    RevisionCandidate c;
+    c.question_id = q;
+    c.revision_text = text;
+    c.revision_ids = {int32_t(text.size())};
+    c.reward = r;
+    return c;
+  };
+  std::string loop = "Answer: 5. ";
+  for (int i = 0; i < 8; ++i) loop += "Again. ";
+  std::vector<RevisionCandidate> cs = {cand(1, "x = 5, \\boxed{5}", 1), cand(1, "x = 4", 0),
+                                       cand(1, "x = 5, \\boxed{5}", 1), cand(2, "x = 5, \\boxed{5}", 1),
+                                       cand(2, "You're absolutely right! \\boxed{7}", 1), cand(3, loop, 1)};
+  CleanupOptions opt;
+  opt.sycophantic_openings = {"You're absolutely right"};
+  CollectStats st;
+  int retokenized = 0;
+  auto kept = clean_revisions(cs, opt, [&](const std::string& s) { ++retokenized; return Ids{int32_t(s.size()), 0}; },
+                              &st);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].question_id, 1);
+  EXPECT_EQ(kept[1].question_id, 2);  // same text, other question: not a duplicate
+  EXPECT_EQ(kept[2].revision_text, "Answer: 5. Again. ");
+  EXPECT_EQ(kept[2].revision_ids, (Ids{18, 0}));
+  EXPECT_EQ(retokenized, 1);
+  EXPECT_EQ(st.candidates, 6);
+  EXPECT_EQ(st.unverified, 1);
+  EXPECT_EQ(st.duplicates, 1);
+  EXPECT_EQ(st.sycophantic, 1);
+  EXPECT_EQ(st.cut, 1);
+  EXPECT_EQ(st.kept, 3);
+  opt.dedupe = false;
+  EXPECT_EQ(clean_revisions(cs, opt, [](const std::string&) { return Ids{}; }, nullptr).size(), 4u);
+  EXPECT_THROW(clean_revisions({cand(3, loop, 1)}, opt, nullptr, nullptr), sdz::Error);
+}
+
+TEST(ShouldRevise, FollowsTheConfiguredChoice) {
+  EXPECT_TRUE(should_revise(0, ReviseWhich::Wrong));
+  EXPECT_FALSE(should_revise(1, ReviseWhich::Wrong));
+  EXPECT_TRUE(should_revise(1, ReviseWhich::Correct));
+  EXPECT_FALSE(should_revise(0, ReviseWhich::Correct));
+  EXPECT_TRUE(should_revise(0, ReviseWhich::Both));
+  EXPECT_TRUE(should_revise(1, ReviseWhich::Both));
+  EXPECT_THROW(parse_revise_which("sometimes"), sdz::Error);
+}
+
+TEST(TraceJson, CarriesTextAndRewards) {
+  RevisionCandidate c;
+  c.question_id = 4;
+  c.prompt_text = "p";
+  c.initial_text = "a";
+  c.revision_text = "b";
+  c.reward = 1;
+  c.cue_ids = {7};
+  auto j = trace_json(c);
+  EXPECT_EQ(j["question_id"], 4);
+  EXPECT_EQ(j["revision"], "b");
+  EXPECT_EQ(j["initial_reward"], 0.0);
+  EXPECT_EQ(to_trace(c).cue_ids, Ids{7});
+}
