@@ -48,19 +48,30 @@ struct Loader {
     return it->get<std::string>();
   }
 
-  // Byte-level token text -> raw bytes; false when a char is outside the ByteLevel alphabet.
+  // Byte-level token text -> raw bytes; false when a char is outside the ByteLevel alphabet
+  // (which only has code points below U+0144, so 1- and 2-byte UTF-8).
   static bool to_bytes(const std::string& token, std::string& bytes) {
-    static const std::unordered_map<uint32_t, uint8_t> inverse = [] {
-      std::unordered_map<uint32_t, uint8_t> m;
+    static const std::array<int16_t, 0x144> inverse = [] {
+      std::array<int16_t, 0x144> m;
+      m.fill(-1);
       const auto& t = byte_level_chars();
-      for (int b = 0; b < 256; ++b) m[t[b]] = static_cast<uint8_t>(b);
+      for (int b = 0; b < 256; ++b) m[t[b]] = static_cast<int16_t>(b);
       return m;
     }();
     bytes.clear();
-    for (uint32_t cp : utf8_to_codepoints(token)) {
-      auto it = inverse.find(cp);
-      if (it == inverse.end()) return false;
-      bytes += static_cast<char>(it->second);
+    const auto* p = reinterpret_cast<const unsigned char*>(token.data());
+    for (size_t i = 0, n = token.size(); i < n;) {
+      uint32_t cp;
+      if (p[i] < 0x80) {
+        cp = p[i++];
+      } else if ((p[i] & 0xE0) == 0xC0 && i + 1 < n) {
+        cp = ((p[i] & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
+        i += 2;
+      } else {
+        return false;
+      }
+      if (cp >= inverse.size() || inverse[cp] < 0) return false;
+      bytes += static_cast<char>(inverse[cp]);
     }
     return true;
   }
