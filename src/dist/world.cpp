@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "sdzero/core/error.hpp"
@@ -71,6 +72,9 @@ World::World(int* argc, char*** argv) {
 
 World::~World() {
   if (!owns_) return;
+  // Unwinding from an error: MPI_Finalize would wait for ranks that may never arrive. Leave MPI up
+  // so main() can report the error with its rank and MPI_Abort the whole job.
+  if (std::uncaught_exceptions() > 0 && size_ > 1) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
