@@ -1,5 +1,6 @@
 // Encoding and decoding for BpeTokenizer.
-#include <queue>
+#include <algorithm>
+#include <tuple>
 
 #include "bpe_impl.hpp"
 #include "sdzero/core/error.hpp"
@@ -98,21 +99,29 @@ void BpeTokenizer::Impl::bpe_piece(const char* p, size_t n, std::vector<int32_t>
   }
 }
 
+// Each Split step cuts every current piece into matches and the gaps between them, then keeps,
+// drops or joins them by its behaviour (invert swaps the roles of matches and gaps).
 void BpeTokenizer::Impl::pretokenize(const std::string& text,
                                      std::vector<std::pair<size_t, size_t>>& pieces) const {
   pieces.clear();
   pieces.emplace_back(0, text.size());
   Scratch& s = scratch();
+  std::vector<std::tuple<size_t, size_t, bool>> spans;  // begin, end, is_match
   for (const PreTokStep& st : steps) {
     s.tmp.clear();
     for (auto [b, e] : pieces) {
       s.matches.clear();
       st.regex->find_all(std::string_view(text).substr(b, e - b), s.matches);
-      // Spans covering [b, e): matches and the gaps between them, flagged.
+      spans.clear();
       size_t at = b;
-      auto emit = [&](size_t x, size_t y, bool is_match) {
-        if (x >= y) return;
-        if (st.invert) is_match = !is_match;
+      for (auto [mb, me] : s.matches) {
+        if (at < b + mb) spans.emplace_back(at, b + mb, st.invert);
+        spans.emplace_back(b + mb, b + me, !st.invert);
+        at = b + me;
+      }
+      if (at < e) spans.emplace_back(at, e, st.invert);
+      size_t pending = SIZE_MAX;  // MergedWithNext: start of matches waiting for the next span
+      for (auto [x, y, is_match] : spans) {
         switch (st.behavior) {
           case PreTokStep::Isolated: s.tmp.emplace_back(x, y); break;
           case PreTokStep::Removed: if (!is_match) s.tmp.emplace_back(x, y); break;
@@ -120,33 +129,17 @@ void BpeTokenizer::Impl::pretokenize(const std::string& text,
             if (is_match && !s.tmp.empty() && s.tmp.back().second == x) s.tmp.back().second = y;
             else s.tmp.emplace_back(x, y);
             break;
-          case PreTokStep::MergedWithNext: break;  // handled below
+          case PreTokStep::MergedWithNext:
+            if (is_match) {
+              if (pending == SIZE_MAX) pending = x;
+            } else {
+              s.tmp.emplace_back(pending == SIZE_MAX ? x : pending, y);
+              pending = SIZE_MAX;
+            }
+            break;
         }
-      };
-      if (st.behavior == PreTokStep::MergedWithNext) {
-        // A match joins the span after it: collect spans first, then merge forward.
-        std::vector<std::tuple<size_t, size_t, bool>> all;
-        for (auto [mb, me] : s.matches) {
-          if (at < b + mb) all.emplace_back(at, b + mb, st.invert);
-          all.emplace_back(b + mb, b + me, !st.invert);
-          at = b + me;
-        }
-        if (at < e) all.emplace_back(at, e, st.invert);
-        size_t pending = SIZE_MAX;
-        for (auto [x, y, m] : all) {
-          if (m) { if (pending == SIZE_MAX) pending = x; continue; }
-          s.tmp.emplace_back(pending == SIZE_MAX ? x : pending, y);
-          pending = SIZE_MAX;
-        }
-        if (pending != SIZE_MAX) s.tmp.emplace_back(pending, e);
-        continue;
       }
-      for (auto [mb, me] : s.matches) {
-        emit(at, b + mb, false);
-        emit(b + mb, b + me, true);
-        at = b + me;
-      }
-      emit(at, e, false);
+      if (pending != SIZE_MAX) s.tmp.emplace_back(pending, e);
     }
     pieces.swap(s.tmp);
   }
