@@ -1,5 +1,6 @@
 // Every configuration key of the program, gathered once from the layers that own them.
 #include "sdzero/app/schema.hpp"
+#include "sdzero/tasks/keys.hpp"
 #include "sdzero/text/keys.hpp"
 
 namespace sdz::app {
@@ -8,6 +9,7 @@ const Schema& schema() {
   static const Schema s = [] {
     Schema s;
     declare_core_keys(s);
+    declare_tasks_keys(s);
     declare_text_keys(s);
     return s;
   }();
