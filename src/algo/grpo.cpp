@@ -56,7 +56,7 @@ SurrogateTerms clipped_surrogate(const torch::Tensor& new_logprobs, const torch:
   SDZ_CHECK(opt.eps_low >= 0 && opt.eps_low < 1 && opt.eps_high >= 0, "clip epsilons out of range",
             "grpo.clip_low / grpo.clip_high");
   auto lp = new_logprobs.to(torch::kFloat);
-  auto ratio = (lp - old_logprobs.detach().to(torch::kFloat)).exp();
+  auto ratio = (lp - old_logprobs.detach().to(lp.device(), torch::kFloat)).exp();
   auto unclipped = ratio * advantage;
   auto clipped = ratio.clamp(1.0 - opt.eps_low, 1.0 + opt.eps_high) * advantage;
   SurrogateTerms out;
@@ -67,7 +67,7 @@ SurrogateTerms clipped_surrogate(const torch::Tensor& new_logprobs, const torch:
     SDZ_CHECK(ref_logprobs.defined() && ref_logprobs.sizes() == new_logprobs.sizes(),
               "grpo.kl_coef > 0 needs reference log-probs for every response token", "algo::clipped_surrogate",
               "score the trajectories with the reference (teacher) first, or set grpo.kl_coef = 0");
-    auto d = ref_logprobs.detach().to(torch::kFloat) - lp;
+    auto d = ref_logprobs.detach().to(lp.device(), torch::kFloat) - lp;
     auto k3 = d.exp() - d - 1.0;
     out.loss = out.loss + opt.kl_coef * k3;
     out.kl = k3.detach();

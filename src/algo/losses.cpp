@@ -41,9 +41,11 @@ torch::Tensor topk_kl(const torch::Tensor& student_logits, const torch::Tensor& 
   SDZ_CHECK(topk_ids.sizes() == topk_logits.sizes(), "top-k ids and logits differ in shape", "algo::topk_kl");
   check_temperature(opt.teacher_temperature, "algo::topk_kl (teacher temperature)");
   check_temperature(opt.student_temperature, "algo::topk_kl (student temperature)");
-  auto z = student_logits.to(torch::kFloat).gather(1, topk_ids.to(torch::kLong));
+  // Teacher signals arrive on the CPU (MPI buffers); the student may sit on a GPU.
+  const auto dev = student_logits.device();
+  auto z = student_logits.to(torch::kFloat).gather(1, topk_ids.to(dev, torch::kLong));
   auto s = torch::log_softmax(z / opt.student_temperature, -1);
-  auto q = torch::log_softmax(topk_logits.detach().to(torch::kFloat) / opt.teacher_temperature, -1);
+  auto q = torch::log_softmax(topk_logits.detach().to(dev, torch::kFloat) / opt.teacher_temperature, -1);
   return combine(s, q, opt);
 }
 
@@ -54,7 +56,7 @@ torch::Tensor full_kl(const torch::Tensor& student_logits, const torch::Tensor& 
             "algo::full_kl", "full mode needs the teacher's log-probs over the whole vocabulary");
   check_temperature(opt.student_temperature, "algo::full_kl (student temperature)");
   auto s = torch::log_softmax(student_logits.to(torch::kFloat) / opt.student_temperature, -1);
-  return combine(s, teacher_logprobs.detach().to(torch::kFloat), opt);
+  return combine(s, teacher_logprobs.detach().to(student_logits.device(), torch::kFloat), opt);
 }
 
 torch::Tensor teacher_logprobs(const torch::Tensor& logits, double temperature) {
@@ -72,7 +74,7 @@ torch::Tensor token_logprobs(const torch::Tensor& logits, const torch::Tensor& t
   check_rows(logits, targets, "algo::token_logprobs");
   check_temperature(temperature, "algo::token_logprobs");
   auto lp = torch::log_softmax(logits.to(torch::kFloat) / temperature, -1);
-  return lp.gather(1, targets.to(torch::kLong).unsqueeze(1)).squeeze(1);
+  return lp.gather(1, targets.to(logits.device(), torch::kLong).unsqueeze(1)).squeeze(1);
 }
 
 torch::Tensor token_nll(const torch::Tensor& logits, const torch::Tensor& targets) {
@@ -82,7 +84,7 @@ torch::Tensor token_nll(const torch::Tensor& logits, const torch::Tensor& target
 torch::Tensor token_mean(const torch::Tensor& per_token, const torch::Tensor& mask, double global_count) {
   SDZ_CHECK(per_token.sizes() == mask.sizes(), "per-token values and mask differ in shape", "algo::token_mean");
   SDZ_CHECK(global_count >= 0, "negative global token count", "algo::token_mean");
-  auto total = (per_token * mask.to(per_token.scalar_type())).sum();
+  auto total = (per_token * mask.to(per_token.device(), per_token.scalar_type())).sum();
   return global_count > 0 ? total / global_count : total * 0.0;
 }
 
@@ -93,7 +95,8 @@ torch::Tensor token_mean(const torch::Tensor& per_token, double global_count) {
 torch::Tensor self_localization(const torch::Tensor& student_logprobs, const torch::Tensor& teacher_logprobs) {
   SDZ_CHECK(student_logprobs.sizes() == teacher_logprobs.sizes(), "student and teacher log-prob vectors differ in length",
             "algo::self_localization");
-  return (student_logprobs.detach() - teacher_logprobs.detach()).to(torch::kFloat);
+  return (student_logprobs.detach().to(torch::kFloat) -
+          teacher_logprobs.detach().to(student_logprobs.device(), torch::kFloat));
 }
 
 }  // namespace sdz::algo

@@ -113,8 +113,8 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
     const Targets tg = targets_from(l.ids, begin);
     if (tg.n <= 0) continue;
     auto nll = token_nll(student.logits(l.ids, tg.row, tg.n), tg.ids);
-    rev = rev + (nll * mask_from(l.revision_mask, begin)).sum();
-    gen = gen + (nll * mask_from(l.generation_mask, begin)).sum();
+    rev = rev + (nll * mask_from(l.revision_mask, begin).to(nll.device())).sum();
+    gen = gen + (nll * mask_from(l.generation_mask, begin).to(nll.device())).sum();
   }
   LossOutput out;
   out.loss = torch::zeros({}, torch::kFloat);

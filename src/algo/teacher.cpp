@@ -70,7 +70,7 @@ void ema_update(const std::vector<torch::Tensor>& teacher, const std::vector<tor
   torch::NoGradGuard ng;
   for (size_t i = 0; i < teacher.size(); ++i) {
     auto t = teacher[i];
-    t.mul_(1.0 - rate).add_(student[i].to(t.scalar_type()), rate);
+    t.mul_(1.0 - rate).add_(student[i].to(t.device(), t.scalar_type()), rate);
   }
 }
 
