@@ -4,8 +4,8 @@
 #                                             the node is idle; prints `export SLURM_CONF=DIR/slurm.conf`
 #   tools/slurm-local.sh stop DIR             stop both daemons and wait until they are gone
 #   tools/slurm-local.sh wait-job DIR ID [S]  poll `scontrol show job` until ID reaches a final state
-#                                             (or S seconds pass, default 300); prints the state,
-#                                             exits 0 only for COMPLETED
+#                                             (or S seconds pass, default 300; an array job: all its
+#                                             elements); prints the state, exits 0 only for COMPLETED
 #   tools/slurm-local.sh job-field DIR ID KEY print one field (e.g. JobState, Restarts) of a job
 # Everything (config, state, spool, logs, pid files) lives in DIR, so several clusters can run side by
 # side (each picks free ports). No systemd and no munge: auth/none + cred/none, proctrack/linuxproc,
@@ -141,25 +141,32 @@ job_field() {
   scontrol show job "$id" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$key=//p" | head -n 1
 }
 
+# All JobState values of a job (an array job lists one per element, or one for its pending rest).
+job_states() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n 's/^JobState=//p'; }
+
 final_state() {
-  local s
-  s=$(job_field "$1" JobState)
-  case "$s" in
-    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) return 0 ;;
-    *) return 1 ;;
-  esac
+  local s states
+  states=$(job_states "$1")
+  [[ -n "$states" ]] || return 1
+  for s in $states; do
+    case "$s" in
+      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) ;;
+      *) return 1 ;;
+    esac
+  done
 }
 
+# Prints the final state (for an array: the worst of its elements) and succeeds only if all COMPLETED.
 wait_job() {
   local id=$1 limit=${2:-300}
   if ! poll_until "$limit" "job $id" final_state "$id"; then
-    echo "TIMEOUT_WAITING($(job_field "$id" JobState))"
+    echo "TIMEOUT_WAITING($(job_states "$id" | sort -u | tr '\n' ' '))"
     return 1
   fi
   local s
-  s=$(job_field "$id" JobState)
-  echo "$s"
-  [[ "$s" == "COMPLETED" ]]
+  s=$(job_states "$id" | sort -u | grep -v '^COMPLETED$' | head -n 1 || true)
+  echo "${s:-COMPLETED}"
+  [[ -z "$s" ]]
 }
 
 cmd=${1:-}
