@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The JavaScript side of tools/bench-tokenizer.sh.
-//   node bench-tokenizer.mjs make OUT_FILE [MB]        writes the mixed benchmark text (seeded)
+//   node bench-tokenizer.mjs make OUT_FILE [MB] [KIND]  writes the benchmark text (seeded); KIND
+//                                                       mixed (default) or prose (pseudo-English only)
 //   node bench-tokenizer.mjs run CACHE TEXT_FILE [N]    encodes it N times with each reference
 // The text mixes the fixture corpus (CJK, emoji, code, LaTeX, digits, whitespace runs, special
 // tokens) with seeded pseudo-English, so piece caches do not see only repeats.
@@ -13,6 +14,7 @@ const [mode, a, b, c] = process.argv.slice(2);
 
 if (mode === 'make') {
   const target = Math.round((Number(b) || 1) * 1e6);
+  const kind = c || 'mixed';
   const corpus = fs.readFileSync(path.join(repo, 'tests/text/fixtures/qwen3.jsonl'), 'utf8')
     .split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.text !== undefined).map((r) => r.text);
   let seed = 2026;
@@ -24,7 +26,7 @@ if (mode === 'make') {
   let size = 0;
   while (size < target) {
     let p;
-    if (rnd() < 0.5) p = corpus[Math.floor(rnd() * corpus.length)];
+    if (kind === 'mixed' && rnd() < 0.5) p = corpus[Math.floor(rnd() * corpus.length)];
     else {
       const words = [];
       for (let n = 5 + Math.floor(rnd() * 20); n > 0; n--) words.push(rnd() < 0.1 ? String(Math.floor(rnd() * 1e6)) : word());
