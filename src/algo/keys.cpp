@@ -13,6 +13,8 @@ void declare_algo_keys(Schema& s) {
   s.add_float("method.top_p", 1.0, "Nucleus sampling mass (1.0 in phase 2; SRT collection uses srt.top_p).", 0.0, 1.0);
   s.add_int("method.max_new_tokens", 512, "Most tokens generated per response.", 1);
   s.add_int("method.student_max_tokens", 8192, "Longest student sequence (prompt + response) trained on.", 1);
+  s.add_int("method.chunk_rows", 1024,
+            "Token rows per chunk of vocabulary projection + loss (bounds [rows x vocab] memory); 0: no chunking.", 0);
 
   s.add_string("distill.mode", "topk", "Teacher signal: top-k logits, or full-vocabulary log-probs (small vocabularies).",
                {"topk", "full"});
@@ -98,10 +100,12 @@ AlgoConfig algo_config(const Config& c) {
   a.sampling.top_p = c.get_float("method.top_p");
   a.sampling.max_new_tokens = c.get_int("method.max_new_tokens");
   a.student_max_tokens = c.get_int("method.student_max_tokens");
+  a.chunk_rows = c.get_int("method.chunk_rows");
 
   a.teacher_scoring.mode = parse_teacher_mode(c.get_string("distill.mode"));
   a.teacher_scoring.top_k = c.get_int("distill.top_k");
   a.teacher_scoring.temperature = c.get_float("distill.temperature");
+  a.teacher_scoring.chunk_rows = a.chunk_rows;
   a.kl.kind = parse_kl_kind(c.get_string("distill.kl"));
   a.kl.forward_weight = c.get_float("distill.forward_weight");
   a.kl.teacher_temperature = a.teacher_scoring.temperature;

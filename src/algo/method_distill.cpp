@@ -1,6 +1,7 @@
 // SD-Zero phase 2 and SDFT: on-policy self-distillation from a teacher that sees more context
 // (the reviser's cue, or a demonstration). Both train the student's top-k (or full) KL to the
 // teacher on the scored response tokens; they differ only in the teacher's layout and update rule.
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/algo/methods.hpp"
 #include "sdzero/core/error.hpp"
@@ -25,7 +26,7 @@ TokenCounts SdZeroMethod::count_tokens(const Batch& b) const {
 LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
   SDZ_CHECK(b.signals.size() == b.trajectories.size(), "distillation needs one teacher signal per trajectory",
             "algo::" + name() + "::loss", "score every kept trajectory with the teacher first");
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
   double tokens = 0, truncated = 0, reward = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const ScoredLayout layout = *teacher_layout(b.trajectories[i]);
@@ -37,14 +38,19 @@ LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts
     SDZ_CHECK(sig.n_scored() == n, "teacher signal scores " + std::to_string(sig.n_scored()) + " tokens, layout " +
                                        std::to_string(n), "algo::" + name() + "::loss",
               "teacher and learner must use the same distill.teacher_max_tokens");
-    auto z = student.logits(layout.student_ids, layout.student_row, n);
-    auto per_token = sig.is_topk() ? topk_kl(z, sig.topk_ids, sig.topk_logits, cfg_.kl)
-                                   : full_kl(z, sig.full_logprobs, cfg_.kl);
-    total = total + per_token.sum();
+    auto kl = [&](const torch::Tensor& z, int64_t b, int64_t e) {
+      return (sig.is_topk() ? topk_kl(z, sig.topk_ids.slice(0, b, e), sig.topk_logits.slice(0, b, e), cfg_.kl)
+                            : full_kl(z, sig.full_logprobs.slice(0, b, e), cfg_.kl))
+          .sum();
+    };
+    RowLoss rl = row_loss(student, layout.student_ids, layout.student_row, n, kl, cfg_.chunk_rows);
+    total = total + rl.value;
+    grad_source = grad_source + rl.backward;
     tokens += double(n);
   }
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
+  out.backward = global.main > 0 ? grad_source / global.main : grad_source * 0.0;
   out.stats = {{"loss/kl_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"samples/truncated", truncated}, {"samples/reward_sum", reward},
                {"samples/count", double(b.trajectories.size())}};

@@ -1,5 +1,6 @@
 // GRPO with the DAPO options (see grpo.hpp): keep() computes group advantages and drops all-equal
 // groups; loss() is the clipped surrogate averaged over the global count of response tokens.
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/grpo.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/algo/methods.hpp"
@@ -48,7 +49,7 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
   const bool with_ref = cfg_.clip.kl_coef > 0;
   SDZ_CHECK(!with_ref || b.signals.size() == b.trajectories.size(),
             "grpo.kl_coef > 0 needs one reference signal per trajectory", "algo::grpo::loss");
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
   double tokens = 0, clipped = 0, kl = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const Trajectory& t = b.trajectories[i];
@@ -61,17 +62,24 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
     Ids ids = t.prompt_ids;
     ids.insert(ids.end(), t.response_ids.begin(), t.response_ids.end());
     auto targets = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.end()), torch::kLong);
-    auto z = student.logits(ids, int64_t(t.prompt_ids.size()) - 1, n);
-    auto lp = token_logprobs(z, targets, cfg_.sampling.temperature);
-    auto terms = clipped_surrogate(lp, torch::tensor(t.logprobs, torch::kFloat), t.advantage,
-                                   with_ref ? b.signals[i].token_logprobs : torch::Tensor(), cfg_.clip);
-    total = total + terms.loss.sum();
+    const torch::Tensor old = torch::tensor(t.logprobs, torch::kFloat);
+    const torch::Tensor ref = with_ref ? b.signals[i].token_logprobs : torch::Tensor();
+    auto surrogate = [&](const torch::Tensor& z, int64_t b, int64_t e) {
+      auto lp = token_logprobs(z, targets.slice(0, b, e), cfg_.sampling.temperature);
+      auto terms = clipped_surrogate(lp, old.slice(0, b, e), t.advantage,
+                                     ref.defined() ? ref.slice(0, b, e) : ref, cfg_.clip);
+      clipped += terms.clipped.sum().item<double>();
+      kl += terms.kl.sum().item<double>();
+      return terms.loss.sum();
+    };
+    RowLoss rl = row_loss(student, ids, int64_t(t.prompt_ids.size()) - 1, n, surrogate, cfg_.chunk_rows);
+    total = total + rl.value;
+    grad_source = grad_source + rl.backward;
     tokens += double(n);
-    clipped += terms.clipped.sum().item<double>();
-    kl += terms.kl.sum().item<double>();
   }
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
+  out.backward = global.main > 0 ? grad_source / global.main : grad_source * 0.0;
   out.stats = {{"loss/surrogate_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"grpo/clipped_tokens", clipped}, {"grpo/kl_sum", kl},
                {"samples/count", double(b.trajectories.size())}};

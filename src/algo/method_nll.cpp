@@ -1,5 +1,6 @@
 // The NLL methods: SFT on demonstrations, RFT on verified samples, and SRT (phase 1) on collected
 // self-revision traces with its revision and generation masks.
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/algo/methods.hpp"
 #include "sdzero/core/error.hpp"
@@ -41,17 +42,21 @@ TokenCounts SftMethod::count_tokens(const Batch& b) const {
 }
 
 LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
   double tokens = 0;
   for (const auto& t : b.trajectories) {
     const MaskedSequence seq = response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens);
     const Targets tg = targets_from(seq.ids, int64_t(t.prompt_ids.size()));
     if (tg.n <= 0) continue;
-    total = total + token_nll(student.logits(seq.ids, tg.row, tg.n), tg.ids).sum();
+    auto nll = [&](const torch::Tensor& z, int64_t b, int64_t e) { return token_nll(z, tg.ids.slice(0, b, e)).sum(); };
+    RowLoss rl = row_loss(student, seq.ids, tg.row, tg.n, nll, cfg_.chunk_rows);
+    total = total + rl.value;
+    grad_source = grad_source + rl.backward;
     tokens += double(tg.n);
   }
   LossOutput out;
   out.loss = normalise(total, global.main);
+  out.backward = normalise(grad_source, global.main);
   out.stats = {{"loss/nll_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"samples/count", double(b.trajectories.size())}};
   return out;
@@ -105,22 +110,33 @@ TokenCounts SrtMethod::count_tokens(const Batch& b) const {
 
 LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const {
   const auto [use_rev, use_gen] = terms_at(step);
-  torch::Tensor rev = torch::zeros({}, torch::kFloat), gen = torch::zeros({}, torch::kFloat);
+  // One weighted NLL per token: w = [rev] / N_rev + [gen] / N_gen over the terms this step trains.
+  const double w_rev = use_rev && global.aux > 0 ? 1.0 / global.aux : 0.0;
+  const double w_gen = use_gen && global.main > 0 ? 1.0 / global.main : 0.0;
+  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
+  double rev = 0, gen = 0;
   for (const auto& tr : b.srt) {
     const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
                                    cfg_.srt.max_tokens);
     const int64_t begin = int64_t(tr.prompt_ids.size());
     const Targets tg = targets_from(l.ids, begin);
     if (tg.n <= 0) continue;
-    auto nll = token_nll(student.logits(l.ids, tg.row, tg.n), tg.ids);
-    rev = rev + (nll * mask_from(l.revision_mask, begin).to(nll.device())).sum();
-    gen = gen + (nll * mask_from(l.generation_mask, begin).to(nll.device())).sum();
+    const torch::Tensor rev_mask = mask_from(l.revision_mask, begin), gen_mask = mask_from(l.generation_mask, begin);
+    auto weighted = [&](const torch::Tensor& z, int64_t b, int64_t e) {
+      auto nll = token_nll(z, tg.ids.slice(0, b, e));
+      auto rm = rev_mask.slice(0, b, e).to(nll.device()), gm = gen_mask.slice(0, b, e).to(nll.device());
+      rev += (nll * rm).sum().item<double>();
+      gen += (nll * gm).sum().item<double>();
+      return (nll * (w_rev * rm + w_gen * gm)).sum();
+    };
+    RowLoss rl = row_loss(student, l.ids, tg.row, tg.n, weighted, cfg_.chunk_rows);
+    total = total + rl.value;
+    grad_source = grad_source + rl.backward;
   }
   LossOutput out;
-  out.loss = torch::zeros({}, torch::kFloat);
-  if (use_rev) out.loss = out.loss + normalise(rev, global.aux);
-  if (use_gen) out.loss = out.loss + normalise(gen, global.main);
-  out.stats = {{"loss/revision_nll_sum", rev.item<double>()}, {"loss/generation_nll_sum", gen.item<double>()},
+  out.loss = total;
+  out.backward = grad_source;
+  out.stats = {{"loss/revision_nll_sum", rev}, {"loss/generation_nll_sum", gen},
                {"srt/revision_term", use_rev ? 1.0 : 0.0}, {"srt/generation_term", use_gen ? 1.0 : 0.0},
                {"samples/count", double(b.srt.size())}};
   return out;

@@ -1,6 +1,7 @@
 // Teacher scoring of a layout (see scorer.hpp).
 #include "sdzero/algo/scorer.hpp"
 
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/core/error.hpp"
 
@@ -34,13 +35,27 @@ TeacherSignal score_teacher(Scorer& teacher, const ScoredLayout& layout, const T
     sig.token_logprobs = torch::zeros({0}, torch::kFloat);
     return sig;
   }
-  auto z = checked_logits(teacher, layout.teacher_ids, layout.teacher_row, n, "algo::score_teacher");
+  const auto targets = targets_of(layout.scored_ids);
+  std::vector<torch::Tensor> ids, vals, full, tok;
+  for_each_logits_chunk(teacher, layout.teacher_ids, layout.teacher_row, n, opt.chunk_rows,
+                        [&](const torch::Tensor& z, int64_t b, int64_t e) {
+                          if (opt.mode == TeacherMode::TopK) {
+                            auto [i, v] = teacher_topk(z, opt.top_k);
+                            ids.push_back(i);
+                            vals.push_back(v);
+                          } else {
+                            full.push_back(teacher_logprobs(z, opt.temperature));
+                          }
+                          if (opt.token_logprobs)
+                            tok.push_back(token_logprobs(z, targets.slice(0, b, e), opt.temperature));
+                        });
   if (opt.mode == TeacherMode::TopK) {
-    std::tie(sig.topk_ids, sig.topk_logits) = teacher_topk(z, opt.top_k);
+    sig.topk_ids = torch::cat(ids);
+    sig.topk_logits = torch::cat(vals);
   } else {
-    sig.full_logprobs = teacher_logprobs(z, opt.temperature);
+    sig.full_logprobs = torch::cat(full);
   }
-  if (opt.token_logprobs) sig.token_logprobs = token_logprobs(z, targets_of(layout.scored_ids), opt.temperature);
+  if (opt.token_logprobs) sig.token_logprobs = torch::cat(tok);
   return sig;
 }
 

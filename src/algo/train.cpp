@@ -13,7 +13,8 @@ StepResult train_step(Method& method, Scorer& student, Optimizer& opt, const Bat
   LossOutput out = method.loss(student, b, global, step);
   SDZ_CHECK(std::isfinite(out.loss.item<double>()), "non-finite loss at step " + std::to_string(step),
             "algo::" + method.name(), "lower optim.lr or check the batch");
-  if (out.loss.requires_grad()) out.loss.backward();
+  const torch::Tensor& grad_source = out.backward.defined() ? out.backward : out.loss;
+  if (grad_source.requires_grad()) grad_source.backward();
   for (auto& p : opt.params())
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   if (reduce_grads) reduce_grads();

@@ -18,35 +18,50 @@ using namespace sdz::algo;
 constexpr int32_t kQ = 10, kA = 11, kE = 12, kW = 13, kR = 14, kV = 16;
 
 struct TinyLmImpl : torch::nn::Module {
-  TinyLmImpl() {
+  explicit TinyLmImpl(bool bias = true) {
     emb = register_module("emb", torch::nn::Embedding(kV, 24));
     mix = register_module("mix", torch::nn::Linear(48, 24));
-    out = register_module("out", torch::nn::Linear(24, kV));
+    out = register_module("out", torch::nn::Linear(torch::nn::LinearOptions(24, kV).bias(bias)));
   }
   // A causal model: each position sees its own token and the running mean of the prefix.
-  torch::Tensor forward(const torch::Tensor& ids) {
+  torch::Tensor hidden(const torch::Tensor& ids) {
     auto x = emb(ids);
     auto count = torch::arange(1, ids.size(0) + 1, torch::kFloat).unsqueeze(1);
     auto prefix = x.cumsum(0) / count;
-    return out(torch::tanh(mix(torch::cat({x, prefix}, 1))));
+    return torch::tanh(mix(torch::cat({x, prefix}, 1)));
   }
+  torch::Tensor forward(const torch::Tensor& ids) { return out(hidden(ids)); }
   torch::nn::Embedding emb{nullptr};
   torch::nn::Linear mix{nullptr}, out{nullptr};
 };
 TORCH_MODULE(TinyLm);
 
+inline torch::Tensor id_tensor(const Ids& ids) {
+  return torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong);
+}
+
 class TinyScorer : public Scorer {
  public:
-  explicit TinyScorer(uint64_t seed) {
+  explicit TinyScorer(uint64_t seed, bool bias = true) {
     torch::manual_seed(seed);
-    lm = TinyLm();
+    lm = TinyLm(bias);
   }
   torch::Tensor logits(const Ids& ids, int64_t row, int64_t n) override {
-    auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong);
-    return lm->forward(t).slice(0, row, row + n);
+    return lm->forward(id_tensor(ids)).slice(0, row, row + n);
   }
   std::vector<torch::Tensor> parameters() override { return lm->parameters(); }
   TinyLm lm{nullptr};
+};
+
+// The same model exposing its projection, so losses can run in row chunks (no output bias).
+class HeadScorer : public TinyScorer {
+ public:
+  explicit HeadScorer(uint64_t seed) : TinyScorer(seed, false) {}
+  std::optional<HeadView> head(const Ids& ids, int64_t row, int64_t n) override {
+    ++head_calls;
+    return HeadView{lm->hidden(id_tensor(ids)).slice(0, row, row + n), lm->out->weight};
+  }
+  int head_calls = 0;
 };
 
 inline Ids prompt_of(int64_t q) { return {kQ, int32_t(q), kA}; }

@@ -47,6 +47,7 @@ struct AlgoConfig {
   std::string method = "sdzero";  // sdzero | srt | sft | rft | grpo | sdft
   SamplingParams sampling;
   int64_t student_max_tokens = 8192;
+  int64_t chunk_rows = 1024;  // rows per loss/teacher chunk when the model offers a HeadView
   TeacherScoring teacher_scoring;
   KlOptions kl;
   int64_t teacher_max_tokens = 32768;

@@ -42,8 +42,9 @@ struct TokenCounts {
 };
 
 struct LossOutput {
-  torch::Tensor loss;  // scalar; already divided by the global counts
-  Stats stats;         // local statistics (sums and counts, so ranks can add them)
+  torch::Tensor loss;      // scalar; already divided by the global counts
+  torch::Tensor backward;  // what train_step back-propagates (equals loss in value of gradient; see chunked.hpp)
+  Stats stats;             // local statistics (sums and counts, so ranks can add them)
 };
 
 class Method {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <torch/torch.h>
@@ -13,6 +14,12 @@
 
 namespace sdz::algo {
 
+// The last hidden states of some rows and the vocabulary projection: logits = hidden @ weight^T.
+struct HeadView {
+  torch::Tensor hidden;  // [n, d], carries the graph to the model when gradients are on
+  torch::Tensor weight;  // [V, d], the output projection (a parameter, possibly the tied embedding)
+};
+
 class Scorer {
  public:
   virtual ~Scorer() = default;
@@ -21,6 +28,12 @@ class Scorer {
   virtual torch::Tensor logits(const Ids& ids, int64_t row, int64_t n) = 0;
   // Trainable tensors in a fixed order (optimizer, EMA, hard sync, weight transfer).
   virtual std::vector<torch::Tensor> parameters() = 0;
+  // Optional: rows [row, row + n) as a HeadView. A model that provides it lets losses and teacher top-k
+  // run in row chunks (method.chunk_rows) and never hold [n, V] logits; nullopt: logits() is used.
+  virtual std::optional<HeadView> head(const Ids& ids, int64_t row, int64_t n) {
+    (void)ids, (void)row, (void)n;
+    return std::nullopt;
+  }
 };
 
 // A Scorer from two functions, for adapting code whose API is not a Scorer subclass.
@@ -45,6 +58,7 @@ struct TeacherScoring {
   int64_t top_k = 64;
   double temperature = 1.0;      // applied to full log-probs and to token log-probs; top-k keeps raw logits
   bool token_logprobs = true;    // also the log-prob of each scored token (diagnostics, GRPO reference)
+  int64_t chunk_rows = 1024;     // rows per chunk when the model offers a HeadView; 0: one chunk
 };
 
 // Teacher forward without gradient over the layout's scored span.

@@ -1,0 +1,39 @@
+// defines: row-chunked losses over a model's vocabulary projection. For a long response and a large
+// vocabulary the [n, V] logits (and their autograd graph) do not fit; here each chunk of rows is
+// projected, its loss computed and back-propagated to detached copies of the hidden states and the
+// projection weight, and the chunk's graph freed. A surrogate (hidden * dhidden).sum() +
+// (weight * dweight).sum() then carries exactly those gradients into the model when the caller runs
+// backward. Methods call row_loss(), which takes this path when the Scorer offers a HeadView.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include <torch/torch.h>
+
+#include "sdzero/algo/scorer.hpp"
+#include "sdzero/algo/types.hpp"
+
+namespace sdz::algo {
+
+// The summed loss of rows [begin, end) of the span, given their logits [end - begin, V].
+using RowLossFn = std::function<torch::Tensor(const torch::Tensor& logits, int64_t begin, int64_t end)>;
+
+struct RowLoss {
+  torch::Tensor value;     // the loss (graph attached only on the unchunked path)
+  torch::Tensor backward;  // what to back-propagate: the value itself, or the chunked surrogate
+};
+
+// Rows [row, row + n) of `ids` through `f`, chunked when the model offers a HeadView and
+// chunk_rows > 0; otherwise one call to Scorer::logits. Gradients are computed only when grad mode
+// is on. Either way d(backward)/d(params) equals d(sum of f)/d(params).
+RowLoss row_loss(Scorer& model, const Ids& ids, int64_t row, int64_t n, const RowLossFn& f, int64_t chunk_rows);
+
+// The chunked path on a HeadView (exposed for tests).
+RowLoss chunked_head_loss(const HeadView& head, const RowLossFn& f, int64_t chunk_rows);
+
+// Applies `fn` to the logits of each chunk of rows without gradient (teacher scoring):
+// fn(logits [m, V], begin, end).
+void for_each_logits_chunk(Scorer& model, const Ids& ids, int64_t row, int64_t n, int64_t chunk_rows,
+                           const std::function<void(const torch::Tensor&, int64_t, int64_t)>& fn);
+
+}  // namespace sdz::algo

@@ -1,0 +1,68 @@
+// Row-chunked losses and logits (see chunked.hpp).
+#include "sdzero/algo/chunked.hpp"
+
+#include <algorithm>
+
+#include "sdzero/core/error.hpp"
+
+namespace sdz::algo {
+
+RowLoss chunked_head_loss(const HeadView& head, const RowLossFn& f, int64_t chunk_rows) {
+  SDZ_CHECK(head.hidden.dim() == 2 && head.weight.dim() == 2 && head.hidden.size(1) == head.weight.size(1),
+            "HeadView needs hidden [n, d] and weight [V, d]", "algo::chunked_head_loss");
+  const int64_t n = head.hidden.size(0);
+  const int64_t step = chunk_rows > 0 ? chunk_rows : std::max<int64_t>(n, 1);
+  const bool train = torch::GradMode::is_enabled() && (head.hidden.requires_grad() || head.weight.requires_grad());
+  auto h = head.hidden.detach().requires_grad_(train);
+  auto w = head.weight.detach().requires_grad_(train);
+  torch::Tensor value = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(h.device()));
+  for (int64_t b = 0; b < n; b += step) {
+    const int64_t e = std::min(n, b + step);
+    auto l = f(h.slice(0, b, e).matmul(w.t()), b, e);
+    if (train && l.requires_grad()) l.backward();
+    value = value + l.detach().to(torch::kFloat);
+  }
+  RowLoss out;
+  out.value = value;
+  out.backward = value.clone();  // no gradient: a constant
+  if (train) {
+    torch::Tensor s = torch::zeros({}, value.options());
+    if (h.grad().defined()) s = s + (head.hidden * h.grad()).sum().to(torch::kFloat);
+    if (w.grad().defined()) s = s + (head.weight * w.grad()).sum().to(torch::kFloat);
+    out.backward = s;
+  }
+  return out;
+}
+
+RowLoss row_loss(Scorer& model, const Ids& ids, int64_t row, int64_t n, const RowLossFn& f, int64_t chunk_rows) {
+  if (chunk_rows > 0 && n > chunk_rows) {
+    if (auto head = model.head(ids, row, n)) return chunked_head_loss(*head, f, chunk_rows);
+  }
+  auto z = model.logits(ids, row, n);
+  SDZ_CHECK(z.dim() == 2 && z.size(0) == n, "the model returned logits of the wrong shape", "algo::row_loss",
+            "Scorer::logits(ids, row, n) must return [n, V]");
+  RowLoss out;
+  out.value = f(z, 0, n);
+  out.backward = out.value;
+  return out;
+}
+
+void for_each_logits_chunk(Scorer& model, const Ids& ids, int64_t row, int64_t n, int64_t chunk_rows,
+                           const std::function<void(const torch::Tensor&, int64_t, int64_t)>& fn) {
+  torch::NoGradGuard ng;
+  if (chunk_rows > 0 && n > chunk_rows) {
+    if (auto head = model.head(ids, row, n)) {
+      for (int64_t b = 0; b < n; b += chunk_rows) {
+        const int64_t e = std::min(n, b + chunk_rows);
+        fn(head->hidden.slice(0, b, e).matmul(head->weight.t()), b, e);
+      }
+      return;
+    }
+  }
+  auto z = model.logits(ids, row, n);
+  SDZ_CHECK(z.dim() == 2 && z.size(0) == n, "the model returned logits of the wrong shape",
+            "algo::for_each_logits_chunk", "Scorer::logits(ids, row, n) must return [n, V]");
+  fn(z, 0, n);
+}
+
+}  // namespace sdz::algo
