@@ -53,9 +53,10 @@ if [[ "${1:-}" == --worker ]]; then
   mkdir -p "$dir"
   key=tokens_per_s
   [[ "$command" == train ]] || key=weight_sync_gb_per_s
-  printf '{"ranks":%d,"nodes":%d,"gpus_per_node":%d,"threads_per_rank":%d,"layout":%s,"mode":"%s","command":"%s","launcher":"%s","throughput_key":"%s","job":"%s"}\n' \
+  printf '{"ranks":%d,"nodes":%d,"gpus_per_node":%d,"threads_per_rank":%d,"layout":%s,"mode":"%s","command":"%s","launcher":"%s","throughput_key":"%s","job":"%s"%s}\n' \
     "$ranks" "${SLURM_JOB_NUM_NODES:-1}" "${SLURM_GPUS_ON_NODE:-0}" "$(sdz_threads_per_rank)" "$layout_json" "$mode" \
-    "$command" "${SDZ_LAUNCHER:-srun}" "$key" "${SLURM_ARRAY_JOB_ID:-${SLURM_JOB_ID:-}}_${idx}" >"$dir/run.json"
+    "$command" "${SDZ_LAUNCHER:-srun}" "$key" "${SLURM_ARRAY_JOB_ID:-${SLURM_JOB_ID:-}}_${idx}" \
+    "$([[ "$command" == train ]] || echo ",\"mb\":$( [[ "$mode" == strong ]] && echo "${SCALE_MB:-20}" || echo $((${SCALE_MB:-20} * ranks)) )")" >"$dir/run.json"
   log="$dir/launch.log"
   if [[ "$command" == train ]]; then
     if [[ -n "${SCALE_BATCH_KEY:-}" ]]; then

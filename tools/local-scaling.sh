@@ -9,6 +9,8 @@
 #               strong: KEY = N for every run; weak: KEY = N x ranks (fixed work per rank).
 #   mpi-check:  the weight-sync broadcast (learner root -> all) of an MB MiB model, --steps times; each
 #               try's JSON line becomes one metrics line (t_sync, weight_sync_gb_per_s). Weak: MB x ranks.
+#               --mb "5 20 100" sweeps sizes (directories get an _<MB>mb suffix): tools/perfmodel
+#               validate-sync fits its weight-sync model on such a sweep.
 # A ratio R:T:L is turned into layout counts for N ranks as slurm/lib.sh does; pairs that leave a
 # role without a rank are skipped (and said so). Threads per rank: the machine's cores / ranks.
 set -euo pipefail
@@ -49,55 +51,60 @@ cores=$(nproc)
 mpirun_opts=(--oversubscribe --bind-to none -x OMP_WAIT_POLICY=passive)
 [[ $(id -u) -ne 0 ]] || mpirun_opts+=(--allow-run-as-root)
 
+read -ra mbs <<<"$mb"
+[[ "$command" == mpi-check || ${#mbs[@]} -eq 1 ]] || die "--mb takes one size unless --command mpi-check"
 for n in $nps; do
   for ratio in $ratios; do
-    layout_args=() layout_json='"colocated"'
-    if [[ "$ratio" == colocated ]]; then
-      layout_args=(--layout.mode=colocated)
-    else
-      if ! counts=$( (sdz_ratio_counts "$ratio" "$n") 2>/dev/null); then
-        echo "local-scaling: skipping $n rank(s) x $ratio (a role would get no rank)" >&2
-        continue
+    for size in "${mbs[@]}"; do
+      layout_args=() layout_json='"colocated"'
+      if [[ "$ratio" == colocated ]]; then
+        layout_args=(--layout.mode=colocated)
+      else
+        if ! counts=$( (sdz_ratio_counts "$ratio" "$n") 2>/dev/null); then
+          echo "local-scaling: skipping $n rank(s) x $ratio (a role would get no rank)" >&2
+          continue
+        fi
+        read -r r t l <<<"$counts"
+        layout_args=(--layout.mode=split --layout.rollout="$r" --layout.teacher="$t" --layout.learner="$l")
+        layout_json="{\"rollout\":$r,\"teacher\":$t,\"learner\":$l}"
       fi
-      read -r r t l <<<"$counts"
-      layout_args=(--layout.mode=split --layout.rollout="$r" --layout.teacher="$t" --layout.learner="$l")
-      layout_json="{\"rollout\":$r,\"teacher\":$t,\"learner\":$l}"
-    fi
-    tag="${mode}_np${n}_${ratio//:/-}"
-    dir="$out/$tag"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    threads=$((cores / n))
-    ((threads >= 1)) || threads=1
-    key=tokens_per_s
-    [[ "$command" == train ]] || key=weight_sync_gb_per_s
-    printf '{"ranks":%d,"nodes":1,"gpus_per_node":0,"threads_per_rank":%d,"layout":%s,"mode":"%s","command":"%s","launcher":"mpirun","throughput_key":"%s"}\n' \
-      "$n" "$threads" "$layout_json" "$mode" "$command" "$key" >"$dir/run.json"
-    echo "local-scaling: $tag ($n rank(s), $threads thread(s) each, $mode)" >&2
-    if [[ "$command" == train ]]; then
-      extra=()
-      if [[ -n "$batch_key" ]]; then
-        b=$batch
-        [[ "$mode" == strong ]] || b=$((batch * n))
-        extra+=("--$batch_key=$b")
-      fi
-      mpirun -np "$n" "${mpirun_opts[@]}" "$sdzero" train --config "$config" --run.dir="$dir" \
-        --run.threads="$threads" "${layout_args[@]}" "${extra[@]}" "$@" >"$dir/stdout.log" 2>"$dir/stderr.log" ||
-        die "run $tag failed: $(tail -n 5 "$dir/stderr.log")"
-      [[ -s "$dir/metrics.jsonl" ]] || die "run $tag wrote no metrics.jsonl"
-    else
-      m=$mb
-      [[ "$mode" == strong ]] || m=$((mb * n))
-      for ((s = 0; s < steps; ++s)); do
-        line=$(mpirun -np "$n" "${mpirun_opts[@]}" "$sdzero" mpi-check --config "$config" --run.threads="$threads" \
-          "${layout_args[@]}" --mb "$m" --repeat 2 "$@" 2>>"$dir/stderr.log") || die "run $tag failed: $(tail -n 5 "$dir/stderr.log")"
-        /usr/bin/python3 -c '
+      tag="${mode}_np${n}_${ratio//:/-}"
+      m=$size
+      [[ "$mode" == strong ]] || m=$((size * n))
+      [[ ${#mbs[@]} -eq 1 ]] || tag+="_${size}mb"
+      dir="$out/$tag"
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      threads=$((cores / n))
+      ((threads >= 1)) || threads=1
+      key=tokens_per_s
+      [[ "$command" == train ]] || key=weight_sync_gb_per_s
+      printf '{"ranks":%d,"nodes":1,"gpus_per_node":0,"threads_per_rank":%d,"layout":%s,"mode":"%s","command":"%s","launcher":"mpirun","throughput_key":"%s"%s}\n' \
+        "$n" "$threads" "$layout_json" "$mode" "$command" "$key" "$([[ "$command" == train ]] || echo ",\"mb\":$m")" >"$dir/run.json"
+      echo "local-scaling: $tag ($n rank(s), $threads thread(s) each, $mode)" >&2
+      if [[ "$command" == train ]]; then
+        extra=()
+        if [[ -n "$batch_key" ]]; then
+          b=$batch
+          [[ "$mode" == strong ]] || b=$((batch * n))
+          extra+=("--$batch_key=$b")
+        fi
+        mpirun -np "$n" "${mpirun_opts[@]}" "$sdzero" train --config "$config" --run.dir="$dir" \
+          --run.threads="$threads" "${layout_args[@]}" "${extra[@]}" "$@" >"$dir/stdout.log" 2>"$dir/stderr.log" ||
+          die "run $tag failed: $(tail -n 5 "$dir/stderr.log")"
+        [[ -s "$dir/metrics.jsonl" ]] || die "run $tag wrote no metrics.jsonl"
+      else
+        for ((s = 0; s < steps; ++s)); do
+          line=$(mpirun -np "$n" "${mpirun_opts[@]}" "$sdzero" mpi-check --config "$config" --run.threads="$threads" \
+            "${layout_args[@]}" --mb "$m" --repeat 2 "$@" 2>>"$dir/stderr.log") || die "run $tag failed: $(tail -n 5 "$dir/stderr.log")"
+          /usr/bin/python3 -c '
 import json, sys
 o = json.loads(sys.argv[1])
 print(json.dumps({"step": int(sys.argv[2]), "ranks": o["ranks"], "t_sync": o["broadcast_seconds"],
                   "weight_sync_gb_per_s": o["broadcast_gb_per_s"], "layout": o["layout"]}))' "$line" "$s" >>"$dir/metrics.jsonl"
-      done
-    fi
+        done
+      fi
+    done
   done
 done
 echo "local-scaling: study in $out (report: tools/scaling-report $out)" >&2
