@@ -58,8 +58,10 @@ if [[ -n "${SDZ_RATIO:-}" ]]; then
   read -r r t l <<<"$(sdz_ratio_counts "$SDZ_RATIO" "$ranks")"
   args+=(--layout.mode=split --layout.rollout="$r" --layout.teacher="$t" --layout.learner="$l")
 fi
+# A requeued (or resubmitted) job continues from the newest valid checkpoint; a fresh run has none.
+# Before the user's overrides, so that --ckpt.resume=none on the command line still wins.
+[[ "$command" != train ]] || args+=(--ckpt.resume=auto)
 args+=("$@")
-[[ "$command" != train ]] || args+=(--resume auto)
 
 run_dir=$(sdz_run_dir "$sdzero" "$config" "${args[@]}")
 mkdir -p "$run_dir/logs"
