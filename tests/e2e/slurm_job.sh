@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # sdz-labels: e2e,slurm
-# sdz-timeout: 300
+# sdz-timeout: 420
 # A real one-node Slurm cluster (tools/slurm-local.sh): slurm/sdzero.sh runs a 3-task MPI job with
 # srun --mpi=pmix and, as the documented fallback, with mpirun inside the allocation; the launch log
 # lands in the run directory; a failing rank fails the job (non-zero, the rank named) instead of
-# hanging it; a missing config fails before any rank starts. The payload is `sdzero mpi-check` (real
+# hanging it; a missing config fails before any rank starts; slurm/eval.sh logs to the run directory;
+# USR1 to the batch shell is forwarded to every rank. The payload is `sdzero mpi-check` (real
 # MPI collectives, layout from [layout]).
 source "$(dirname "$0")/_lib.sh"
 src=${SDZ_SOURCE_DIR:?}
@@ -59,4 +60,22 @@ expect_contains "$(cat "$scratch/noconfig.out")" "config file 'configs/does-not-
 id=$(SDZ_RATIO=1:1:1 submit ratio -n 3 -- configs/default.ini --run.dir="$scratch/run" --mb=1)
 state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 180) || fail "ratio job ended $state: $(cat "$scratch/ratio.out")"
 expect_contains "$(cat "$scratch/ratio.out")" '"layout":"rollout 1 + teacher 1 + learner 1"' "layout from SDZ_RATIO"
+# 6. slurm/eval.sh: the same launch, log in RUN_DIR/logs/eval-<job>.log, no requeue.
+id=$(sbatch --parsable -o "$scratch/eval.out" -n 2 slurm/eval.sh configs/default.ini --run.dir="$scratch/evalrun" --mb=1)
+state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 180) || fail "eval job ended $state: $(cat "$scratch/eval.out")"
+[[ -f "$scratch/evalrun/logs/eval-$id.log" ]] || fail "no eval log in the run directory"
+expect_contains "$(cat "$scratch/evalrun/logs/eval-$id.log")" '"ranks":2' "eval job output in its log"
+
+# 7. USR1 to the batch shell (what --signal=B:USR1@120 sends) reaches every rank: mpi-check does not
+# catch it, so the ranks end at once instead of running their 10^6 broadcasts.
+id=$(submit signal -n 3 -- configs/default.ini --run.dir="$scratch/sigrun" --mb=1 --repeat=1000000)
+started() { grep -q "sdzero: 3 rank(s)" "$scratch/signal.out" 2>/dev/null; }
+end=$((SECONDS + 120))
+until started; do ((SECONDS < end)) || fail "the long job did not start: $(cat "$scratch/signal.out")"; sleep 0.2; done
+scancel --batch --signal=USR1 "$id"
+state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 60) && fail "the signalled job completed"
+[[ "$state" != TIMEOUT_WAITING* ]] || fail "the ranks did not stop within 60 s of USR1: $(cat "$scratch/signal.out")"
+out=$(cat "$scratch/signal.out")
+expect_contains "$out" "got SIGUSR1: asking the ranks to checkpoint and stop" "the batch shell's trap"
+expect_contains "$out" "User defined signal 1" "the ranks received USR1"
 echo "slurm_job: ok"
