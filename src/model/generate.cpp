@@ -11,57 +11,74 @@
 
 namespace sdz::model {
 
-Draw sample_token(const torch::Tensor& logits, const SamplingParams& sp, double u) {
-  auto lg = logits.to(torch::kFloat64).contiguous();
-  const int64_t V = lg.numel();
+std::vector<Draw> sample_rows(const torch::Tensor& logits, const SamplingParams& sp, const std::vector<double>& us) {
+  // Row-wise ops over the whole [n, V] block at once (one threaded kernel each), then a scan per row.
+  auto lg = logits.to(torch::kFloat32).contiguous();
+  const int64_t n = lg.size(0), V = lg.size(1);
+  SDZ_CHECK(int64_t(us.size()) == n, "sample_rows: one uniform per row");
+  std::vector<Draw> out(static_cast<size_t>(n));
   if (sp.temperature <= 0) {
-    const int64_t t = lg.argmax().item<int64_t>();
-    const double lp = (lg[t] - torch::logsumexp(lg, 0)).item<double>();
-    return {int32_t(t), 0.0f, float(lp)};
+    auto best = lg.argmax(1);
+    auto lp = (lg.gather(1, best.unsqueeze(1)).squeeze(1) - torch::logsumexp(lg, 1)).contiguous();
+    for (int64_t r = 0; r < n; ++r) out[size_t(r)] = {int32_t(best[r].item<int64_t>()), 0.0f, lp[r].item<float>()};
+    return out;
   }
-  auto logp = torch::log_softmax(lg / sp.temperature, 0);
-  const double* lpp = logp.data_ptr<double>();
+  auto logp = torch::log_softmax(lg / sp.temperature, 1).contiguous();
   const bool filter = (sp.top_k > 0 && sp.top_k < V) || sp.top_p < 1.0;
   if (!filter) {
     // Inverse CDF over ids in order: no sort needed.
-    double acc = 0;
-    int64_t pick = V - 1;
-    for (int64_t i = 0; i < V; ++i) {
-      acc += std::exp(lpp[i]);
-      if (u < acc) { pick = i; break; }
+    auto probs = logp.exp().contiguous();
+    for (int64_t r = 0; r < n; ++r) {
+      const float* pr = probs.data_ptr<float>() + r * V;
+      const float* lr = logp.data_ptr<float>() + r * V;
+      double acc = 0;
+      int64_t pick = -1;
+      for (int64_t i = 0; i < V; ++i) {
+        acc += pr[i];
+        if (us[size_t(r)] < acc) { pick = i; break; }
+      }
+      if (pick < 0)  // rounding left u above the total: take the last token with mass
+        for (pick = V - 1; pick > 0 && pr[pick] == 0.0f; --pick) {}
+      out[size_t(r)] = {int32_t(pick), lr[pick], lr[pick]};
     }
-    while (pick > 0 && !std::isfinite(lpp[pick])) --pick;  // rounding at the tail
-    return {int32_t(pick), float(lpp[pick]), float(lpp[pick])};
+    return out;
   }
-  // Descending probability, ties by id (sort is stable on the index order).
-  auto sorted = torch::sort(logp, /*stable=*/true, 0, /*descending=*/true);
-  auto vals = std::get<0>(sorted).contiguous();
+  // Descending probability, ties by id (stable sort); top-k, then top-p renormalised over the top-k
+  // set, as the warpers chain.
+  auto sorted = torch::sort(logp, /*stable=*/true, 1, /*descending=*/true);
+  auto vals = std::get<0>(sorted).to(torch::kFloat64).contiguous();
   auto idx = std::get<1>(sorted).contiguous();
-  const double* sv = vals.data_ptr<double>();
-  const int64_t* si = idx.data_ptr<int64_t>();
-  int64_t keep = (sp.top_k > 0 && sp.top_k < V) ? sp.top_k : V;
-  if (sp.top_p < 1.0) {
-    // Renormalise over the top-k set first (the warpers run top-k then top-p).
-    double mass_k = 0;
-    for (int64_t i = 0; i < keep; ++i) mass_k += std::exp(sv[i]);
-    double acc = 0;
-    int64_t n = 0;
-    while (n < keep) {
-      acc += std::exp(sv[n]) / mass_k;
-      ++n;
-      if (acc >= sp.top_p) break;
+  for (int64_t r = 0; r < n; ++r) {
+    const double* sv = vals.data_ptr<double>() + r * V;
+    const int64_t* si = idx.data_ptr<int64_t>() + r * V;
+    int64_t keep = (sp.top_k > 0 && sp.top_k < V) ? sp.top_k : V;
+    if (sp.top_p < 1.0) {
+      double mass_k = 0;
+      for (int64_t i = 0; i < keep; ++i) mass_k += std::exp(sv[i]);
+      double acc = 0;
+      int64_t m = 0;
+      while (m < keep) {
+        acc += std::exp(sv[m]) / mass_k;
+        ++m;
+        if (acc >= sp.top_p) break;
+      }
+      keep = std::max<int64_t>(m, 1);
     }
-    keep = std::max<int64_t>(n, 1);
+    double mass = 0;
+    for (int64_t i = 0; i < keep; ++i) mass += std::exp(sv[i]);
+    double acc = 0;
+    int64_t pick = keep - 1;
+    for (int64_t i = 0; i < keep; ++i) {
+      acc += std::exp(sv[i]) / mass;
+      if (us[size_t(r)] < acc) { pick = i; break; }
+    }
+    out[size_t(r)] = {int32_t(si[pick]), float(sv[pick] - std::log(mass)), float(sv[pick])};
   }
-  double mass = 0;
-  for (int64_t i = 0; i < keep; ++i) mass += std::exp(sv[i]);
-  double acc = 0;
-  int64_t pick = keep - 1;
-  for (int64_t i = 0; i < keep; ++i) {
-    acc += std::exp(sv[i]) / mass;
-    if (u < acc) { pick = i; break; }
-  }
-  return {int32_t(si[pick]), float(sv[pick] - std::log(mass)), float(sv[pick])};
+  return out;
+}
+
+Draw sample_token(const torch::Tensor& logits, const SamplingParams& sp, double u) {
+  return sample_rows(logits.reshape({1, -1}), sp, {u})[0];
 }
 
 GenerationEngine::GenerationEngine(const Transformer& model, int64_t slots) : m_(model), slots_(slots) {
@@ -100,9 +117,8 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
   int64_t live = 0;
 
   // Records a sampled token; returns true when the slot's response is finished.
-  auto take = [&](Slot& s, const torch::Tensor& row) {
+  auto take = [&](Slot& s, const Draw& d) {
     GenResult& r = out[s.req];
-    Draw d = sample_token(row, sp, s.rng.uniform());
     r.tokens.push_back(d.token);
     r.logprobs.push_back(d.logprob);
     r.model_logprobs.push_back(d.model_logprob);
@@ -152,10 +168,12 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
       }
       ++stats_.prefills;
       auto h = m_.prefill(cache_, ids, lens, fill);
-      auto lg = torch::matmul(h, W.t()).to(torch::kFloat32);
+      std::vector<double> us;
+      for (int64_t b : fill) us.push_back(slot[size_t(b)].rng.uniform());
+      auto draws = sample_rows(torch::matmul(h, W.t()), sp, us);
       for (size_t i = 0; i < fill.size(); ++i) {
         Slot& s = slot[size_t(fill[i])];
-        if (take(s, lg[int64_t(i)])) {
+        if (take(s, draws[i])) {
           s.active = false;
           --live;
         }
@@ -172,11 +190,16 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
     }
     auto h = m_.decode(cache_, toks, active);
     ++stats_.decode_steps;
-    auto lg = torch::matmul(h, W.t()).to(torch::kFloat32);
-    for (int64_t b = 0; b < slots_; ++b) {
-      Slot& s = slot[size_t(b)];
-      if (!s.active) continue;
-      if (take(s, lg[b])) {
+    // Only active rows go through the lm_head and the sampler.
+    std::vector<int64_t> rows;
+    std::vector<double> us;
+    for (int64_t b = 0; b < slots_; ++b)
+      if (slot[size_t(b)].active) rows.push_back(b), us.push_back(slot[size_t(b)].rng.uniform());
+    auto hr = int64_t(rows.size()) == slots_ ? h : h.index_select(0, torch::tensor(rows, torch::kInt64));
+    auto draws = sample_rows(torch::matmul(hr, W.t()), sp, us);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Slot& s = slot[size_t(rows[i])];
+      if (take(s, draws[i])) {
         s.active = false;
         --live;
       }

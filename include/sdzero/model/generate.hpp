@@ -60,5 +60,7 @@ struct Draw {
   float logprob, model_logprob;
 };
 Draw sample_token(const torch::Tensor& logits, const SamplingParams& sp, double u);
+// Row r of logits [n, V] with uniform us[r]; the same draw as sample_token on that row.
+std::vector<Draw> sample_rows(const torch::Tensor& logits, const SamplingParams& sp, const std::vector<double>& us);
 
 }  // namespace sdz::model
