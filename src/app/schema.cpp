@@ -1,5 +1,6 @@
 // Every configuration key of the program, gathered once from the layers that own them.
 #include "sdzero/app/schema.hpp"
+#include "sdzero/model/keys.hpp"
 #include "sdzero/tasks/keys.hpp"
 #include "sdzero/text/keys.hpp"
 
@@ -9,6 +10,7 @@ const Schema& schema() {
   static const Schema s = [] {
     Schema s;
     declare_core_keys(s);
+    declare_model_keys(s);
     declare_tasks_keys(s);
     declare_text_keys(s);
     return s;
