@@ -1,5 +1,7 @@
 // The NLL methods: SFT on demonstrations, RFT on verified samples, and SRT (phase 1) on collected
 // self-revision traces with its revision and generation masks.
+#include <algorithm>
+
 #include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/algo/methods.hpp"
@@ -16,8 +18,8 @@ struct Targets {
 Targets targets_from(const Ids& ids, int64_t begin) {
   Targets t;
   t.row = begin - 1;
-  t.n = int64_t(ids.size()) - begin;
-  t.ids = torch::tensor(std::vector<int64_t>(ids.begin() + begin, ids.end()), torch::kLong);
+  t.n = std::max<int64_t>(0, int64_t(ids.size()) - begin);  // a tail cut into the prompt leaves no target
+  t.ids = torch::tensor(std::vector<int64_t>(ids.begin() + (int64_t(ids.size()) - t.n), ids.end()), torch::kLong);
   return t;
 }
 torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin) {

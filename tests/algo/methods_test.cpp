@@ -349,3 +349,22 @@ TEST(SelfLocalization, ZeroForIdenticalContextsNonZeroForTheRevisionContext) {
   EXPECT_EQ(d1.size(0), 3);
   EXPECT_GT(d1.abs().max().item<double>(), 1e-4);
 }
+
+TEST(LengthLimits, TailCutIntoThePromptLeavesNoTargets) {
+  TinyScorer s(17);
+  Batch b;
+  Trajectory t;
+  t.prompt_ids = prompt_of(1);
+  t.response_ids = {4, kE};
+  b.trajectories = {t};
+  b.srt = {{1, prompt_of(1), {5, kE}, {kW}, {4, kE}, 0.f}};
+  auto sft = make_method(config_for("sft", {"--method.student_max_tokens=2"}), toy_context());
+  EXPECT_EQ(sft->count_tokens(b).main, 0);
+  EXPECT_EQ(sft->loss(s, b, sft->count_tokens(b), 0).loss.item<double>(), 0.0);
+  auto srt = make_method(config_for("srt", {"--srt.max_tokens=2"}), toy_context());
+  EXPECT_EQ(srt->count_tokens(b).main, 0);
+  EXPECT_EQ(srt->loss(s, b, srt->count_tokens(b), 0).loss.item<double>(), 0.0);
+  auto cut = make_method(config_for("sft", {"--method.student_max_tokens=4"}), toy_context());
+  EXPECT_EQ(cut->count_tokens(b).main, 1);  // "<q>1<a>4": only the first response token
+  EXPECT_GT(cut->loss(s, b, cut->count_tokens(b), 0).loss.item<double>(), 0.0);
+}

@@ -51,8 +51,9 @@ struct CollectStats {
 };
 
 // Keep only verified revisions (reward > 0.5), cut repeated tails (a cut revision keeps its text
-// cut; `retokenize` re-encodes it, as algo/ knows no tokenizer), drop sycophantic openings, and drop
-// duplicates of (question, revision text). Order is preserved.
+// cut; `retokenize` re-encodes it, as algo/ knows no tokenizer, and should append the stop id: the cut
+// revision ends where the loop began), drop sycophantic openings, and drop duplicates of
+// (question, revision text). Order is preserved.
 std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> cands, const CleanupOptions& opt,
                                                const std::function<Ids(const std::string&)>& retokenize,
                                                CollectStats* stats);
