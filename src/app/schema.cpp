@@ -1,5 +1,6 @@
 // Every configuration key of the program, gathered once from the layers that own them.
 #include "sdzero/app/schema.hpp"
+#include "sdzero/algo/keys.hpp"
 #include "sdzero/model/keys.hpp"
 #include "sdzero/tasks/keys.hpp"
 #include "sdzero/text/keys.hpp"
@@ -10,6 +11,7 @@ const Schema& schema() {
   static const Schema s = [] {
     Schema s;
     declare_core_keys(s);
+    declare_algo_keys(s);
     declare_model_keys(s);
     declare_tasks_keys(s);
     declare_text_keys(s);
