@@ -43,38 +43,47 @@ TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, con
 
 namespace {
 
+// With `fused` (gradients wanted) the forward pass also computes dL/dh and dL/dW while each chunk's
+// logits are at hand, and backward only scales them by the upstream gradient: the logits are
+// computed once instead of twice (2 N V d FLOPs saved), and never all at once.
 struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
+  static void chunk_grad(const torch::Tensor& lg, const torch::Tensor& tg, const torch::Tensor& w,
+                         const torch::Tensor& W, const torch::Tensor& hc, torch::Tensor gh_rows, torch::Tensor& gW) {
+    auto p = torch::softmax(lg, -1);  // d(lse - z_t)/dz = softmax - onehot
+    const int64_t n = lg.size(0);
+    p.scatter_add_(1, tg.view({n, 1}), -torch::ones({n, 1}, p.options()));
+    p.mul_(w.view({n, 1}));
+    gh_rows.copy_(torch::matmul(p, W));
+    gW.addmm_(p.t(), hc);
+  }
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor W, torch::Tensor targets,
-                               torch::Tensor weights, int64_t chunk) {
-    ctx->save_for_backward({h, W, targets, weights});
-    ctx->saved_data["chunk"] = chunk;
+                               torch::Tensor weights, int64_t chunk, bool fused) {
     const int64_t N = h.size(0);
     auto total = torch::zeros({}, h.options());
+    torch::Tensor gh, gW;
+    if (fused) {
+      gh = torch::empty_like(h);
+      gW = torch::zeros_like(W);
+    }
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t n = std::min(chunk, N - s);
-      auto lg = torch::matmul(h.narrow(0, s, n), W.t());
+      auto hc = h.narrow(0, s, n);
+      auto tg = targets.narrow(0, s, n);
+      auto w = weights.narrow(0, s, n);
+      auto lg = torch::matmul(hc, W.t());
       auto lse = torch::logsumexp(lg, -1);
-      auto t = lg.gather(1, targets.narrow(0, s, n).view({n, 1})).squeeze(1);
-      total += ((lse - t) * weights.narrow(0, s, n)).sum();
+      auto t = lg.gather(1, tg.view({n, 1})).squeeze(1);
+      total += ((lse - t) * w).sum();
+      if (fused) chunk_grad(lg, tg, w, W, hc, gh.narrow(0, s, n), gW);
     }
+    if (fused) ctx->save_for_backward({gh, gW});
     return total;
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto sv = ctx->get_saved_variables();
-    auto h = sv[0], W = sv[1], targets = sv[2], weights = sv[3];
-    const int64_t chunk = ctx->saved_data["chunk"].toInt(), N = h.size(0);
-    auto gh = torch::zeros_like(h), gW = torch::zeros_like(W);
     auto g = grads[0];
-    for (int64_t s = 0; s < N; s += chunk) {
-      const int64_t n = std::min(chunk, N - s);
-      auto hc = h.narrow(0, s, n);
-      auto p = torch::softmax(torch::matmul(hc, W.t()), -1);  // d(lse - z_t)/dz = softmax - onehot
-      p.scatter_add_(1, targets.narrow(0, s, n).view({n, 1}), -torch::ones({n, 1}, p.options()));
-      p.mul_((weights.narrow(0, s, n) * g).view({n, 1}));
-      gh.narrow(0, s, n).copy_(torch::matmul(p, W));
-      gW.addmm_(p.t(), hc);
-    }
-    return {gh, gW, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    // Not fused means no input wanted a gradient, so backward never runs then.
+    return {sv[0] * g, sv[1] * g, {}, {}, {}, {}};
   }
 };
 
@@ -117,8 +126,9 @@ torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const 
   SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_nll: h [N,d] and W [V,d] expected");
   SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
   if (chunk <= 0) chunk = chunk_rows(W.size(0));
+  const bool fused = torch::GradMode::is_enabled() && (h.requires_grad() || W.requires_grad());
   return ChunkedNll::apply(h, W, targets.to(torch::kInt64).contiguous(), weights.to(h.scalar_type()).contiguous(),
-                           chunk);
+                           chunk, fused);
 }
 
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk) {
