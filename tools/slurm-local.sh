@@ -21,7 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 need_slurm() {
   if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 || ! command -v sbatch >/dev/null 2>&1; then
     # Same package list as the README's install step, so CI on a fresh machine gets the daemons.
-    "$here/install-deps.sh" --slurm >&2 || die "Slurm is not installed and tools/install-deps.sh --slurm failed"
+    # One install at a time: several cluster tests may start together (ctest -j) and dpkg has one lock.
+    flock /tmp/sdzero-install-deps.lock "$here/install-deps.sh" --slurm >&2 ||
+      die "Slurm is not installed and tools/install-deps.sh --slurm failed"
   fi
 }
 
