@@ -4,7 +4,8 @@
 # tools/perfmodel against hand-computed numbers: parameter counts of the Qwen3-4B and Olmo-3-7B
 # configs (the published 4.02B / 7.30B), per-token FLOPs and KV bytes, causal and sliding-window
 # attention FLOPs, the learner and teacher phase times of a 1-GPU-per-role split, the schedules, the
-# layout search (every found split fits and sums to the GPU count), and errors for bad input.
+# layout search (every found split fits and sums to the GPU count), the validate-sync fit and the
+# validate-bench rules on data with known answers, and errors for bad input.
 source "$(dirname "$0")/_lib.sh"
 src=${SDZ_SOURCE_DIR:?}
 /usr/bin/python3 - "$src/tools/perfmodel" <<'PY' || fail "perfmodel numbers"
@@ -82,4 +83,20 @@ set +e
 err=$("$src/tools/perfmodel" plan --model "$scratch/bad.json" 2>&1)
 set -e
 expect_contains "$err" "missing key 'num_hidden_layers'" "incomplete config message"
+# validate-sync: broadcasts that follow latency + bytes / bandwidth exactly are predicted exactly.
+for mb in 2 8 32 128; do
+  d="$scratch/sync/strong_np2_colocated_${mb}mb"
+  mkdir -p "$d"
+  echo "{\"ranks\":2,\"mb\":$mb,\"mode\":\"strong\",\"throughput_key\":\"weight_sync_gb_per_s\"}" >"$d/run.json"
+  t=$(/usr/bin/python3 -c "print(0.001 + $mb * 1048576 / 2e9)")
+  for s in 0 1 2; do echo "{\"step\":$s,\"t_sync\":$t,\"weight_sync_gb_per_s\":1}" >>"$d/metrics.jsonl"; done
+done
+out=$("$src/tools/perfmodel" validate-sync "$scratch/sync") || fail "validate-sync failed"
+expect_contains "$out" "| 2 | 0.0010 | 2.00 | strong_np2_colocated_32mb | 32 |" "fitted latency and bandwidth"
+expect_contains "$out" "mean absolute error: 0% over 2 held-out runs" "exact data, zero error"
+# validate-bench: train tokens/s predicted as prefill / 3 x train_mfu / forward_mfu (0.40 / 0.50).
+echo '{"shapes":{"small":{"prefill_tokens_per_s":3000,"train_tokens_per_s":1000,"decode_b64_tokens_per_s":500,"decode_b64_bound_tokens_per_s":1000}}}' >"$scratch/bench.json"
+out=$("$src/tools/perfmodel" validate-bench "$scratch/bench.json") || fail "validate-bench failed"
+expect_contains "$out" "| small | train tokens/s | 1000 | 800 | -20% |" "train rule"
+expect_contains "$out" "| small | decode b64 tokens/s | 500 | 400 | -20% |" "decode rule"
 echo "slurm_perfmodel: ok"
