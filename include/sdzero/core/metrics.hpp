@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <utility>
 
 namespace sdz {
 
@@ -14,6 +15,14 @@ class MetricsWriter {
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
+  MetricsWriter(MetricsWriter&& o) noexcept : f_(o.f_), path_(std::move(o.path_)) { o.f_ = nullptr; }
+  MetricsWriter& operator=(MetricsWriter&& o) noexcept {
+    if (this != &o) {
+      if (f_) std::fclose(f_);
+      f_ = o.f_, path_ = std::move(o.path_), o.f_ = nullptr;
+    }
+    return *this;
+  }
   void write(const nlohmann::json& record);
   bool is_open() const { return f_ != nullptr; }
   const std::string& path() const { return path_; }

@@ -1,0 +1,71 @@
+// defines: Trainer — the step schedule of every online method, for colocated and split layouts.
+// One step reads top-down: questions -> rollout (generate, verify, keep) -> teacher (score) ->
+// learner (loss, gradient allreduce, AdamW) -> weight sync. Each role is one function; the roles a
+// rank plays come from its Groups, and the data moves between groups by Alltoallv of flat buffers.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sdzero/algo/optim.hpp"
+#include "sdzero/algo/train.hpp"
+#include "sdzero/core/metrics.hpp"
+#include "sdzero/core/timer.hpp"
+#include "sdzero/dist/groups.hpp"
+#include "sdzero/pipeline/components.hpp"
+#include "sdzero/pipeline/model_scorer.hpp"
+#include "sdzero/pipeline/rollout.hpp"
+#include "sdzero/pipeline/wire.hpp"
+
+namespace sdz {
+class Config;
+}
+
+namespace sdz::pipeline {
+
+struct TrainOptions {
+  int64_t steps = 16, questions_per_step = 32, slots = 64, samples_per_step = 2;
+  uint64_t seed = 1234;
+  size_t bucket_bytes = size_t(64) << 20;
+  std::string run_dir;
+  static TrainOptions from_config(const Config& cfg, const std::string& run_dir);
+};
+
+class Trainer {
+ public:
+  Trainer(TrainOptions opt, Components& c, Groups& g);
+  // Runs until train.steps or the generation budget ends. Returns the steps done.
+  int64_t run();
+  // One optimizer step of the schedule; returns its metrics record (complete on rank 0).
+  nlohmann::json step(int64_t step);
+  const algo::Budget& budget() const { return budget_; }
+  int64_t version() const { return version_; }
+
+ private:
+  std::vector<int64_t> questions_for_step(int64_t step);
+  std::vector<Routed> rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec);
+  std::vector<Routed> teacher_role(std::vector<Routed> items);
+  algo::StepResult learner_role(std::vector<Routed> items, int64_t step, nlohmann::json& rec);
+  void sync_role(algo::TeacherAction action);
+  // Moves every item to the world rank dest(position); identity for a colocated layout.
+  std::vector<Routed> route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const);
+  int teacher_dest(int64_t position, const Routed& r) const;
+  int learner_dest(int64_t position, const Routed& r) const;
+  void write_samples(int64_t step, const RolloutResult& rr);
+
+  TrainOptions opt_;
+  Components& c_;
+  Groups& g_;
+  ModelScorer student_;
+  std::unique_ptr<ModelScorer> teacher_;
+  std::unique_ptr<algo::Optimizer> optim_;
+  algo::Budget budget_;
+  int64_t version_ = 0;
+  PhaseTimers timers_;
+  MetricsWriter metrics_, samples_;
+  std::vector<int64_t> order_;  // shuffled question order of the current epoch
+  int64_t epoch_ = -1;
+};
+
+}  // namespace sdz::pipeline

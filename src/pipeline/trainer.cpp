@@ -1,0 +1,311 @@
+// The step schedule. Reading order: run() -> step() -> the four roles. Everything a rank does in a
+// step depends only on (config, seed, step) and the data it receives, so colocated and split layouts
+// sample the same trajectories and see the same batch on the learners.
+#include "sdzero/pipeline/trainer.hpp"
+
+#include <algorithm>
+
+#include "sdzero/core/config.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
+#include "sdzero/core/log.hpp"
+#include "sdzero/core/progress.hpp"
+#include "sdzero/core/rng.hpp"
+#include "sdzero/core/strings.hpp"
+#include "sdzero/dist/collectives.hpp"
+#include "sdzero/dist/tensor_sync.hpp"
+#include "sdzero/pipeline/rollout.hpp"
+
+namespace sdz::pipeline {
+
+TrainOptions TrainOptions::from_config(const Config& cfg, const std::string& run_dir) {
+  TrainOptions o;
+  o.steps = cfg.get_int("train.steps");
+  o.questions_per_step = cfg.get_int("train.questions_per_step");
+  o.slots = cfg.get_int("train.slots");
+  o.samples_per_step = cfg.get_int("train.samples_per_step");
+  o.seed = uint64_t(cfg.get_int("run.seed"));
+  o.bucket_bytes = size_t(cfg.get_int("dist.bucket_mb")) << 20;
+  o.run_dir = run_dir;
+  return o;
+}
+
+Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
+    : opt_(std::move(opt)), c_(c), g_(g), student_(*c.policy), budget_(c.algo.budget) {
+  if (c_.teacher) teacher_ = std::make_unique<ModelScorer>(*c_.teacher);
+  if (g_.has(Role::Learner)) {
+    c_.policy->set_requires_grad(true);
+    optim_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), c_.algo.optim);
+  }
+  if (g_.world_rank() == 0 && !opt_.run_dir.empty()) {
+    metrics_ = MetricsWriter(opt_.run_dir + "/metrics.jsonl");
+    samples_ = MetricsWriter(opt_.run_dir + "/samples.jsonl");
+  }
+}
+
+int64_t Trainer::run() {
+  Progress progress("train " + c_.method->name(), opt_.steps, "step");
+  int64_t done = 0;
+  for (int64_t s = 0; s < opt_.steps && !budget_.exhausted(); ++s) {
+    nlohmann::json rec = step(s);
+    if (rec.value("questions", 0) == 0) break;  // the budget had no room for another question
+    ++done;
+    progress.update(done, strprintf("loss %.4f reward %.3f", rec.value("loss", 0.0), rec.value("reward_mean", 0.0)));
+  }
+  progress.finish();
+  return done;
+}
+
+// ---- one step, top-down ---------------------------------------------------------------------------
+
+nlohmann::json Trainer::step(int64_t step) {
+  Timer wall;
+  timers_.clear();
+  nlohmann::json rec = {{"step", step + 1}, {"method", c_.method->name()}};
+  std::vector<int64_t> questions = questions_for_step(step);
+  rec["questions"] = questions.size();
+  if (questions.empty()) return rec;
+
+  std::vector<Routed> items;
+  if (g_.has(Role::Rollout)) items = rollout_role(questions, step, rec);
+  items = route(std::move(items), &Trainer::teacher_dest);
+  if (g_.has(Role::Teacher)) items = teacher_role(std::move(items));
+  items = route(std::move(items), &Trainer::learner_dest);
+  algo::StepResult result;
+  if (g_.has(Role::Learner)) result = learner_role(std::move(items), step, rec);
+  sync_role(result.teacher_action);
+
+  // Metrics: counters summed over ranks, phase times as the slowest rank saw them.
+  MPI_Comm w = g_.world();
+  double generated = allreduce_sum(w, double(rec.value("local_generated", 0)));
+  double tokens = allreduce_sum(w, double(rec.value("local_tokens", 0)));
+  double reward_sum = allreduce_sum(w, rec.value("local_reward_sum", 0.0));
+  double kept = allreduce_sum(w, double(rec.value("local_kept", 0)));
+  budget_.count(int64_t(generated), int64_t(tokens));
+  bool learner_root = g_.is_learner_root();
+  Bytes learner_stats;
+  if (learner_root) {
+    nlohmann::json ls = result.stats;
+    ls["loss"] = allreduce_sum(g_.learners(), result.loss);
+    std::string d = ls.dump();
+    learner_stats.assign(d.begin(), d.end());
+  } else if (g_.has(Role::Learner)) {
+    allreduce_sum(g_.learners(), result.loss);
+  }
+  bcast(w, g_.layout().learner_root(), learner_stats);
+  for (const char* k : {"local_generated", "local_tokens", "local_reward_sum", "local_kept"}) rec.erase(k);
+  const nlohmann::json learned = nlohmann::json::parse(learner_stats.begin(), learner_stats.end());
+  for (auto& [k, v] : learned.items()) rec[k] = v;
+  rec["generations"] = generated;
+  rec["generated_tokens"] = tokens;
+  rec["kept"] = kept;
+  rec["reward_mean"] = generated > 0 ? reward_sum / generated : 0.0;
+  rec["version"] = version_;
+  for (const char* phase : {"generate", "verify", "teacher", "learn", "sync", "exchange"})
+    rec[std::string("t_") + phase] = allreduce_max(w, timers_.get(phase));
+  double secs = allreduce_max(w, wall.seconds());
+  rec["t_step"] = secs;
+  rec["tokens_per_s"] = secs > 0 ? tokens / secs : 0.0;
+  for (auto& [k, v] : budget_.metrics()) rec[k] = v;
+
+  if (g_.world_rank() == 0) {
+    metrics_.write(rec);
+    log::info(strprintf("step %lld | loss %.4f | reward %.3f | kept %.0f/%.0f | %.0f tok/s | gen %.2fs ver %.2fs "
+                        "tea %.2fs learn %.2fs sync %.2fs | lr %.2e",
+                        (long long)(step + 1), rec.value("loss", 0.0), rec.value("reward_mean", 0.0), kept, generated,
+                        rec["tokens_per_s"].get<double>(), rec["t_generate"].get<double>(), rec["t_verify"].get<double>(),
+                        rec["t_teacher"].get<double>(), rec["t_learn"].get<double>(), rec["t_sync"].get<double>(),
+                        rec.value("optim/lr", 0.0)));
+  }
+  return rec;
+}
+
+// The step's questions: an epoch-wise shuffle of the training split, cut to what the budget allows.
+// Every rank computes the same list.
+std::vector<int64_t> Trainer::questions_for_step(int64_t step) {
+  const int64_t n = int64_t(c_.questions.size()), b = opt_.questions_per_step;
+  int64_t fit = c_.method->samples_online()
+                    ? budget_.questions_that_fit(b, c_.method->sampling().samples_per_question)
+                    : b;
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < fit; ++i) {
+    int64_t cursor = step * b + i, epoch = cursor / n;
+    if (epoch != epoch_) {
+      order_.resize(size_t(n));
+      for (int64_t k = 0; k < n; ++k) order_[size_t(k)] = k;
+      Rng rng(key_seed({opt_.seed, 0x5eed0e70cULL, uint64_t(epoch)}));
+      rng.shuffle(order_);
+      epoch_ = epoch;
+    }
+    out.push_back(order_[size_t(cursor % n)]);
+  }
+  return out;
+}
+
+// Rollout: this rank's share of the questions (position % rollout ranks), sampled with the policy
+// it holds, verified, and filtered by the method question by question.
+std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec) {
+  const int share = g_.layout().colocated ? g_.layout().world : g_.layout().rollout;
+  const int me = g_.layout().colocated ? g_.world_rank() : g_.world_rank() - g_.layout().first_rank(Role::Rollout);
+  std::vector<int64_t> positions, qidx;
+  for (int64_t p = 0; p < int64_t(questions.size()); ++p)
+    if (p % share == me) positions.push_back(p), qidx.push_back(questions[size_t(p)]);
+
+  RolloutRequest req;
+  req.question_indices = qidx;
+  req.sampling = c_.method->sampling();
+  req.seed = key_seed({opt_.seed, uint64_t(step)});
+  req.version = version_;
+  req.slots = opt_.slots;
+  RolloutResult rr;
+  if (c_.method->samples_online()) {
+    rr = rollout(c_, *c_.policy, req);
+  } else {  // demonstrations stand in for samples (SFT): no generation, nothing counted
+    for (int64_t qi : qidx) {
+      const tasks::Question& q = c_.questions[size_t(qi)];
+      if (q.demonstration.empty()) throw Error("question has no demonstration for " + c_.method->name(), q.source);
+      algo::Trajectory t;
+      t.question_id = qi;
+      t.policy_version = version_;
+      t.prompt_ids = c_.prompt_ids(q);
+      t.response_ids = c_.tokenizer->encode(q.demonstration);
+      t.response_ids.push_back(c_.method_context.stop_ids.front());
+      t.reward = 1.f;
+      rr.trajectories.push_back(std::move(t));
+      rr.texts.push_back(q.demonstration);
+      rr.reasons.push_back("demonstration");
+    }
+  }
+  timers_.add("generate", rr.seconds_generate);
+  timers_.add("verify", rr.seconds_verify);
+
+  double reward_sum = 0;
+  for (const auto& t : rr.trajectories) reward_sum += t.reward;
+  std::vector<Routed> out;
+  algo::Stats keep_stats;
+  const size_t per_q = c_.method->samples_online() ? size_t(req.sampling.samples_per_question) : 1;
+  for (size_t k = 0; k < positions.size(); ++k) {
+    std::vector<algo::Trajectory> group(rr.trajectories.begin() + long(k * per_q), rr.trajectories.begin() + long((k + 1) * per_q));
+    algo::Stats s;
+    for (auto& t : c_.method->keep(std::move(group), &s)) out.push_back({positions[k], std::move(t), false, {}});
+    for (auto& [key, v] : s) keep_stats[key] += v;
+  }
+  rec["local_generated"] = c_.method->samples_online() ? int64_t(rr.trajectories.size()) : 0;
+  rec["local_tokens"] = rr.generated_tokens;
+  rec["local_reward_sum"] = reward_sum;
+  rec["local_kept"] = int64_t(out.size());
+  if (g_.world_rank() == 0) write_samples(step, rr);
+  return out;
+}
+
+// Teacher: scores, without gradient, what the method asks about each trajectory it received.
+std::vector<Routed> Trainer::teacher_role(std::vector<Routed> items) {
+  auto t = timers_.scope("teacher");
+  torch::NoGradGuard no_grad;
+  for (auto& r : items) {
+    auto layout = c_.method->teacher_layout(r.trajectory);
+    if (!layout) continue;
+    if (!teacher_) throw Error("the method asks a teacher but none was built", "pipeline");
+    r.signal = algo::score_teacher(*teacher_, *layout, c_.method->teacher_scoring());
+    r.has_signal = true;
+  }
+  return items;
+}
+
+// Learner: the method's loss over this learner's share, normalised by the token counts of all
+// learners, gradients summed over learners, then clip + AdamW (algo::train_step).
+algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, nlohmann::json&) {
+  auto t = timers_.scope("learn");
+  std::sort(items.begin(), items.end(), [](const Routed& a, const Routed& b) {
+    return std::make_pair(a.position, a.trajectory.sample_index) < std::make_pair(b.position, b.trajectory.sample_index);
+  });
+  algo::Batch batch;
+  bool any_signal = false;
+  for (auto& r : items) any_signal |= r.has_signal;
+  for (auto& r : items) {
+    if (r.trajectory.policy_version != version_)
+      throw Error(strprintf("trajectory of policy version %lld reached a learner at version %lld",
+                            (long long)r.trajectory.policy_version, (long long)version_),
+                  "pipeline", "on-policy training never mixes versions");
+    batch.trajectories.push_back(std::move(r.trajectory));
+    if (any_signal) batch.signals.push_back(std::move(r.signal));
+  }
+  algo::TokenCounts counts = c_.method->count_tokens(batch);
+  algo::TokenCounts global;
+  global.main = allreduce_sum(g_.learners(), counts.main);
+  global.aux = allreduce_sum(g_.learners(), counts.aux);
+  int learners = 1;
+  MPI_Comm_size(g_.learners(), &learners);
+  auto reduce = [&] {
+    if (learners == 1) return;
+    std::vector<torch::Tensor> grads;
+    for (auto& p : optim_->params()) grads.push_back(p.mutable_grad());
+    allreduce_tensors(g_.learners(), grads, opt_.bucket_bytes, /*average=*/false);
+  };
+  algo::StepResult r = algo::train_step(*c_.method, student_, *optim_, batch, global, step, reduce);
+  // Data-parallel learners must stay bit-identical; a drift means a bug, so stop loudly.
+  if (learners > 1 && !tensors_identical(g_.learners(), c_.policy->parameters()))
+    throw Error(strprintf("learner parameters differ after step %lld", (long long)(step + 1)), "pipeline");
+  r.stats["learners"] = learners;
+  return r;
+}
+
+// Weight sync: the learner root's policy to every rollout rank (each step) and to the teacher
+// ranks when the method's teacher rule says so.
+void Trainer::sync_role(algo::TeacherAction action) {
+  auto t = timers_.scope("sync");
+  int a = int(action);
+  MPI_Bcast(&a, 1, MPI_INT, g_.layout().learner_root(), g_.world());
+  action = algo::TeacherAction(a);
+  ++version_;
+  if (g_.layout().colocated) {  // learners hold identical weights: nothing to move
+    if (teacher_) algo::apply_teacher_action(action, *teacher_, student_, c_.algo.teacher.ema_rate);
+    return;
+  }
+  if (g_.policy_bridge() != MPI_COMM_NULL)
+    broadcast_tensors(g_.policy_bridge(), 0, c_.policy->parameters(), opt_.bucket_bytes);
+  if (action != algo::TeacherAction::None && g_.teacher_bridge() != MPI_COMM_NULL) {
+    // The teacher ranks receive the student into their policy copy, then apply the rule locally.
+    broadcast_tensors(g_.teacher_bridge(), 0, c_.policy->parameters(), opt_.bucket_bytes);
+    if (g_.has(Role::Teacher) && teacher_) algo::apply_teacher_action(action, *teacher_, student_, c_.algo.teacher.ema_rate);
+  }
+}
+
+std::vector<Routed> Trainer::route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const) {
+  if (g_.layout().colocated) return items;
+  auto t = timers_.scope("exchange");
+  std::vector<std::vector<Routed>> per(size_t(g_.layout().world));
+  for (auto& r : items) per[size_t((this->*dest)(r.position, r))].push_back(std::move(r));
+  std::vector<Bytes> send;
+  for (auto& v : per) send.push_back(pack(v));
+  std::vector<Routed> out;
+  for (auto& b : alltoallv(g_.world(), send))
+    for (auto& r : unpack(b)) out.push_back(std::move(r));
+  return out;
+}
+
+int Trainer::teacher_dest(int64_t position, const Routed& r) const {
+  const Layout& l = g_.layout();
+  if (l.teacher == 0 || !c_.method->uses_teacher(r.trajectory)) return learner_dest(position, r);
+  return l.first_rank(Role::Teacher) + int(position % l.teacher);
+}
+
+int Trainer::learner_dest(int64_t position, const Routed&) const {
+  const Layout& l = g_.layout();
+  return l.first_rank(Role::Learner) + int(position % l.learner);
+}
+
+void Trainer::write_samples(int64_t step, const RolloutResult& rr) {
+  for (size_t i = 0; i < rr.texts.size() && int64_t(i) < opt_.samples_per_step; ++i) {
+    const algo::Trajectory& t = rr.trajectories[i];
+    samples_.write({{"step", step + 1},
+                    {"question", c_.questions[size_t(t.question_id)].prompt},
+                    {"sample", t.sample_index},
+                    {"response", rr.texts[i]},
+                    {"reward", t.reward},
+                    {"reason", rr.reasons[i]},
+                    {"version", t.policy_version}});
+  }
+}
+
+}  // namespace sdz::pipeline
