@@ -72,6 +72,20 @@ PY
 out=$("$src/tools/perfmodel" plan --model qwen3-4b --nodes 1,2) || fail "plan failed"
 expect_contains "$out" "qwen3-4b: 4.02B parameters, 36 layers, hidden 2560, 32/8 heads" "plan header"
 expect_contains "$out" "| 2 | 16 | split (async) |" "a row per nodes x schedule"
+# A measured figure replaces a documented one: halving the training MFU doubles the learner's compute.
+base=$("$src/tools/perfmodel" plan --model qwen3-4b --nodes 1 --json)
+slow=$("$src/tools/perfmodel" plan --model qwen3-4b --nodes 1 --json --set train_mfu=0.2)
+/usr/bin/python3 - "$base" "$slow" <<'PY' || fail "--set train_mfu"
+import json, sys
+b = {r["schedule"]: r for r in json.loads(sys.argv[1])["rows"]}["colocated (sync)"]
+s = {r["schedule"]: r for r in json.loads(sys.argv[2])["rows"]}["colocated (sync)"]
+assert s["t_learn"] > 1.8 * b["t_learn"] and s["t_learn"] < 2.0 * b["t_learn"], (b["t_learn"], s["t_learn"])
+assert abs(s["t_teacher"] - b["t_teacher"]) < 1e-12
+PY
+set +e
+err=$("$src/tools/perfmodel" plan --set no_such=1 2>&1)
+set -e
+expect_contains "$err" "unknown name 'no_such'" "--set with an unknown name"
 set +e
 err=$("$src/tools/perfmodel" plan --model no-such-model 2>&1)
 rc=$?
