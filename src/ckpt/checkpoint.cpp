@@ -29,7 +29,8 @@ int64_t total_bytes(const TrainingState& s) {
   int64_t n = tensor_map_bytes(s.model) + tensor_map_bytes(s.teacher.params) + tensor_map_bytes(s.torch_rngs) +
               tensor_map_bytes(s.extra);
   for (const auto& [k, p] : s.optimizer.params) n += tensor_map_bytes(p.slots) + 8;
-  n += int64_t(s.config_text.size() + s.metrics_json.size() + s.phase.size() + s.optimizer.hyper_json.size());
+  n += int64_t(s.config_text.size() + s.metrics_json.size() + s.phase.size() + s.optimizer.hyper_json.size() +
+               s.model_config_json.size());
   return n;
 }
 
@@ -97,6 +98,7 @@ void write_all(hid_t f, const TrainingState& s, const std::string& code_version,
   p("/state/config", h5::write_text(st, "config", s.config_text));
   p("/state/code_version", h5::write_text(st, "code_version", code_version));
   p("/state/metrics", h5::write_text(st, "metrics", s.metrics_json));
+  p("/state/model_config", h5::write_text(st, "model_config", s.model_config_json));
   Handle rng = h5::create_group(st, "rng", "/state/rng");
   for (const auto& [name, a] : s.rngs)
     p("/state/rng/" + name, h5::write_u64s(rng, name, std::vector<uint64_t>(a.begin(), a.end())));
@@ -171,6 +173,7 @@ TrainingState read_all(hid_t f, const std::string& where) {
   s.config_text = h5::read_text(st, "config", where);
   s.code_version = h5::read_text(st, "code_version", where);
   s.metrics_json = h5::read_text(st, "metrics", where);
+  s.model_config_json = h5::read_text(st, "model_config", where);
   Handle rng = h5::open_group(st, "rng", where);
   for (const std::string& name : h5::children(rng)) {
     std::vector<uint64_t> v = h5::read_u64s(rng, name, where);
@@ -217,7 +220,14 @@ int64_t write_checkpoint_file(const std::string& path, const TrainingState& s, c
 
 TrainingState load_checkpoint(const std::string& path, const LoadOptions& opt) {
   Handle f = h5::open_file(path);
-  TrainingState s = read_all(f, path);
+  TrainingState s;
+  try {
+    s = read_all(f, path);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // e.g. an allocation a damaged header asked for
+    throw CorruptCheckpoint(std::string("cannot load checkpoint: ") + e.what(), path);
+  }
   if (!opt.expected_model_shapes.empty()) check_model_shapes(s, opt.expected_model_shapes, path);
   return s;
 }

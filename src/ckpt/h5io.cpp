@@ -128,9 +128,21 @@ Opened open_dataset(hid_t group, const std::string& name, const std::string& whe
   if (rank < 0 || rank > 32) fail("bad dataspace in dataset '" + name + "'", where);
   std::vector<hsize_t> dims(size_t(rank) + 1);
   if (rank > 0 && H5Sget_simple_extent_dims(o.space, dims.data(), nullptr) < 0) fail("bad dataspace in '" + name + "'", where);
-  for (int i = 0; i < rank; ++i) o.shape.push_back(int64_t(dims[size_t(i)])), o.numel *= int64_t(dims[size_t(i)]);
+  for (int i = 0; i < rank; ++i) o.shape.push_back(int64_t(dims[size_t(i)]));
   o.elem = H5Tget_size(o.type);
   if (o.elem == 0) fail("bad datatype in dataset '" + name + "'", where);
+  // A damaged header must not make us allocate more than the file can hold.
+  hsize_t file_bytes = 0;
+  hid_t fid = H5Iget_file_id(o.ds);
+  if (fid >= 0) H5Fget_filesize(fid, &file_bytes), H5Fclose(fid);
+  int64_t bytes = int64_t(o.elem);
+  for (int64_t d : o.shape) {
+    if (d < 0 || __builtin_mul_overflow(o.numel, d, &o.numel) || __builtin_mul_overflow(bytes, d, &bytes))
+      throw CorruptCheckpoint("dataset '" + name + "' declares an impossible size", where);
+  }
+  if (file_bytes > 0 && uint64_t(bytes) > file_bytes)
+    throw CorruptCheckpoint(strprintf("dataset '%s' declares %lld bytes, more than the file's %llu", name.c_str(),
+                                      (long long)bytes, (unsigned long long)file_bytes), where);
   return o;
 }
 

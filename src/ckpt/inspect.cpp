@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "sdzero/ckpt/h5io.hpp"
@@ -126,6 +127,15 @@ Inspection inspect_checkpoint(const std::string& path) {
         in.meta.emplace_back(std::string(group) + "." + name, v);
       }
     }
+    std::string mc = state_text("model_config");
+    if (!mc.empty() && mc[0] != '<') {
+      auto j = nlohmann::json::parse(mc, nullptr, false);
+      if (j.is_object())
+        in.meta.emplace_back("model", strprintf("%s, %lld layers, hidden %lld, vocab %lld",
+                                                j.value("model_type", std::string("?")).c_str(),
+                                                (long long)j.value("num_hidden_layers", 0), (long long)j.value("hidden_size", 0),
+                                                (long long)j.value("vocab_size", 0)));
+    }
     in.config_text = state_text("config");
     in.metrics_json = state_text("metrics");
   }
@@ -142,14 +152,14 @@ Inspection inspect_checkpoint(const std::string& path) {
 std::string format_inspection(const Inspection& in, bool with_config) {
   std::ostringstream o;
   o << "checkpoint " << in.path << " (" << format_bytes(double(in.file_bytes)) << ")\n";
-  for (const auto& [k, v] : in.meta) o << strprintf("  %-16s %s\n", k.c_str(), v.c_str());
-  o << strprintf("  %-16s %lld (%s)\n", "parameters", (long long)in.parameters, format_bytes(double(in.parameter_bytes)).c_str());
-  if (!in.metrics_json.empty()) o << strprintf("  %-16s %s\n", "metrics", json_escape_line(in.metrics_json).c_str());
+  for (const auto& [k, v] : in.meta) o << strprintf("  %-20s %s\n", k.c_str(), v.c_str());
+  o << strprintf("  %-20s %lld (%s)\n", "parameters", (long long)in.parameters, format_bytes(double(in.parameter_bytes)).c_str());
+  if (!in.metrics_json.empty()) o << strprintf("  %-20s %s\n", "metrics", json_escape_line(in.metrics_json).c_str());
   o << "datasets (" << in.datasets.size() << ", " << in.bad_datasets() << " damaged):\n";
   for (const auto& d : in.datasets)
-    o << strprintf("  %-10s %-7s %-16s %-10s %s\n", d.problem.empty() ? "ok" : "DAMAGED", d.dtype.c_str(),
+    o << strprintf("  %-8s %-8s %-14s %-10s %s\n", d.problem.empty() ? "ok" : "DAMAGED", d.dtype.c_str(),
                    h5::shape_text(d.shape).c_str(), format_bytes(double(d.bytes)).c_str(), d.path.c_str())
-      << (d.problem.empty() ? "" : "             " + d.problem + "\n");
+      << (d.problem.empty() ? "" : "           " + d.problem + "\n");
   if (with_config && !in.config_text.empty()) o << "config:\n" << in.config_text << (ends_with(in.config_text, "\n") ? "" : "\n");
   return o.str();
 }

@@ -63,6 +63,17 @@ std::string save_checkpoint(const std::string& run_dir, const TrainingState& s, 
   for (const std::string& name : dir_entries(dir))
     if (name.find(".h5.tmp.") != std::string::npos || starts_with(name, "latest.tmp.")) ::unlink((dir + "/" + name).c_str());
 
+  // Newer files belong to a timeline this run left (it resumed from an older step, because the
+  // newer ones were damaged or on request): set them aside so that auto-resume and rotation only
+  // see this timeline.
+  for (const auto& [step, old] : list_checkpoints(run_dir))
+    if (step > s.step) {
+      std::string aside = old + ".superseded";
+      log::warn(strprintf("checkpoint: step %lld is older than %s; renaming that file to %s", (long long)s.step,
+                          old.c_str(), aside.c_str()));
+      if (::rename(old.c_str(), aside.c_str()) != 0) throw Error("cannot rename superseded checkpoint", old);
+    }
+
   std::string path = checkpoint_path(run_dir, s.step);
   int64_t bytes = write_checkpoint_file(path, s, opt.observe);
   std::string base = path.substr(dir.size() + 1);

@@ -53,6 +53,7 @@ std::string first_difference(const TrainingState& a, const TrainingState& b) {
                         scalar("phase", a.phase, b.phase), scalar("config_text", a.config_text, b.config_text),
                         scalar("code_version", a.code_version, b.code_version),
                         scalar("metrics_json", a.metrics_json, b.metrics_json),
+                        scalar("model_config_json", a.model_config_json, b.model_config_json),
                         scalar("optimizer.kind", a.optimizer.kind, b.optimizer.kind),
                         scalar("optimizer.hyper_json", a.optimizer.hyper_json, b.optimizer.hyper_json),
                         scalar("teacher.rule", a.teacher.rule, b.teacher.rule),

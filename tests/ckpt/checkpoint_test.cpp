@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -251,4 +252,26 @@ TEST(CheckpointFile, ByteFlipsAnywhereAreDetectedOrHarmless) {
   }
   EXPECT_GT(detected, 0);
   std::printf("byte flips over %lld bytes: %d detected, %d in unused space\n", (long long)size, detected, harmless);
+}
+
+// Not a speed test (nothing is asserted about time): prints write and load throughput of a ~70 MB
+// state for the report, and checks the large round trip.
+TEST(CheckpointFile, LargeStateThroughput) {
+  TempDir d;
+  TrainingState s = make_state(12, 512, 4);
+  int64_t bytes = 0;
+  for (const auto& [n, p] : s.optimizer.params)
+    for (const auto& [k, t] : p.slots) bytes += int64_t(t.nbytes());
+  bytes += parameter_bytes(s);
+  std::string path = d.path + "/big.h5";
+  auto t0 = std::chrono::steady_clock::now();
+  write_checkpoint_file(path, s);
+  auto t1 = std::chrono::steady_clock::now();
+  TrainingState back = load_checkpoint(path);
+  auto t2 = std::chrono::steady_clock::now();
+  s.code_version = back.code_version;
+  EXPECT_EQ(first_difference(s, back), "");
+  double w = std::chrono::duration<double>(t1 - t0).count(), r = std::chrono::duration<double>(t2 - t1).count();
+  std::printf("checkpoint of %.1f MB tensors (file %.1f MB): write+fsync %.3f s (%.0f MB/s), load+verify %.3f s (%.0f MB/s)\n",
+              bytes / 1e6, ckpt_test::file_size(path) / 1e6, w, bytes / 1e6 / w, r, bytes / 1e6 / r);
 }

@@ -147,3 +147,17 @@ TEST(Resume, ShapeMismatchDoesNotFallBack) {
     EXPECT_NE(std::string(e.what()).find("step_00000020.h5"), std::string::npos) << e.what();
   }
 }
+
+TEST(RunDir, SavingAnOlderStepSetsNewerTimelineAside) {
+  RunDir r;
+  for (int64_t step : {10, 20, 30}) save_checkpoint(r.path, make_state(1, 8, 1, step));
+  // Resumed from step 10 (say 20 and 30 were rejected); the run goes on and saves step 11.
+  ckpt_test::LogCapture log;
+  save_checkpoint(r.path, make_state(2, 8, 1, 11));
+  EXPECT_EQ(steps_of(r.path), (std::vector<int64_t>{10, 11}));
+  EXPECT_TRUE(sdz::file_exists(checkpoint_path(r.path, 30) + ".superseded"));
+  EXPECT_NE(log.text().find("renaming that file"), std::string::npos);
+  auto rp = resolve_resume("auto", r.path);
+  ASSERT_TRUE(rp.has_value());
+  EXPECT_EQ(rp->state.step, 11);
+}

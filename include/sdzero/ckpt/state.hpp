@@ -54,6 +54,7 @@ struct TrainingState {
   std::string config_text;  // resolved config.ini
   std::string code_version;  // SDZ_GIT_DESCRIBE of the writer (filled by the writer when empty)
   std::string metrics_json;  // short summary, JSON text
+  std::string model_config_json;  // model::ModelConfig::to_hf_json() of the policy (HF export needs it)
 
   std::map<std::string, torch::Tensor> model;  // HF names -> tensors (any dtype, any device)
   OptimizerState optimizer;
