@@ -59,7 +59,7 @@ static int verify_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"in=", "check-sandbox"});
   Config cfg = Config::load(schema(), cl.config_path, cl.overrides);
   if (cl.flags.count("check-sandbox")) {
-    std::cout << tasks::sandbox_support().summary() << "\n";
+    std::cout << tasks::sandbox_support().summary(cfg.get_bool("reward.sandbox_userns")) << "\n";
     return 0;
   }
   tasks::Verifier verifier(tasks::verifier_options_from(cfg));

@@ -76,9 +76,9 @@ Verdict verify_code(const std::string& response, const Target& target, const Cod
   if (target.tests.empty()) return fail("the question has no tests");
 
   static std::once_flag warned;
-  if (opt.sandbox.network == NetworkPolicy::Isolate && !sandbox_support().netns)
-    std::call_once(warned, [] {
-      log::warn("code sandbox: " + sandbox_support().summary() +
+  if (opt.sandbox.network == NetworkPolicy::Isolate && !sandbox_support().network(opt.sandbox.user_namespace))
+    std::call_once(warned, [&] {
+      log::warn("code sandbox: " + sandbox_support().summary(opt.sandbox.user_namespace) +
                 " (set reward.sandbox_network=require to refuse running without isolation)");
     });
   Sandbox box(opt.sandbox);

@@ -54,6 +54,7 @@ void declare_tasks_keys(Schema& s) {
   s.add_int("reward.code_processes", 64, "Process limit of the sandbox user (fork bombs).", 1, 100000);
   s.add_string("reward.sandbox_network", "isolate", "isolate: new network namespace where permitted (warn otherwise); require: refuse to run without one; allow: no isolation.",
                {"isolate", "require", "allow"});
+  s.add_bool("reward.sandbox_userns", true, "Not running as root: get the network namespace through a new user namespace where the kernel allows.");
   s.add_string("reward.python", "python3", "Python interpreter for code questions.");
   s.add_string("reward.cxx", "g++", "C++ compiler for code questions.");
 }
@@ -135,6 +136,7 @@ VerifierOptions verifier_options_from(const Config& c) {
   v.code.compile.processes = int(c.get_int("reward.code_processes"));
   const std::string& net = c.get_string("reward.sandbox_network");
   v.code.sandbox.network = net == "require" ? NetworkPolicy::Require : net == "allow" ? NetworkPolicy::Allow : NetworkPolicy::Isolate;
+  v.code.sandbox.user_namespace = c.get_bool("reward.sandbox_userns");
   v.code.python = c.get_string("reward.python");
   v.code.cxx = c.get_string("reward.cxx");
   return v;

@@ -93,11 +93,15 @@ std::string find_executable(const std::string& name, bool for_other_users) {
   return "";
 }
 
-std::string SandboxSupport::summary() const {
-  return strprintf("network namespace: %s; read-only mounts: %s; unprivileged uid: %s",
-                   netns ? "yes" : "NOT PERMITTED (programs can reach the network)",
+std::string SandboxSupport::summary(bool use_userns) const {
+  std::string uid = drop_uid ? "nobody" : geteuid() == 0 ? "root (process-count limits do not bind root)"
+                                                         : strprintf("uid %d (this user)", int(geteuid()));
+  return strprintf("network namespace: %s; read-only mounts: %s; programs run as %s",
+                   netns ? "yes"
+                   : network(use_userns) ? "yes (through a user namespace)"
+                                         : "NOT PERMITTED (programs can reach the network)",
                    mountns ? "yes" : "no (writes outside the directory are limited by file permissions only)",
-                   drop_uid ? "yes (nobody)" : "no (process-count limits do not bind root)");
+                   uid.c_str());
 }
 
 const SandboxSupport& sandbox_support() {
@@ -107,6 +111,7 @@ const SandboxSupport& sandbox_support() {
     if (pid == 0) {
       int bits = 0;
       if (unshare(CLONE_NEWNET) == 0) bits |= 1;
+      else if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) bits |= 8;
       if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
         bits |= 2;
       if (geteuid() == 0 && setgroups(0, nullptr) == 0 && setgid(kNobodyGid) == 0 && setuid(kNobodyUid) == 0) bits |= 4;
@@ -115,7 +120,7 @@ const SandboxSupport& sandbox_support() {
     int st = 0;
     if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st)) {
       int bits = WEXITSTATUS(st);
-      r.netns = bits & 1, r.mountns = bits & 2, r.drop_uid = bits & 4;
+      r.netns = bits & 1, r.mountns = bits & 2, r.drop_uid = bits & 4, r.userns_netns = bits & 8;
     }
     return r;
   }();
@@ -187,9 +192,10 @@ RunResult Sandbox::run(const std::vector<std::string>& argv, const std::string& 
   bool root = geteuid() == 0;
   bool drop = root && opt_.drop_privileges && sup.drop_uid;
   bool want_net = opt_.network != NetworkPolicy::Allow && sup.netns;
+  bool want_userns_net = opt_.network != NetworkPolicy::Allow && !sup.netns && opt_.user_namespace && sup.userns_netns;
   bool want_fs = root && opt_.readonly_fs && sup.mountns;
-  if (opt_.network == NetworkPolicy::Require && !sup.netns) {
-    res.err = "network namespaces are not permitted here and the policy requires them (" + sup.summary() + ")";
+  if (opt_.network == NetworkPolicy::Require && !sup.network(opt_.user_namespace)) {
+    res.err = "network namespaces are not permitted here (reward.sandbox_network=require)";
     return res;
   }
   if (argv.empty()) return res.err = "empty command", res;
@@ -234,6 +240,8 @@ RunResult Sandbox::run(const std::vector<std::string>& argv, const std::string& 
     signal(SIGPIPE, SIG_DFL);
     if (setsid() < 0) child_fail(ctl[1], "setsid", 126);
     if (want_net && unshare(CLONE_NEWNET) != 0) child_fail(ctl[1], "unshare(CLONE_NEWNET)", 126);
+    if (want_userns_net && unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+      child_fail(ctl[1], "unshare(CLONE_NEWUSER|CLONE_NEWNET)", 126);
     if (want_fs) {
       if (unshare(CLONE_NEWNS) != 0) child_fail(ctl[1], "unshare(CLONE_NEWNS)", 126);
       if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(ctl[1], "mount private", 126);
@@ -269,7 +277,7 @@ RunResult Sandbox::run(const std::vector<std::string>& argv, const std::string& 
     res.err = std::string("fork failed: ") + strerror(errno);
     return res;
   }
-  res.net_isolated = want_net, res.fs_isolated = want_fs, res.unprivileged = drop;
+  res.net_isolated = want_net || want_userns_net, res.fs_isolated = want_fs, res.unprivileged = drop;
   res.pid = pid;
 
   // The control pipe closes at execve (CLOEXEC) or carries the reason the setup failed.

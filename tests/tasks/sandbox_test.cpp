@@ -72,7 +72,7 @@ TEST(Sandbox, ReportsWhatThisMachinePermits) {
   require.network = NetworkPolicy::Require;
   Sandbox box(require);
   RunResult r = box.run({"true"}, "", quick());
-  EXPECT_EQ(r.status == RunResult::Status::Ok, s.netns) << r.describe();
+  EXPECT_EQ(r.status == RunResult::Status::Ok, s.network(true)) << r.describe();
 }
 
 TEST(Sandbox, InfiniteLoopIsStoppedByTheWallClock) {
@@ -153,8 +153,8 @@ TEST(Sandbox, NetworkConnectionIsRefusedInsideTheNamespace) {
   box.write_file("main.py", prog);
   RunResult r = box.run({"python3", "main.py"}, "", quick(5.0));
   ASSERT_EQ(r.status, RunResult::Status::Ok) << r.describe() << r.err;
-  EXPECT_EQ(r.out, sandbox_support().netns ? "blocked\n" : "connected\n");
-  EXPECT_EQ(r.net_isolated, sandbox_support().netns);
+  EXPECT_EQ(r.out, sandbox_support().network(true) ? "blocked\n" : "connected\n");
+  EXPECT_EQ(r.net_isolated, sandbox_support().network(true));
   SandboxOptions allow;
   allow.network = NetworkPolicy::Allow;
   Sandbox open_box(allow);

@@ -31,6 +31,7 @@ struct SandboxOptions {
   NetworkPolicy network = NetworkPolicy::Isolate;
   bool readonly_fs = true;      // read-only mounts outside the sandbox directory (needs root)
   bool drop_privileges = true;  // run as nobody when started as root (rlimits then bind)
+  bool user_namespace = true;   // not root: get the network namespace through a new user namespace
   std::string tmp_root;         // where sandbox directories go; "" = $TMPDIR or /tmp
 };
 
@@ -48,8 +49,12 @@ struct RunResult {
 
 // What this machine permits, probed once (forks a child that tries each isolation step).
 struct SandboxSupport {
-  bool netns = false, mountns = false, drop_uid = false;
-  std::string summary() const;  // one line for logs and `sdzero verify --check-sandbox`
+  bool netns = false;         // unshare(CLONE_NEWNET) directly (root / CAP_SYS_ADMIN)
+  bool userns_netns = false;  // unshare(CLONE_NEWUSER | CLONE_NEWNET) (unprivileged users, where enabled)
+  bool mountns = false, drop_uid = false;
+  bool network(bool use_userns) const { return netns || (use_userns && userns_netns); }
+  // One line for logs and `sdzero verify --check-sandbox`.
+  std::string summary(bool use_userns = true) const;
 };
 const SandboxSupport& sandbox_support();
 
