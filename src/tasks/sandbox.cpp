@@ -152,12 +152,17 @@ std::string RunResult::describe() const {
 Sandbox::Sandbox(SandboxOptions opt) : opt_(std::move(opt)) {
   std::string base = opt_.tmp_root;
   if (base.empty()) base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  bool dropping = geteuid() == 0 && opt_.drop_privileges && sandbox_support().drop_uid;
+  char* real_base = realpath(base.c_str(), nullptr);
+  bool reachable = real_base && world_reachable(real_base);
+  free(real_base);
+  if (dropping && !reachable) base = "/tmp";  // nobody must be able to reach its own directory
   std::string templ = base + "/sdz-sbx-XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) throw Error("cannot create a sandbox directory under " + base + ": " + strerror(errno));
   dir_ = buf.data();
-  if (geteuid() == 0 && opt_.drop_privileges && sandbox_support().drop_uid) {
+  if (dropping) {
     if (chown(dir_.c_str(), kNobodyUid, kNobodyGid) != 0)
       throw Error("cannot hand " + dir_ + " to nobody: " + strerror(errno));
   }

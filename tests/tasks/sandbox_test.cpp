@@ -264,3 +264,18 @@ TEST(CodeVerifier, ManyTestsRunInParallelWorkers) {
   many[17].output = "wrong\n";
   EXPECT_EQ(verify_code(py("n = int(input())\nprint(n * n)"), tests(many), o).reward, 0.0);
 }
+
+TEST(Sandbox, DirectoryIsReachableBySandboxUserEvenFromAPrivateTmpRoot) {
+  // A tmp root only root can traverse: the sandbox falls back to /tmp when it runs programs as nobody.
+  std::string priv = (std::filesystem::temp_directory_path() / ("sdz-private-" + std::to_string(getpid()))).string();
+  std::filesystem::create_directories(priv);
+  chmod(priv.c_str(), 0700);
+  SandboxOptions o;
+  o.tmp_root = priv;
+  Sandbox box(o);
+  box.write_file("main.py", "print('ran')\n");
+  RunResult r = box.run({"python3", "main.py"}, "", quick());
+  EXPECT_EQ(r.status, RunResult::Status::Ok) << r.describe() << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  std::filesystem::remove_all(priv);
+}
