@@ -244,8 +244,12 @@ std::string BpeTokenizer::decode_bytes(const std::vector<int32_t>& ids) const {
 int32_t BpeTokenizer::vocab_size() const { return static_cast<int32_t>(impl_->id_known.size()); }
 
 std::optional<int32_t> BpeTokenizer::token_to_id(const std::string& token) const {
-  auto it = impl_->token_to_id.find(token);
-  if (it == impl_->token_to_id.end()) return std::nullopt;
+  if (auto it = impl_->added_to_id.find(token); it != impl_->added_to_id.end()) return it->second;
+  if (auto it = impl_->odd_to_id.find(token); it != impl_->odd_to_id.end()) return it->second;
+  std::string bytes;
+  if (!byte_level_to_bytes(token, bytes)) return std::nullopt;
+  auto it = impl_->bytes_to_id.find(bytes);
+  if (it == impl_->bytes_to_id.end()) return std::nullopt;
   return it->second;
 }
 

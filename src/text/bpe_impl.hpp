@@ -23,7 +23,8 @@ struct BpeTokenizer::Impl {
   // Model. Tokens are kept as raw bytes: the ByteLevel alphabet is undone at load time, so encoding
   // never builds byte-level strings.
   std::unordered_map<std::string, int32_t> bytes_to_id;
-  std::unordered_map<std::string, int32_t> token_to_id;  // byte-level form and added content
+  std::unordered_map<std::string, int32_t> added_to_id;  // added tokens by content
+  std::unordered_map<std::string, int32_t> odd_to_id;    // vocab tokens outside the ByteLevel alphabet
   std::vector<std::string> id_bytes;                     // what decode emits per id
   std::vector<std::string> id_token;                     // id_to_token()
   std::vector<uint8_t> id_known, id_special, id_added;
@@ -52,5 +53,7 @@ struct BpeTokenizer::Impl {
 
 // GPT-2's ByteLevel alphabet: printable Latin-1 bytes stand for themselves, the rest map to U+0100+.
 const std::array<uint32_t, 256>& byte_level_chars();
+// Byte-level token text -> raw bytes; false when a char is outside the alphabet.
+bool byte_level_to_bytes(const std::string& token, std::string& bytes);
 
 }  // namespace sdz::text

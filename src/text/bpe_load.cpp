@@ -24,6 +24,35 @@ const std::array<uint32_t, 256>& byte_level_chars() {
   return table;
 }
 
+// Byte-level token text -> raw bytes; false when a char is outside the ByteLevel alphabet
+// (which only has code points below U+0144, so 1- and 2-byte UTF-8).
+bool byte_level_to_bytes(const std::string& token, std::string& bytes) {
+  static const std::array<int16_t, 0x144> inverse = [] {
+    std::array<int16_t, 0x144> m;
+    m.fill(-1);
+    const auto& t = byte_level_chars();
+    for (int b = 0; b < 256; ++b) m[t[b]] = static_cast<int16_t>(b);
+    return m;
+  }();
+  bytes.clear();
+  const auto* p = reinterpret_cast<const unsigned char*>(token.data());
+  for (size_t i = 0, n = token.size(); i < n;) {
+    uint32_t cp;
+    if (p[i] < 0x80) {
+      cp = p[i++];
+    } else if ((p[i] & 0xE0) == 0xC0 && i + 1 < n) {
+      cp = ((p[i] & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
+      i += 2;
+    } else {
+      return false;
+    }
+    if (cp >= inverse.size() || inverse[cp] < 0) return false;
+    bytes += static_cast<char>(inverse[cp]);
+  }
+  return true;
+}
+
+
 namespace {
 
 // The GPT-2 pattern ByteLevel applies when use_regex is true.
@@ -46,34 +75,6 @@ struct Loader {
     auto it = j.find(key);
     if (it == j.end() || !it->is_string()) fail(field + "." + key, "missing or not a string");
     return it->get<std::string>();
-  }
-
-  // Byte-level token text -> raw bytes; false when a char is outside the ByteLevel alphabet
-  // (which only has code points below U+0144, so 1- and 2-byte UTF-8).
-  static bool to_bytes(const std::string& token, std::string& bytes) {
-    static const std::array<int16_t, 0x144> inverse = [] {
-      std::array<int16_t, 0x144> m;
-      m.fill(-1);
-      const auto& t = byte_level_chars();
-      for (int b = 0; b < 256; ++b) m[t[b]] = static_cast<int16_t>(b);
-      return m;
-    }();
-    bytes.clear();
-    const auto* p = reinterpret_cast<const unsigned char*>(token.data());
-    for (size_t i = 0, n = token.size(); i < n;) {
-      uint32_t cp;
-      if (p[i] < 0x80) {
-        cp = p[i++];
-      } else if ((p[i] & 0xE0) == 0xC0 && i + 1 < n) {
-        cp = ((p[i] & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
-        i += 2;
-      } else {
-        return false;
-      }
-      if (cp >= inverse.size() || inverse[cp] < 0) return false;
-      bytes += static_cast<char>(inverse[cp]);
-    }
-    return true;
   }
 
   void ensure_id(int32_t id) {
@@ -105,7 +106,6 @@ struct Loader {
     if (vocab == m.end() || !vocab->is_object()) fail(f + ".vocab", "missing or not an object of token -> id");
     std::string bytes;
     im.bytes_to_id.reserve(vocab->size());
-    im.token_to_id.reserve(vocab->size() + 1024);
     for (auto it = vocab->begin(); it != vocab->end(); ++it) {
       if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 0x7fffffff)
         fail(f + ".vocab[\"" + it.key() + "\"]", "the id must be a non-negative integer, got " + it->dump());
@@ -114,11 +114,11 @@ struct Loader {
       if (im.id_known[id]) fail(f + ".vocab[\"" + it.key() + "\"]", "id " + std::to_string(id) + " is used twice");
       im.id_known[id] = 1;
       im.id_token[id] = it.key();
-      im.token_to_id[it.key()] = id;
-      if (to_bytes(it.key(), bytes)) {
+      if (byte_level_to_bytes(it.key(), bytes)) {
         im.bytes_to_id[bytes] = id;
         im.id_bytes[id] = bytes;
       } else {
+        im.odd_to_id[it.key()] = id;
         im.id_bytes[id] = it.key();  // the decoder passes such tokens through as UTF-8
       }
     }
@@ -137,27 +137,35 @@ struct Loader {
     auto merges = m.find("merges");
     if (merges == m.end() || !merges->is_array()) fail(f + ".merges", "missing or not an array");
     im.merges.reserve(merges->size() * 2);
+    std::string ba, bb;
     for (size_t i = 0; i < merges->size(); ++i) {
       const json& e = (*merges)[i];
-      const std::string fi = f + ".merges[" + std::to_string(i) + "]";
-      std::string a, b;
+      auto fi = [&] { return f + ".merges[" + std::to_string(i) + "]"; };
+      const std::string *a, *b;
+      std::string sa, sb;
       if (e.is_string()) {  // "a b"
-        const std::string s = e.get<std::string>();
+        const std::string& s = e.get_ref<const std::string&>();
         size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          fail(fi, "expected \"left right\" (one space), got " + e.dump());
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
+          fail(fi(), "expected \"left right\" (one space), got " + e.dump());
+        sa = s.substr(0, sp);
+        sb = s.substr(sp + 1);
+        a = &sa;
+        b = &sb;
       } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {  // ["a","b"]
-        a = e[0].get<std::string>();
-        b = e[1].get<std::string>();
+        a = &e[0].get_ref<const std::string&>();
+        b = &e[1].get_ref<const std::string&>();
       } else {
-        fail(fi, "expected \"left right\" or [\"left\", \"right\"], got " + e.dump());
+        fail(fi(), "expected \"left right\" or [\"left\", \"right\"], got " + e.dump());
       }
-      auto ia = im.token_to_id.find(a), ib = im.token_to_id.find(b), ic = im.token_to_id.find(a + b);
-      if (ia == im.token_to_id.end()) fail(fi, "\"" + a + "\" is not in model.vocab");
-      if (ib == im.token_to_id.end()) fail(fi, "\"" + b + "\" is not in model.vocab");
-      if (ic == im.token_to_id.end()) fail(fi, "the merged token \"" + a + b + "\" is not in model.vocab");
+      const bool byte_a = byte_level_to_bytes(*a, ba), byte_b = byte_level_to_bytes(*b, bb);
+      auto ia = byte_a ? im.bytes_to_id.find(ba) : im.bytes_to_id.end();
+      auto ib = byte_b ? im.bytes_to_id.find(bb) : im.bytes_to_id.end();
+      if (ia == im.bytes_to_id.end() && !im.odd_to_id.count(*a)) fail(fi(), "\"" + *a + "\" is not in model.vocab");
+      if (ib == im.bytes_to_id.end() && !im.odd_to_id.count(*b)) fail(fi(), "\"" + *b + "\" is not in model.vocab");
+      if (!byte_a || !byte_b) continue;  // a token BPE can never build from bytes: the merge never applies
+      auto ic = im.bytes_to_id.find(ba + bb);
+      if (ic == im.bytes_to_id.end()) fail(fi(), "the merged token \"" + *a + *b + "\" is not in model.vocab");
       im.merges[(uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second)] = {static_cast<int32_t>(i), ic->second};
     }
   }
@@ -187,7 +195,7 @@ struct Loader {
       im.id_added[t.id] = 1;
       im.id_token[t.id] = t.content;
       im.id_bytes[t.id] = t.content;
-      im.token_to_id[t.content] = t.id;
+      im.added_to_id[t.content] = t.id;
       im.added.push_back(t);
     }
     for (size_t k = 0; k < im.added.size(); ++k) {
