@@ -66,16 +66,19 @@ state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 180) || fail "eval
 [[ -f "$scratch/evalrun/logs/eval-$id.log" ]] || fail "no eval log in the run directory"
 expect_contains "$(cat "$scratch/evalrun/logs/eval-$id.log")" '"ranks":2' "eval job output in its log"
 
-# 7. USR1 to the batch shell (what --signal=B:USR1@120 sends) reaches every rank: mpi-check does not
-# catch it, so the ranks end at once instead of running their 10^6 broadcasts.
-id=$(submit signal -n 3 -- configs/default.ini --run.dir="$scratch/sigrun" --mb=1 --repeat=1000000)
-started() { grep -q "sdzero: 3 rank(s)" "$scratch/signal.out" 2>/dev/null; }
-end=$((SECONDS + 120))
-until started; do ((SECONDS < end)) || fail "the long job did not start: $(cat "$scratch/signal.out")"; sleep 0.2; done
-scancel --batch --signal=USR1 "$id"
-state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 60) && fail "the signalled job completed"
-[[ "$state" != TIMEOUT_WAITING* ]] || fail "the ranks did not stop within 60 s of USR1: $(cat "$scratch/signal.out")"
-out=$(cat "$scratch/signal.out")
-expect_contains "$out" "got SIGUSR1: asking the ranks to checkpoint and stop" "the batch shell's trap"
-expect_contains "$out" "User defined signal 1" "the ranks received USR1"
+# 7. USR1 to the batch shell (what --signal=B:USR1@120 sends) reaches every rank, through srun and
+# through mpirun: mpi-check does not catch it, so the ranks end at once instead of running their 10^6
+# broadcasts.
+for launcher in srun mpirun; do
+  id=$(SDZ_LAUNCHER=$launcher submit "signal-$launcher" -n 3 -- configs/default.ini --run.dir="$scratch/sigrun" --mb=1 --repeat=1000000)
+  started() { grep -q "sdzero: 3 rank(s)" "$scratch/signal-$launcher.out" 2>/dev/null; }
+  end=$((SECONDS + 120))
+  until started; do ((SECONDS < end)) || fail "the long $launcher job did not start: $(cat "$scratch/signal-$launcher.out")"; sleep 0.2; done
+  scancel --batch --signal=USR1 "$id"
+  state=$("$src/tools/slurm-local.sh" wait-job "$cluster" "$id" 60) && fail "the signalled $launcher job completed"
+  [[ "$state" != TIMEOUT_WAITING* ]] || fail "the ranks did not stop within 60 s of USR1 ($launcher): $(cat "$scratch/signal-$launcher.out")"
+  out=$(cat "$scratch/signal-$launcher.out")
+  expect_contains "$out" "got SIGUSR1: asking the ranks to checkpoint and stop" "the batch shell's trap ($launcher)"
+  expect_contains "$out" "User defined signal 1" "the ranks received USR1 ($launcher)"
+done
 echo "slurm_job: ok"
