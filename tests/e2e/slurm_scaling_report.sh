@@ -64,7 +64,7 @@ expect_contains "$err" "no study directory" "missing study directory"
 
 # (3) A real local study with mpirun.
 "$src/tools/local-scaling.sh" --out "$scratch/local" --command mpi-check --np "1 2 3" --ratios "colocated 1:1:1" \
-  --steps 2 --mb 5 -- "$src/configs/default.ini" 2>"$scratch/local.err" || fail "local study failed: $(cat "$scratch/local.err")"
+  --steps 1 --mb 5 -- "$src/configs/default.ini" 2>"$scratch/local.err" || fail "local study failed: $(cat "$scratch/local.err")"
 expect_contains "$(cat "$scratch/local.err")" "skipping 2 rank(s) x 1:1:1" "ratios that do not fit are skipped"
 out=$(/usr/bin/python3 "$report" "$scratch/local") || fail "report on the local study failed"
 expect_contains "$out" "4 runs" "local study run count"
