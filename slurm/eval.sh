@@ -19,6 +19,7 @@
 set -euo pipefail
 
 root=${SDZ_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
+[[ -f "$root/slurm/lib.sh" ]] || { echo "error: no sdzero repository at '$root': submit from its root or export SDZ_ROOT" >&2; exit 2; }
 # shellcheck source=slurm/lib.sh
 source "$root/slurm/lib.sh"
 root=$(sdz_root)

@@ -2,7 +2,7 @@
 # It turns an allocation into a launch: ranks, threads per rank, GPU binding, the launcher (srun or
 # mpirun), the run directory's log, signal forwarding and requeue. docs/SLURM.md explains each choice.
 
-sdz_say() { echo "[sdzero.sh $(date -u +%H:%M:%S)] $*" >&2; }
+sdz_say() { echo "[sdz-slurm $(date -u +%H:%M:%S)] $*" >&2; }
 sdz_die() { sdz_say "error: $*"; exit 2; }
 
 # The repository: sbatch runs a copy of the script from the spool directory, so $0 does not find it.
