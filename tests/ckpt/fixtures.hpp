@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -26,7 +27,9 @@ inline std::string temp_dir(const std::string& tag) {
   return buf.data();
 }
 
+// SDZ_KEEP_TEST_FILES=1 keeps the files for a look with h5dump / sdzero inspect.
 inline void remove_tree(const std::string& dir) {
+  if (std::getenv("SDZ_KEEP_TEST_FILES")) return;
   if (dir.rfind("/tmp/sdz_ckpt_", 0) == 0) std::system(("rm -rf '" + dir + "'").c_str());
 }
 
