@@ -89,6 +89,7 @@ void write_all(hid_t f, const TrainingState& s, const std::string& code_version,
   Handle teacher = h5::create_group(f, "teacher", "/teacher");
   p("/teacher/rule", h5::write_text(teacher, "rule", s.teacher.rule));
   p("/teacher/synced_version", h5::write_i64(teacher, "synced_version", s.teacher.synced_version));
+  p("/teacher/schedule", h5::write_text(teacher, "schedule", s.teacher.schedule_json));
   write_tensors(teacher, "params", s.teacher.params, p);
 
   Handle st = h5::create_group(f, "state", "/state");
@@ -164,6 +165,7 @@ TrainingState read_all(hid_t f, const std::string& where) {
   Handle teacher = h5::open_group(f, "teacher", where);
   s.teacher.rule = h5::read_text(teacher, "rule", where);
   s.teacher.synced_version = h5::read_i64(teacher, "synced_version", where);
+  s.teacher.schedule_json = h5::read_text(teacher, "schedule", where);
   s.teacher.params = read_tensors(teacher, "params", where);
 
   Handle st = h5::open_group(f, "state", where);

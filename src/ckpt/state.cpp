@@ -57,7 +57,8 @@ std::string first_difference(const TrainingState& a, const TrainingState& b) {
                         scalar("optimizer.kind", a.optimizer.kind, b.optimizer.kind),
                         scalar("optimizer.hyper_json", a.optimizer.hyper_json, b.optimizer.hyper_json),
                         scalar("teacher.rule", a.teacher.rule, b.teacher.rule),
-                        scalar("teacher.synced_version", a.teacher.synced_version, b.teacher.synced_version)})
+                        scalar("teacher.synced_version", a.teacher.synced_version, b.teacher.synced_version),
+                        scalar("teacher.schedule_json", a.teacher.schedule_json, b.teacher.schedule_json)})
     if (!d.empty()) return d;
   auto slots = [](const ParamSlots& x, const ParamSlots& y) {
     if (x.step != y.step) return std::string("step differs");

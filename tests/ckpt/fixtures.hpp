@@ -63,6 +63,7 @@ inline sdz::ckpt::TrainingState make_state(uint64_t seed, int64_t width = 16, in
   }
   s.teacher.rule = "frozen";
   s.teacher.synced_version = 0;
+  s.teacher.schedule_json = R"({"syncs":0,"last_sync_step":0})";
   s.teacher.params["lm_head.weight"] = torch::randn({v, h});
   sdz::Rng r(seed);
   r.next();

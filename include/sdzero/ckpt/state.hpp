@@ -36,6 +36,7 @@ struct OptimizerState {
 struct TeacherState {
   std::string rule;            // "frozen", "sync", "ema", ... (free text, owned by algo/)
   int64_t synced_version = -1;  // policy version it was copied from; -1: never synced
+  std::string schedule_json;    // algo::TeacherSchedule state (syncs, last sync step, plateau tracking)
   std::map<std::string, torch::Tensor> params;
 };
 
