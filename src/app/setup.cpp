@@ -54,11 +54,13 @@ CommandLine parse_command_line(const std::vector<std::string>& args, const std::
   return cl;
 }
 
-Session start_session(const CommandLine& cl, bool write_run_dir) {
+Session start_session(const CommandLine& cl, bool write_run_dir, const std::string& builtin_ini) {
   Session s;
   // Parse before MPI starts: it is pure, so every rank gets the same answer, and a bad config
   // fails fast on every rank without a collective.
-  s.cfg = Config::load(schema(), cl.config_path, cl.overrides);
+  s.cfg = cl.config_path.empty() && !builtin_ini.empty()
+              ? Config::load_text(schema(), builtin_ini, "built-in demo.ini", cl.overrides)
+              : Config::load(schema(), cl.config_path, cl.overrides);
   LaunchInfo li = launch_info_from_env();
   s.threads = threads_per_rank(li, int(s.cfg.get_int("run.threads")));
   ensure_omp_wait_policy(original_argv(), li, s.threads);

@@ -196,14 +196,27 @@ static std::string quote_if_needed(const std::string& s) {
 }
 
 Config Config::load(const Schema& schema, const std::string& ini_path, const std::vector<std::string>& overrides) {
+  if (ini_path.empty()) return load_stream(schema, nullptr, "", overrides);
+  std::ifstream in(ini_path);
+  if (!in) throw Error("cannot open config file", ini_path, "check the path given to --config");
+  return load_stream(schema, &in, ini_path, overrides);
+}
+
+Config Config::load_text(const Schema& schema, const std::string& text, const std::string& name,
+                         const std::vector<std::string>& overrides) {
+  std::istringstream in(text);
+  return load_stream(schema, &in, name, overrides);
+}
+
+Config Config::load_stream(const Schema& schema, std::istream* in_ptr, const std::string& ini_path,
+                           const std::vector<std::string>& overrides) {
   Config c;
   c.schema_ = &schema;
   c.source_file_ = ini_path;
   for (const auto& k : schema.keys()) c.set(k.name, k.default_text, "default");
 
-  if (!ini_path.empty()) {
-    std::ifstream in(ini_path);
-    if (!in) throw Error("cannot open config file", ini_path, "check the path given to --config");
+  if (in_ptr) {
+    std::istream& in = *in_ptr;
     std::string line, section;
     std::map<std::string, long> seen;
     long lineno = 0;

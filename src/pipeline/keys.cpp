@@ -10,10 +10,21 @@ void declare_pipeline_keys(Schema& s) {
   s.add_string("train.split", "train", "Questions trained on: q1 (the SRT set), q2 (the distillation set) or train (both).",
                {"q1", "q2", "train"});
   s.add_int("train.slots", 64, "Sequences decoded at once by each rollout rank (continuous batching).", 1, 65536);
+  s.add_int("train.log_every", 1, "Print the step line every this many steps (metrics.jsonl gets every step).", 1);
   s.add_int("train.samples_per_step", 2, "Completions per step written to samples.jsonl (0: none).", 0);
   s.add_string("train.init", "", "A model directory (config.json + safetensors + tokenizer.json) to start from; "
                "empty: model.path, or a random tiny model from [model].");
   s.add_string("train.save", "", "Write the trained policy here as a model directory at the end (empty: run_dir/final).");
+  s.add_int("demo.pretrain_steps", 1500, "Most supervised pretraining steps of the demo's base model.", 1);
+  s.add_int("demo.pretrain_batch", 64, "Worked solutions per pretraining step.", 1);
+  s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
+  s.add_int("demo.pick_every", 100, "Evaluate the base every this many pretraining steps.", 1);
+  s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
+  s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
+  s.add_int("demo.pick_questions", 100, "Held-out questions used to pick the base.", 1);
+  s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated.");
+  s.add_int("demo.budget", 2048, "Generations every method may use (budget.max_generations of each run).", 1);
+  s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
   s.add_string("train.srt_traces", "", "SRT traces JSONL (method srt): collected into run_dir/srt_traces.jsonl when empty.");
 }
 

@@ -24,10 +24,11 @@ RolloutResult rollout(const Components& c, const model::Transformer& policy, con
   sp.stop_ids = c.method_context.stop_ids;
   sp.seed = req.seed;
 
+  const std::vector<tasks::Question>& qs = req.questions ? *req.questions : c.questions;
   std::vector<model::GenRequest> gen;
   std::vector<algo::Ids> prompts;
   for (int64_t qi : req.question_indices) {
-    prompts.push_back(c.prompt_ids(c.questions[size_t(qi)]));
+    prompts.push_back(c.prompt_ids(qs[size_t(qi)]));
     for (int64_t k = 0; k < req.sampling.samples_per_question; ++k)
       gen.push_back({uint64_t(qi), uint64_t(k), prompts.back()});
   }
@@ -39,7 +40,7 @@ RolloutResult rollout(const Components& c, const model::Transformer& policy, con
   t.reset();
   std::vector<tasks::VerifyItem> items;
   for (size_t i = 0; i < res.size(); ++i) {
-    const tasks::Question& q = c.questions[size_t(res[i].question_id)];
+    const tasks::Question& q = qs[size_t(res[i].question_id)];
     algo::Trajectory tr;
     tr.question_id = int64_t(res[i].question_id);
     tr.sample_index = int64_t(res[i].sample_index);

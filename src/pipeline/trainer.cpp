@@ -4,7 +4,11 @@
 #include "sdzero/pipeline/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
 
+#include "sdzero/ckpt/cadence.hpp"
+#include "sdzero/ckpt/run_dir.hpp"
+#include "sdzero/ckpt/torch_state.hpp"
 #include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
@@ -24,9 +28,17 @@ TrainOptions TrainOptions::from_config(const Config& cfg, const std::string& run
   o.questions_per_step = cfg.get_int("train.questions_per_step");
   o.slots = cfg.get_int("train.slots");
   o.samples_per_step = cfg.get_int("train.samples_per_step");
+  o.log_every = cfg.get_int("train.log_every");
   o.seed = uint64_t(cfg.get_int("run.seed"));
   o.bucket_bytes = size_t(cfg.get_int("dist.bucket_mb")) << 20;
   o.run_dir = run_dir;
+  o.ckpt_every_steps = cfg.get_int("ckpt.every_steps");
+  o.ckpt_every_minutes = cfg.get_float("ckpt.every_minutes");
+  o.ckpt_keep_last = cfg.get_int("ckpt.keep_last");
+  o.resume = cfg.get_string("ckpt.resume");
+  o.ckpt_on_signal = cfg.get_bool("ckpt.on_signal");
+  o.config_text = cfg.to_ini();
+  o.phase = "train:" + cfg.get_string("method.name");
   return o;
 }
 
@@ -44,16 +56,97 @@ Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
 }
 
 int64_t Trainer::run() {
+  if (opt_.resume != "none" && !opt_.resume.empty()) {
+    // Every rank reads the same file (layout-free, full tensors), so a run may resume on another layout.
+    auto point = ckpt::resolve_resume(opt_.resume, opt_.run_dir);
+    if (point) {
+      for (const auto& skipped : point->skipped) log::warn("resume: skipped " + skipped);
+      restore(point->state);
+      log::info(strprintf("resume: continuing after step %lld from %s", (long long)start_step_, point->path.c_str()));
+    } else {
+      log::info("resume: no checkpoint in " + opt_.run_dir + "; starting fresh");
+    }
+  }
+  if (opt_.ckpt_on_signal) ckpt::install_stop_handlers();
+  ckpt::Cadence cadence(opt_.ckpt_every_steps, opt_.ckpt_every_minutes, ckpt::monotonic_seconds());
   Progress progress("train " + c_.method->name(), opt_.steps, "step");
-  int64_t done = 0;
-  for (int64_t s = 0; s < opt_.steps && !budget_.exhausted(); ++s) {
+  int64_t done = start_step_;
+  for (int64_t s = start_step_; s < opt_.steps && !budget_.exhausted(); ++s) {
     nlohmann::json rec = step(s);
     if (rec.value("questions", 0) == 0) break;  // the budget had no room for another question
     ++done;
     progress.update(done, strprintf("loss %.4f reward %.3f", rec.value("loss", 0.0), rec.value("reward_mean", 0.0)));
+    // Wall clocks differ between ranks: rank 0 decides, everyone follows; a signal on any rank counts.
+    int flags[2] = {cadence.due(done, ckpt::monotonic_seconds()) ? 1 : 0, ckpt::stop_signal() != 0 ? 1 : 0};
+    MPI_Bcast(&flags[0], 1, MPI_INT, 0, g_.world());
+    MPI_Allreduce(MPI_IN_PLACE, &flags[1], 1, MPI_INT, MPI_MAX, g_.world());
+    if (flags[0] || flags[1]) {
+      ckpt::TrainingState st = capture(done);
+      if (g_.is_learner_root()) log::info("checkpoint: " + ckpt::save_checkpoint(opt_.run_dir, st, {opt_.ckpt_keep_last, {}}));
+      cadence.saved(done, ckpt::monotonic_seconds());
+      MPI_Barrier(g_.world());
+    }
+    if (flags[1]) {
+      log::warn(strprintf("stop signal: checkpointed after step %lld; exiting for requeue", (long long)done));
+      stopped_by_signal_ = true;
+      break;
+    }
+    if (after_step_ && !after_step_(s, rec)) break;
   }
   progress.finish();
   return done;
+}
+
+// ---- checkpoints ------------------------------------------------------------------------------------
+
+static std::string teacher_state_json(const algo::TeacherState& t) {
+  nlohmann::json j = {{"syncs", t.syncs}, {"last_sync_step", t.last_sync_step},
+                      {"stale_validations", t.stale_validations}, {"sync_pending", t.sync_pending}};
+  if (std::isfinite(t.best_validation)) j["best_validation"] = t.best_validation;  // JSON has no -inf
+  return j.dump();
+}
+
+ckpt::TrainingState Trainer::capture(int64_t steps_done) const {
+  ckpt::TrainingState s;
+  s.step = steps_done;
+  s.policy_version = version_;
+  s.phase = opt_.phase;
+  s.config_text = opt_.config_text;
+  s.model_config_json = c_.policy->config().to_hf_json();
+  for (const auto& [name, t] : c_.policy->named_parameters()) s.model[name] = t.detach().clone();
+  if (optim_) s.optimizer = ckpt::capture_adamw(optim_->adamw(), c_.policy->named_parameters());
+  s.teacher.rule = c_.algo.teacher_update;
+  s.teacher.schedule_json = teacher_state_json(c_.method->teacher().state());
+  if (c_.teacher)
+    for (const auto& [name, t] : c_.teacher->named_parameters()) s.teacher.params[name] = t.detach().clone();
+  s.budget["generations"] = budget_.generations();
+  s.budget["generated_tokens"] = budget_.generated_tokens();
+  s.data["train"] = {steps_done * opt_.questions_per_step / int64_t(c_.questions.size()),
+                     steps_done * opt_.questions_per_step % int64_t(c_.questions.size()),
+                     steps_done * opt_.questions_per_step};
+  return s;
+}
+
+void Trainer::restore(const ckpt::TrainingState& s) {
+  ckpt::copy_into(c_.policy->named_parameters(), s.model, "checkpoint /model");
+  if (c_.teacher && !s.teacher.params.empty())
+    ckpt::copy_into(c_.teacher->named_parameters(), s.teacher.params, "checkpoint /teacher");
+  if (optim_ && !s.optimizer.params.empty())
+    ckpt::restore_adamw(optim_->adamw(), c_.policy->named_parameters(), s.optimizer);
+  if (!s.teacher.schedule_json.empty()) {
+    auto j = nlohmann::json::parse(s.teacher.schedule_json);
+    algo::TeacherState t;
+    t.syncs = j.value("syncs", int64_t(0));
+    t.last_sync_step = j.value("last_sync_step", int64_t(0));
+    if (j.contains("best_validation") && j["best_validation"].is_number()) t.best_validation = j["best_validation"];
+    t.stale_validations = j.value("stale_validations", int64_t(0));
+    t.sync_pending = j.value("sync_pending", false);
+    c_.method->teacher().set_state(t);
+  }
+  auto get = [&](const char* k) { auto it = s.budget.find(k); return it == s.budget.end() ? int64_t(0) : it->second; };
+  budget_.restore(get("generations"), get("generated_tokens"));
+  version_ = s.policy_version;
+  start_step_ = s.step;
 }
 
 // ---- one step, top-down ---------------------------------------------------------------------------
@@ -108,8 +201,8 @@ nlohmann::json Trainer::step(int64_t step) {
   rec["tokens_per_s"] = secs > 0 ? tokens / secs : 0.0;
   for (auto& [k, v] : budget_.metrics()) rec[k] = v;
 
-  if (g_.world_rank() == 0) {
-    metrics_.write(rec);
+  if (g_.world_rank() == 0) metrics_.write(rec);
+  if (g_.world_rank() == 0 && (step + 1) % opt_.log_every == 0) {
     log::info(strprintf("step %lld | loss %.4f | reward %.3f | kept %.0f/%.0f | %.0f tok/s | gen %.2fs ver %.2fs "
                         "tea %.2fs learn %.2fs sync %.2fs | lr %.2e",
                         (long long)(step + 1), rec.value("loss", 0.0), rec.value("reward_mean", 0.0), kept, generated,
@@ -269,6 +362,9 @@ void Trainer::sync_role(algo::TeacherAction action) {
     broadcast_tensors(g_.teacher_bridge(), 0, c_.policy->parameters(), opt_.bucket_bytes);
     if (g_.has(Role::Teacher) && teacher_) algo::apply_teacher_action(action, *teacher_, student_, c_.algo.teacher.ema_rate);
   }
+  // The learner root writes checkpoints, so its teacher copy follows the same rule.
+  if (g_.is_learner_root() && teacher_ && action != algo::TeacherAction::None)
+    algo::apply_teacher_action(action, *teacher_, student_, c_.algo.teacher.ema_rate);
 }
 
 std::vector<Routed> Trainer::route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const) {

@@ -27,7 +27,8 @@ struct Session {
   int threads = 1;
   std::string run_dir;
 };
-// Starts MPI. `write_run_dir`: create run.dir and write config.ini there (rank 0).
-Session start_session(const CommandLine& cl, bool write_run_dir);
+// Starts MPI. `write_run_dir`: create run.dir and write config.ini there (rank 0). Without --config,
+// `builtin_ini` (when not empty) is the configuration file's text.
+Session start_session(const CommandLine& cl, bool write_run_dir, const std::string& builtin_ini = "");
 
 }  // namespace sdz::app

@@ -4,6 +4,7 @@
 // Each layer declares its keys in a declare_<layer>_keys(Schema&) function; app/ gathers them.
 #pragma once
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,9 @@ class Config {
   // the key and the file:line (or "command line").
   static Config load(const Schema& schema, const std::string& ini_path,
                      const std::vector<std::string>& overrides = {});
+  // The same from INI text held in memory (`name` stands for the file in error messages).
+  static Config load_text(const Schema& schema, const std::string& text, const std::string& name,
+                          const std::vector<std::string>& overrides = {});
 
   int64_t get_int(const std::string& name) const;
   double get_float(const std::string& name) const;
@@ -82,6 +86,8 @@ class Config {
   const std::string& source_file() const { return source_file_; }
 
  private:
+  static Config load_stream(const Schema& schema, std::istream* in, const std::string& name,
+                            const std::vector<std::string>& overrides);
   struct Value {
     std::string text;  // canonical text
     int64_t i = 0;

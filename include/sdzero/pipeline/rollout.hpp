@@ -23,6 +23,7 @@ struct RolloutRequest {
   uint64_t seed = 0;   // already keyed by step
   int64_t version = 0; // policy version that samples
   int64_t slots = 64;
+  const std::vector<tasks::Question>* questions = nullptr;  // null: Components::questions
 };
 
 RolloutResult rollout(const Components& c, const model::Transformer& policy, const RolloutRequest& req);

@@ -4,6 +4,7 @@
 // rank plays come from its Groups, and the data moves between groups by Alltoallv of flat buffers.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,26 +21,42 @@
 
 namespace sdz {
 class Config;
+namespace ckpt {
+struct TrainingState;
 }
+}  // namespace sdz
 
 namespace sdz::pipeline {
 
 struct TrainOptions {
-  int64_t steps = 16, questions_per_step = 32, slots = 64, samples_per_step = 2;
+  int64_t steps = 16, questions_per_step = 32, slots = 64, samples_per_step = 2, log_every = 1;
   uint64_t seed = 1234;
   size_t bucket_bytes = size_t(64) << 20;
   std::string run_dir;
+  // Checkpoints ([ckpt]): cadence, rotation, resume spec, and whether SIGTERM/SIGUSR1 checkpoint.
+  int64_t ckpt_every_steps = 0, ckpt_keep_last = 3;
+  double ckpt_every_minutes = 0;
+  std::string resume = "none", config_text, phase = "train";
+  bool ckpt_on_signal = true;
   static TrainOptions from_config(const Config& cfg, const std::string& run_dir);
 };
 
 class Trainer {
  public:
   Trainer(TrainOptions opt, Components& c, Groups& g);
-  // Runs until train.steps or the generation budget ends. Returns the steps done.
+  // Runs until train.steps or the generation budget ends (or a stop signal: stopped_by_signal()).
+  // Returns the steps done, counting those of a resumed checkpoint.
   int64_t run();
+  bool stopped_by_signal() const { return stopped_by_signal_; }
+  // Checkpoint state after `steps_done` steps (complete on the learner root), and its inverse.
+  ckpt::TrainingState capture(int64_t steps_done) const;
+  void restore(const ckpt::TrainingState& s);
   // One optimizer step of the schedule; returns its metrics record (complete on rank 0).
   nlohmann::json step(int64_t step);
   const algo::Budget& budget() const { return budget_; }
+  // Called on every rank after each step with its metrics record; returning false ends the run.
+  // (The base-model search of the demo stops pretraining when accuracy reaches its band.)
+  void set_after_step(std::function<bool(int64_t step, nlohmann::json& rec)> f) { after_step_ = std::move(f); }
   int64_t version() const { return version_; }
 
  private:
@@ -66,6 +83,9 @@ class Trainer {
   MetricsWriter metrics_, samples_;
   std::vector<int64_t> order_;  // shuffled question order of the current epoch
   int64_t epoch_ = -1;
+  int64_t start_step_ = 0;
+  bool stopped_by_signal_ = false;
+  std::function<bool(int64_t, nlohmann::json&)> after_step_;
 };
 
 }  // namespace sdz::pipeline

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# sdz-labels: e2e,mpi
+# sdz-timeout: 900
+# Checkpoints and exact resume on the real training loop:
+#  - 4 steps straight == 2 steps, stop, --ckpt.resume=auto, 2 more: bit for bit (same losses,
+#    same trajectories, same final weights), for SD-Zero (teacher) and GRPO, colocated and split 1+1+1;
+#  - a run checkpointed on 1 rank resumes on 3 ranks (1+1+1) with equal results within a tolerance;
+#  - SIGUSR1 during training: checkpoint, exit code 75, and --ckpt.resume=auto finishes the run;
+#  - a damaged newest checkpoint is skipped with a warning; an explicit bad path is a clear error.
+source "$(dirname "$0")/_lib.sh"
+cfg="$SDZ_SOURCE_DIR/configs/tiny.ini"
+mpi3=(mpirun -np 3 --oversubscribe --bind-to none)
+split=(--layout.mode=split --layout.rollout=1 --layout.teacher=1 --layout.learner=1)
+
+run() {  # run NAME LAUNCH... -- ARGS...
+  local name=$1; shift
+  "$@" > "$scratch/$name.log" 2>&1 || { cat "$scratch/$name.log"; fail "$name failed"; }
+}
+
+compare() {  # compare DIR_A DIR_B TOLERANCE
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+b = [json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl")]
+tol = float(sys.argv[3])
+sa = {r["step"]: r for r in a}
+for r in b:
+    s = r["step"]
+    assert s in sa, f"step {s} missing in {sys.argv[1]}"
+    for k in ["generations", "generated_tokens", "reward_mean", "kept"]:
+        assert sa[s][k] == r[k], (s, k, sa[s][k], r[k])
+    d = abs(sa[s]["loss"] - r["loss"])
+    assert d <= tol * max(1.0, abs(r["loss"])), (s, sa[s]["loss"], r["loss"])
+print("agree:", sys.argv[1].split("/")[-1], sys.argv[2].split("/")[-1], [r["step"] for r in b])
+PY
+}
+
+same_weights() {  # the final policies are byte-identical safetensors
+  cmp -s "$1/final/model.safetensors" "$2/final/model.safetensors" || fail "final weights differ: $1 vs $2"
+}
+
+for method in sdzero grpo; do
+  for layout in colocated split; do
+    launch=("$SDZERO"); extra=(--run.threads=1)
+    [[ $layout == split ]] && launch=("${mpi3[@]}" "$SDZERO") && extra+=("${split[@]}")
+    common=(--config "$cfg" --method.name=$method --ckpt.every_steps=2 "${extra[@]}")
+    full="$scratch/$method-$layout-full"; part="$scratch/$method-$layout-part"
+    run "$method-$layout-full" "${launch[@]}" train "${common[@]}" --train.steps=4 --run.dir="$full"
+    run "$method-$layout-a" "${launch[@]}" train "${common[@]}" --train.steps=2 --run.dir="$part"
+    [[ -s "$part/checkpoints/step_00000002.h5" ]] || fail "no checkpoint after 2 steps ($method $layout)"
+    run "$method-$layout-b" "${launch[@]}" train "${common[@]}" --train.steps=4 --run.dir="$part" --ckpt.resume=auto
+    grep -q "resume: continuing after step 2" "$scratch/$method-$layout-b.log" || fail "did not resume ($method $layout)"
+    compare "$full" "$part" 0
+    same_weights "$full" "$part"
+  done
+done
+
+# Across layouts: 2 steps on 1 rank, then 2 more on 3 ranks; compared with 4 steps on 1 rank.
+run x-a "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=2 --run.threads=1 --run.dir="$scratch/x"
+run x-b "${mpi3[@]}" "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=4 \
+  --run.threads=1 "${split[@]}" --run.dir="$scratch/x" --ckpt.resume=auto
+compare "$scratch/sdzero-colocated-full" "$scratch/x" 1e-4
+
+# Preemption: USR1 once two steps are logged -> checkpoint + exit 75; then resume to the end.
+"$SDZERO" train --config "$cfg" --method.name=rft --train.steps=400 --ckpt.every_steps=0 --run.threads=1 \
+  --run.dir="$scratch/sig" > "$scratch/sig.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do  # poll (up to 60 s) for the second metrics record
+  [[ -f "$scratch/sig/metrics.jsonl" && $(wc -l < "$scratch/sig/metrics.jsonl") -ge 2 ]] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -USR1 $pid
+set +e; wait $pid; rc=$?; set -e
+[[ $rc -eq 75 ]] || { cat "$scratch/sig.log"; fail "expected exit 75 after SIGUSR1, got $rc"; }
+ls "$scratch/sig/checkpoints/"step_*.h5 > /dev/null || fail "no checkpoint written on SIGUSR1"
+run sig-b "$SDZERO" train --config "$cfg" --method.name=rft --train.steps=6 --run.threads=1 --run.dir="$scratch/sig" --ckpt.resume=auto
+grep -q "resume: continuing after step" "$scratch/sig-b.log" || fail "the preempted run did not resume"
+
+# Damage: flip a byte in the newest checkpoint; auto falls back to the previous one with a warning.
+ckdir="$scratch/sdzero-colocated-part/checkpoints"
+newest=$(ls "$ckdir"/step_*.h5 | sort | tail -1)
+python3 - "$newest" <<'PY'
+import os, sys
+p = sys.argv[1]; n = os.path.getsize(p)
+with open(p, "r+b") as f:
+    f.seek(n - 4096); b = f.read(1); f.seek(n - 4096); f.write(bytes([b[0] ^ 0xFF]))
+PY
+run dmg "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=4 --run.threads=1 \
+  --run.dir="$scratch/sdzero-colocated-part" --ckpt.resume=auto
+grep -q "WARN: resume: skipped" "$scratch/dmg.log" || { cat "$scratch/dmg.log"; fail "no warning for the damaged checkpoint"; }
+set +e
+err=$("$SDZERO" train --config "$cfg" --train.steps=1 --run.dir="$scratch/bad" --ckpt.resume="$scratch/nope.h5" 2>&1)
+rc=$?
+set -e
+[[ $rc -ne 0 ]] || fail "a missing checkpoint path was accepted"
+expect_contains "$err" "nope.h5" "the error names the file"
+echo "train_resume: ok"
