@@ -11,7 +11,8 @@ shift
 
 build="${SDZ_BUILD_DIR:-build}"
 jobs="${SDZ_JOBS:-$(nproc)}"
-tools/install-deps.sh
+# The test suite also starts a real one-node Slurm cluster: its daemons come with --slurm.
+if [[ "$mode" == "test" ]]; then tools/install-deps.sh --slurm; else tools/install-deps.sh; fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$jobs"
 
