@@ -74,7 +74,7 @@ kill -USR1 $pid
 set +e; wait $pid; rc=$?; set -e
 [[ $rc -eq 75 ]] || { cat "$scratch/sig.log"; fail "expected exit 75 after SIGUSR1, got $rc"; }
 ls "$scratch/sig/checkpoints/"step_*.h5 > /dev/null || fail "no checkpoint written on SIGUSR1"
-run sig-b "$SDZERO" train --config "$cfg" --method.name=rft --train.steps=6 --run.threads=1 --run.dir="$scratch/sig" --ckpt.resume=auto
+run sig-b "$SDZERO" train --config "$cfg" --method.name=rft --train.steps=6 --run.threads=1 --run.dir="$scratch/sig" --resume auto
 grep -q "resume: continuing after step" "$scratch/sig-b.log" || fail "the preempted run did not resume"
 
 # Damage: flip a byte in the newest checkpoint; auto falls back to the previous one with a warning.
@@ -90,7 +90,7 @@ run dmg "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=
   --run.dir="$scratch/sdzero-colocated-part" --ckpt.resume=auto
 grep -q "WARN: resume: skipped" "$scratch/dmg.log" || { cat "$scratch/dmg.log"; fail "no warning for the damaged checkpoint"; }
 set +e
-err=$("$SDZERO" train --config "$cfg" --train.steps=1 --run.dir="$scratch/bad" --ckpt.resume="$scratch/nope.h5" 2>&1)
+err=$("$SDZERO" train --config "$cfg" --train.steps=1 --run.dir="$scratch/bad" --resume "$scratch/nope.h5" 2>&1)
 rc=$?
 set -e
 [[ $rc -ne 0 ]] || fail "a missing checkpoint path was accepted"
