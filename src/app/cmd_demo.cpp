@@ -87,6 +87,9 @@ static int demo(const std::vector<std::string>& args) {
     po.steps = cfg.get_int("demo.pretrain_steps");
     po.batch = cfg.get_int("demo.pretrain_batch");
     po.seed = uint64_t(cfg.get_int("run.seed"));
+    po.chain_fraction = cfg.get_float("demo.chain_fraction");
+    po.correction_uses_attempt = cfg.get_bool("demo.correction_uses_attempt");
+    po.task = cfg.get_string("data.task");
     const int64_t every = cfg.get_int("demo.pick_every");
     const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
     std::vector<tasks::Question> pick_set = pipeline::load_questions(c.data, "eval");
@@ -124,12 +127,32 @@ static int demo(const std::vector<std::string>& args) {
     std::string name = trim(m);
     if (name.empty()) continue;
     log::info("demo: post-training the base with " + name);
-    Config mc = stage({"--method.name=" + name, "--train.init=" + base, "--budget.max_generations=" + cfg.text("demo.budget"),
-                       "--train.save=" + s.run_dir + "/" + name + "/final"});
     make_dirs(s.run_dir + "/" + name);
-    pipeline::TrainedRun run = pipeline::train_run(mc, world, s.run_dir + "/" + name);
+    std::string init = base;
+    int64_t budget = cfg.get_int("demo.budget"), used = 0;
+    double seconds = 0;
+    if (name == "sdzero") {
+      // SD-Zero is two phases under one budget: SRT (collect + train) on Q1 with half of it, then
+      // on-policy distillation on Q2 from the SRT model (its frozen teacher) with the rest.
+      Config sc = stage({"--method.name=srt", "--train.init=" + base, "--train.split=q1",
+                         "--budget.max_generations=" + std::to_string(budget / 2),
+                         "--train.save=" + s.run_dir + "/sdzero/srt"});
+      pipeline::TrainedRun srt = pipeline::train_run(sc, world, s.run_dir + "/sdzero/srt_run");
+      init = srt.saved_to;
+      used += srt.generations;
+      seconds += srt.seconds;
+      rows.push_back({"srt", {}, srt.generations, srt.seconds});
+      std::vector<tasks::Question> eval = pipeline::load_questions(srt.c.data, "eval");
+      rows.back().eval = pipeline::evaluate(srt.c, *srt.c.policy, eval, eo, world);
+    }
+    std::vector<std::string> ov = {"--method.name=" + name, "--train.init=" + init,
+                                   "--budget.max_generations=" + std::to_string(budget - used),
+                                   "--train.save=" + s.run_dir + "/" + name + "/final"};
+    if (name == "sdzero") ov.push_back("--train.split=q2");
+    pipeline::TrainedRun run = pipeline::train_run(stage(ov), world, s.run_dir + "/" + name);
     std::vector<tasks::Question> eval = pipeline::load_questions(run.c.data, "eval");
-    rows.push_back({name, pipeline::evaluate(run.c, *run.c.policy, eval, eo, world), run.generations, run.seconds});
+    rows.push_back({name, pipeline::evaluate(run.c, *run.c.policy, eval, eo, world), used + run.generations,
+                    seconds + run.seconds});
   }
 
   if (s.world->rank() == 0) {
@@ -143,8 +166,7 @@ static int demo(const std::vector<std::string>& args) {
                      ", every method from the same base with budget " + cfg.text("demo.budget") +
                      " generations and lr " + cfg.text("optim.lr") + ". Held-out questions: " +
                      std::to_string(rows.front().eval.questions) + ".\n\n" + table(rows, eo.k) +
-                     "\nThe base is pretrained on plain worked solutions only: it has seen no revision chains, so\n"
-                     "its reviser is no better than its generator (see docs/DEMO.md).\n";
+                     "\nsrt is SD-Zero's phase 1 alone (half the budget); sdzero counts both phases. See docs/DEMO.md.\n";
     write_file_atomic(s.run_dir + "/results.md", md);
     std::cout << "\n" << table(rows, eo.k) << "\nresults: " << s.run_dir << "/results.md  (total "
               << format_duration(total.seconds()) << ")\n";

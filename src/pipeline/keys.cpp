@@ -18,13 +18,18 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.pretrain_steps", 1500, "Most supervised pretraining steps of the demo's base model.", 1);
   s.add_int("demo.pretrain_batch", 64, "Worked solutions per pretraining step.", 1);
   s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
+  s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);
+  s.add_bool("demo.correction_uses_attempt", true, "After a wrong attempt, the chain's next attempt corrects it (vs a fresh solution).");
   s.add_int("demo.pick_every", 100, "Evaluate the base every this many pretraining steps.", 1);
   s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
   s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
   s.add_int("demo.pick_questions", 100, "Held-out questions used to pick the base.", 1);
-  s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated.");
+  s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated. "
+               "sdzero = SRT (half the budget) then phase-2 distillation from the SRT model (the other half).");
   s.add_int("demo.budget", 2048, "Generations every method may use (budget.max_generations of each run).", 1);
   s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
+  s.add_float("train.srt_epochs", 3.0, "SRT trains min(train.steps, epochs x traces / questions_per_step) steps "
+              "(the released code: 3 epochs).", 0.0);
   s.add_string("train.srt_traces", "", "SRT traces JSONL (method srt): collected into run_dir/srt_traces.jsonl when empty.");
 }
 

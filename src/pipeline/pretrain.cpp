@@ -8,6 +8,7 @@
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/model/score.hpp"
+#include "sdzero/tasks/builtin.hpp"
 
 namespace sdz::pipeline {
 
@@ -17,16 +18,48 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   const int32_t stop = c.method_context.stop_ids.front();
-  // Documents once: chat(x) ++ worked solution ++ stop, with the loss on the response.
-  std::vector<std::pair<algo::Ids, size_t>> docs;  // ids, response start
-  for (const auto& q : c.questions) {
+  // Documents: ids and a per-token loss weight (1 = target).
+  struct Doc {
+    algo::Ids ids;
+    std::vector<float> w;
+  };
+  std::vector<Doc> docs;
+  auto append = [](Doc& d, const algo::Ids& ids, float weight) {
+    d.ids.insert(d.ids.end(), ids.begin(), ids.end());
+    d.w.insert(d.w.end(), ids.size(), weight);
+  };
+  std::unique_ptr<tasks::BuiltinTask> task;
+  if (o.chain_fraction > 0) task = tasks::make_builtin_task(o.task);
+  Rng doc_rng(key_seed({o.seed, 0xd0c5}));
+  for (size_t qi = 0; qi < c.questions.size(); ++qi) {
+    const auto& q = c.questions[qi];
     if (q.demonstration.empty()) throw Error("question has no worked solution to pretrain on", q.source);
-    algo::Ids ids = c.prompt_ids(q);
-    size_t start = ids.size();
-    algo::Ids y = c.tokenizer->encode(q.demonstration);
-    ids.insert(ids.end(), y.begin(), y.end());
-    ids.push_back(stop);
-    docs.emplace_back(std::move(ids), start);
+    Doc d;
+    append(d, c.prompt_ids(q), 0.f);
+    if (!task || doc_rng.uniform() >= o.chain_fraction) {
+      append(d, c.tokenizer->encode(q.demonstration), 1.f);
+    } else {
+      tasks::Problem p(q.prompt, q.target.answer, "");
+      double u = doc_rng.uniform();
+      int attempts = u < 0.6 ? 2 : u < 0.85 ? 3 : 4;
+      std::string prev;
+      bool prev_ok = false;
+      for (int a = 0; a < attempts; ++a) {
+        bool last = a + 1 == attempts;
+        std::string text;
+        if (a > 0 && prev_ok) text = prev;  // after "right": an exact copy
+        else if (!last && doc_rng.uniform() < o.chain_wrong) text = task->wrong_attempt(p, doc_rng.next());
+        else if (a > 0 && o.correction_uses_attempt) text = task->correction(p, prev);
+        else text = q.demonstration;
+        bool ok = task->verify(text, p.target).reward > 0.5;
+        if (last && !ok) text = q.demonstration, ok = true;
+        append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
+        if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
+        prev = text, prev_ok = ok;
+      }
+    }
+    append(d, {stop}, 1.f);
+    docs.push_back(std::move(d));
   }
   c.policy->set_requires_grad(true);
   Progress progress("pretrain", o.steps, "step");
@@ -40,15 +73,19 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
       if (i % size == rank) mine.push_back(d);
     }
     size_t T = 0;
-    for (size_t d : mine) T = std::max(T, docs[d].first.size());
+    for (size_t d : mine) T = std::max(T, docs[d].ids.size());
     torch::Tensor ids = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kInt64);
     torch::Tensor w = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kFloat32);
     double tokens = 0;
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto w_a = w.accessor<float, 2>();
     for (size_t r = 0; r < mine.size(); ++r) {
-      const auto& [doc, start] = docs[mine[r]];
-      for (size_t t = 0; t < doc.size(); ++t) ids[int64_t(r)][int64_t(t)] = int64_t(doc[t]);
-      w[int64_t(r)].narrow(0, int64_t(start), int64_t(doc.size() - start)).fill_(1.0f);
-      tokens += double(doc.size() - start);
+      const Doc& doc = docs[mine[r]];
+      for (size_t t = 0; t < doc.ids.size(); ++t) {
+        ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
+        w_a[int64_t(r)][int64_t(t)] = doc.w[t];
+        tokens += doc.w[t];
+      }
     }
     double global_tokens = allreduce_sum(comm, tokens);
     opt.zero_grad();

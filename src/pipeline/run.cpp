@@ -1,5 +1,9 @@
 #include "sdzero/pipeline/run.hpp"
 
+#include <cmath>
+
+#include "sdzero/algo/budget.hpp"
+#include "sdzero/algo/methods.hpp"
 #include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
@@ -8,6 +12,7 @@
 #include "sdzero/core/timer.hpp"
 #include "sdzero/dist/groups.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
+#include "sdzero/pipeline/srt.hpp"
 #include "sdzero/pipeline/trainer.hpp"
 
 namespace sdz::pipeline {
@@ -37,6 +42,41 @@ TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_d
     write_file_atomic(run_dir + "/config.ini", cfg.to_ini());
   }
   r.c = build_components(cfg, /*needs_teacher=*/true);
+  if (auto* srt = dynamic_cast<algo::SrtMethod*>(r.c.method.get())) {
+    // Phase 1 (SRT) has no teacher and no online loop: collect traces once, then train on them,
+    // data-parallel over every rank whatever [layout] says.
+    r.c.teacher.reset();
+    algo::Budget budget(r.c.algo.budget);
+    const int64_t per_question = r.c.algo.srt.initial_samples * (1 + r.c.algo.srt.revisions);
+    std::vector<int64_t> qs;
+    int64_t fit = budget.questions_that_fit(int64_t(r.c.questions.size()), per_question);
+    for (int64_t i = 0; i < fit; ++i) qs.push_back(i);
+    std::string traces = cfg.get_string("train.srt_traces");
+    if (traces.empty()) traces = run_dir + "/srt_traces.jsonl";
+    log::info(strprintf("srt: collecting on %zu questions (%lld initial x (1 + %lld revisions) each at most), "
+                        "data-parallel over %d rank(s)", qs.size(), (long long)r.c.algo.srt.initial_samples,
+                        (long long)r.c.algo.srt.revisions, size));
+    SrtCollected col = collect_srt(r.c, *srt, qs, uint64_t(cfg.get_int("run.seed")), cfg.get_int("train.slots"), world, traces);
+    SrtTrainOptions so;
+    so.batch = cfg.get_int("train.questions_per_step");
+    so.steps = std::min<int64_t>(cfg.get_int("train.steps"),
+                                 std::max<int64_t>(1, int64_t(std::ceil(cfg.get_float("train.srt_epochs") *
+                                                                        double(col.traces.size()) / double(so.batch)))));
+    so.seed = uint64_t(cfg.get_int("run.seed"));
+    so.metrics_path = run_dir.empty() ? "" : run_dir + "/metrics.jsonl";
+    r.steps = train_srt(r.c, *srt, col.traces, so, world);
+    r.generations = col.generations;
+    r.generated_tokens = col.generated_tokens;
+    r.saved_to = cfg.get_string("train.save");
+    if (r.saved_to.empty()) r.saved_to = run_dir + "/final";
+    if (rank == 0) save_policy(*r.c.policy, *r.c.tokenizer, r.saved_to);
+    MPI_Barrier(world);
+    r.seconds = total.seconds();
+    log::info(strprintf("srt: %zu traces, %lld steps, %lld generations in %s; policy saved to %s", col.traces.size(),
+                        (long long)r.steps, (long long)r.generations, format_duration(r.seconds).c_str(),
+                        r.saved_to.c_str()));
+    return r;
+  }
   bool needs_teacher = method_needs_teacher(*r.c.method);
   if (!needs_teacher) r.c.teacher.reset();
   Layout layout = make_layout(cfg, size, needs_teacher);

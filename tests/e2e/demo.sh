@@ -12,6 +12,7 @@ grep -q "demo: pretraining the base model" "$scratch/demo.log" || fail "no pretr
 grep -q "demo: base after 100 steps" "$scratch/demo.log" || fail "the base was never evaluated for the band"
 for m in rft grpo sdzero sdft; do
   grep -q "demo: post-training the base with $m" "$scratch/demo.log" || fail "stage $m did not run"
+  [[ $m != sdzero ]] || grep -q "srt collect:" "$scratch/demo.log" || fail "SD-Zero ran without SRT collection"
   [[ -s "$scratch/demo/$m/metrics.jsonl" ]] || fail "$m wrote no metrics"
 done
 [[ -s "$scratch/demo/base/model.safetensors" ]] || fail "the base was not cached"
@@ -19,12 +20,17 @@ python3 - "$scratch/demo" <<'PY'
 import json, re, sys
 d = sys.argv[1]
 rows = [json.loads(l) for l in open(d + "/results.jsonl")]
-assert [r["model"] for r in rows] == ["base", "rft", "grpo", "sdzero", "sdft"], rows
-# Same budget for every method, proved by its own budget counter.
+assert [r["model"] for r in rows] == ["base", "rft", "grpo", "srt", "sdzero", "sdft"], rows
+# Same budget for every method, proved by its own budget counter (sdzero: SRT half + phase-2 half).
 for r in rows[1:]:
+    if r["model"] == "srt":
+        assert 0 < r["generations"] <= 64, r
+        continue
     assert r["generations"] == 128, r
     last = [json.loads(l) for l in open(f"{d}/{r['model']}/metrics.jsonl")][-1]
-    assert last["budget/generations"] == 128, (r["model"], last["budget/generations"])
+    phase1 = next(x for x in rows if x["model"] == "srt")["generations"] if r["model"] == "sdzero" else 0
+    assert last["budget/generations"] + phase1 == 128, (r["model"], last["budget/generations"], phase1)
+assert sum(1 for _ in open(d + "/sdzero/srt_run/srt_traces.jsonl")) >= 0
 # The table is the JSON rendered: same numbers.
 table = {}
 for line in open(d + "/results.md"):

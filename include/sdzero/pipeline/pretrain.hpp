@@ -15,6 +15,15 @@ struct PretrainOptions {
   int64_t steps = 1000, batch = 64;
   uint64_t seed = 1234;
   int64_t log_every = 50;
+  // Revision chains (TOY-STUDY.md): this fraction of documents are chains of 2-4 attempts, each
+  // followed by the cue its correctness picks, the last one correct; a non-final attempt is wrong
+  // with probability chain_wrong. After "wrong" the next attempt is the task's correction of the
+  // failed one (correction_uses_attempt) or a fresh worked solution; after "right", an exact copy.
+  // Loss on: attempts after a cue that are correct, and the stop token; never on the first attempt
+  // of a chain, on cues, or on wrong attempts. 0 = plain worked solutions only.
+  double chain_fraction = 0.0, chain_wrong = 0.7;
+  bool correction_uses_attempt = true;
+  std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
 
 // after_step(step, loss) is called on every rank after each step; false stops. Returns steps done.
