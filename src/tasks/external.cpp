@@ -103,10 +103,25 @@ Verdict ExternalVerifier::verify(const std::string& kind, const std::string& res
     for (const auto& t : target.tests) q["tests"].push_back({{"input", t.input}, {"output", t.output}});
   }
   std::string line = q.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // A program that exits at once races our write: report its exit status when it has one.
+  auto how_it_ended = [&]() -> std::string {
+    int st = 0;
+    bool reaped = false;  // give an exiting program up to 0.5 s, to report its status
+    for (int k = 0; k < 50 && !reaped; ++k)
+      if (!(reaped = waitpid(pid_, &st, WNOHANG) == pid_)) poll(nullptr, 0, 10);
+    if (!reaped) return "";
+    pid_ = -1;
+    return WIFEXITED(st) ? strprintf("exited with status %d", WEXITSTATUS(st))
+                         : strprintf("was killed by signal %d", WTERMSIG(st));
+  };
   for (size_t off = 0; off < line.size();) {
     ssize_t n = send(fd_, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die("'" + command_ + "' stopped reading its input (" + strerror(errno) + ")");
+    if (n <= 0) {
+      std::string why = strerror(errno), how = how_it_ended();
+      if (!how.empty()) die("'" + command_ + "' " + how + " before answering");
+      die("'" + command_ + "' stopped reading its input (" + why + ")");
+    }
     off += size_t(n);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(long(timeout_s_ * 1e6));
@@ -122,17 +137,8 @@ Verdict ExternalVerifier::verify(const std::string& kind, const std::string& res
     ssize_t n = read(fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int st = 0;
-      std::string how = "closed its output";
-      bool reaped = false;  // give an exiting program up to 0.5 s, to report its status
-      for (int k = 0; k < 50 && !reaped; ++k)
-        if (!(reaped = waitpid(pid_, &st, WNOHANG) == pid_)) poll(nullptr, 0, 10);
-      if (reaped) {
-        pid_ = -1;
-        how = WIFEXITED(st) ? strprintf("exited with status %d", WEXITSTATUS(st))
-                            : strprintf("was killed by signal %d", WTERMSIG(st));
-      }
-      die("'" + command_ + "' " + how + " before answering");
+      std::string how = how_it_ended();
+      die("'" + command_ + "' " + (how.empty() ? "closed its output" : how) + " before answering");
     }
     buffer_.append(buf, size_t(n));
     if (buffer_.size() > (16 << 20)) die("'" + command_ + "' wrote more than 16 MiB without a newline");
