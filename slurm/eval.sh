@@ -25,14 +25,8 @@ source "$root/slurm/lib.sh"
 root=$(sdz_root)
 cd "$root"
 
-[[ $# -ge 1 ]] || sdz_die "usage: sbatch slurm/eval.sh CONFIG [--section.key=value ...]"
-config=$1
-shift
-[[ -f "$config" ]] || sdz_die "config file '$config' not found (relative to $root)"
-sdzero=${SDZERO:-$root/build/sdzero}
-[[ -x "$sdzero" ]] || sdz_die "no sdzero binary at '$sdzero' (build it, or export SDZERO)"
-command=${SDZ_COMMAND:-eval}
-if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+sdz_job_args slurm/eval.sh eval "$@"
+set -- "${overrides[@]}"
 
 args=(--config "$config" "$@")
 run_dir=$(sdz_run_dir "$sdzero" "$config" "${args[@]}")

@@ -14,6 +14,23 @@ sdz_root() {
 }
 
 # Tasks on this (the batch) node. SLURM_TASKS_PER_NODE looks like "8(x4)" or "3,2".
+# sdz_job_args SCRIPT DEFAULT_COMMAND ARGS...: the arguments every batch script takes. Sets
+# `config` (the first argument, checked), `overrides` (the rest), `sdzero` (the binary, checked) and
+# `command` (SDZ_COMMAND or the default); lets OpenMPI start as root (containers, test clusters).
+sdz_job_args() {
+  local script=$1 default_command=$2
+  shift 2
+  [[ $# -ge 1 ]] || sdz_die "usage: sbatch $script CONFIG [--section.key=value ...]"
+  config=$1
+  shift
+  overrides=("$@")
+  [[ -f "$config" ]] || sdz_die "config file '$config' not found (relative to $PWD)"
+  sdzero=${SDZERO:-$PWD/build/sdzero}
+  [[ -x "$sdzero" ]] || sdz_die "no sdzero binary at '$sdzero' (build it, or export SDZERO)"
+  command=${SDZ_COMMAND:-$default_command}
+  if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+}
+
 sdz_tasks_on_node() {
   local t=${SLURM_NTASKS_PER_NODE:-}
   [[ -n "$t" ]] || t=${SLURM_TASKS_PER_NODE%%[(,]*}

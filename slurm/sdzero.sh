@@ -36,16 +36,8 @@ source "$root/slurm/lib.sh"
 root=$(sdz_root)
 cd "$root"
 
-[[ $# -ge 1 ]] || sdz_die "usage: sbatch slurm/sdzero.sh CONFIG [--section.key=value ...]"
-config=$1
-shift
-[[ -f "$config" ]] || sdz_die "config file '$config' not found (relative to $root)"
-sdzero=${SDZERO:-$root/build/sdzero}
-[[ -x "$sdzero" ]] || sdz_die "no sdzero binary at '$sdzero' (build it, or export SDZERO)"
-command=${SDZ_COMMAND:-train}
-
-# OpenMPI as root (containers, test clusters) refuses to start without these.
-if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+sdz_job_args slurm/sdzero.sh train "$@"
+set -- "${overrides[@]}"
 # NCCL (GPU builds): uncomment and adapt to the fabric; the defaults usually find InfiniBand.
 #   export NCCL_DEBUG=WARN               # INFO once, to see which transport each ring uses
 #   export NCCL_IB_HCA=mlx5              # the HCAs to use for inter-node traffic
