@@ -89,6 +89,8 @@ static int demo(const std::vector<std::string>& args) {
     po.seed = uint64_t(cfg.get_int("run.seed"));
     po.chain_fraction = cfg.get_float("demo.chain_fraction");
     po.correction_uses_attempt = cfg.get_bool("demo.correction_uses_attempt");
+    po.wrong_value_loss = cfg.get_bool("demo.wrong_value_loss");
+    po.slip_fraction = cfg.get_float("demo.slip_fraction");
     po.task = cfg.get_string("data.task");
     const int64_t every = cfg.get_int("demo.pick_every");
     const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
@@ -134,8 +136,9 @@ static int demo(const std::vector<std::string>& args) {
     if (name == "sdzero") {
       // SD-Zero is two phases under one budget: SRT (collect + train) on Q1 with half of it, then
       // on-policy distillation on Q2 from the SRT model (its frozen teacher) with the rest.
+      const int64_t srt_budget = int64_t(double(budget) * cfg.get_float("demo.srt_budget_fraction"));
       Config sc = stage({"--method.name=srt", "--train.init=" + base, "--train.split=q1",
-                         "--budget.max_generations=" + std::to_string(budget / 2),
+                         "--budget.max_generations=" + std::to_string(srt_budget),
                          "--train.save=" + s.run_dir + "/sdzero/srt"});
       pipeline::TrainedRun srt = pipeline::train_run(sc, world, s.run_dir + "/sdzero/srt_run");
       init = srt.saved_to;

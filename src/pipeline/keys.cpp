@@ -20,12 +20,18 @@ void declare_pipeline_keys(Schema& s) {
   s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);
   s.add_bool("demo.correction_uses_attempt", true, "After a wrong attempt, the chain's next attempt corrects it (vs a fresh solution).");
+  s.add_bool("demo.wrong_value_loss", true, "Loss on the value digits of wrong chain attempts with true arithmetic "
+             "(55*8=440): the base then writes honest products, so a failed attempt shows its miss.");
+  s.add_float("demo.slip_fraction", 0.5, "Share of the chains' wrong attempts that are arithmetic slips of the right "
+              "answer (42*9=376) instead of wrong guesses (the base makes both kinds).", 0.0, 1.0);
   s.add_int("demo.pick_every", 100, "Evaluate the base every this many pretraining steps.", 1);
   s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
   s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
   s.add_int("demo.pick_questions", 100, "Held-out questions used to pick the base.", 1);
   s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated. "
                "sdzero = SRT (half the budget) then phase-2 distillation from the SRT model (the other half).");
+  s.add_float("demo.srt_budget_fraction", 0.5, "Share of demo.budget that SD-Zero spends on SRT collection (the rest: phase 2).",
+              0.0, 1.0);
   s.add_int("demo.budget", 2048, "Generations every method may use (budget.max_generations of each run).", 1);
   s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
   s.add_float("train.srt_epochs", 3.0, "SRT trains min(train.steps, epochs x traces / questions_per_step) steps "

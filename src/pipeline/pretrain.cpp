@@ -9,6 +9,7 @@
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/model/score.hpp"
 #include "sdzero/tasks/builtin.hpp"
+#include "sdzero/tasks/equation.hpp"
 
 namespace sdz::pipeline {
 
@@ -27,6 +28,38 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
   auto append = [](Doc& d, const algo::Ids& ids, float weight) {
     d.ids.insert(d.ids.end(), ids.begin(), ids.end());
     d.w.insert(d.w.end(), ids.size(), weight);
+  };
+  // A wrong attempt whose last equation is true arithmetic (a near miss: 55*8=440 for 456/8) gets
+  // loss on its value digits only. Without it the base learns to write "=target" after any guess
+  // (TOY-STUDY.md), so a failed attempt shows no miss and the reviser has nothing to go on.
+  // False arithmetic (a corrupted scratchpad step) is never trained on.
+  auto append_wrong = [&](Doc& d, const std::string& text) {
+    auto e = tasks::last_equation(text);
+    auto truth = e ? tasks::apply_op(e->a, e->op, e->b) : std::nullopt;
+    size_t at = e ? text.rfind(e->text) : std::string::npos;
+    if (!truth || *truth != e->v || at == std::string::npos) return append(d, c.tokenizer->encode(text), 0.f);
+    size_t value_at = at + e->text.find('=') + 1, value_end = at + e->text.size();
+    append(d, c.tokenizer->encode(text.substr(0, value_at)), 0.f);
+    append(d, c.tokenizer->encode(text.substr(value_at, value_end - value_at)), 1.f);
+    if (value_end < text.size()) append(d, c.tokenizer->encode(text.substr(value_end)), 0.f);
+  };
+  // An arithmetic slip: the worked solution with one digit of its last value changed (42*9=376 for
+  // 378/9). The base's own errors are of this kind as often as wrong guesses; a reviser that has
+  // only seen wrong guesses learns "change the guess" and pushes away from a right one.
+  // Empty when the solution does not end in an equation.
+  auto slipped = [](const std::string& solution, uint64_t seed) -> std::string {
+    auto e = tasks::last_equation(solution);
+    size_t at = e ? solution.rfind(e->text) : std::string::npos;
+    if (at == std::string::npos) return "";
+    size_t v0 = at + e->text.find('=') + 1, v1 = at + e->text.size();
+    if (v0 < v1 && solution[v0] == '-') ++v0;
+    if (v0 >= v1) return "";
+    Rng r(seed);
+    std::string out = solution;
+    size_t pos = v0 + size_t(r.randint(0, int64_t(v1 - v0) - 1));
+    char old = out[pos];
+    while (out[pos] == old || (pos == v0 && v1 - v0 > 1 && out[pos] == '0')) out[pos] = char('0' + r.randint(0, 9));
+    return out;
   };
   std::unique_ptr<tasks::BuiltinTask> task;
   if (o.chain_fraction > 0) task = tasks::make_builtin_task(o.task);
@@ -48,12 +81,16 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
         bool last = a + 1 == attempts;
         std::string text;
         if (a > 0 && prev_ok) text = prev;  // after "right": an exact copy
-        else if (!last && doc_rng.uniform() < o.chain_wrong) text = task->wrong_attempt(p, doc_rng.next());
+        else if (!last && doc_rng.uniform() < o.chain_wrong) {
+          text = doc_rng.uniform() < o.slip_fraction ? slipped(q.demonstration, doc_rng.next()) : "";
+          if (text.empty()) text = task->wrong_attempt(p, doc_rng.next());
+        }
         else if (a > 0 && o.correction_uses_attempt) text = task->correction(p, prev);
         else text = q.demonstration;
         bool ok = task->verify(text, p.target).reward > 0.5;
         if (last && !ok) text = q.demonstration, ok = true;
-        append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
+        if (!ok && o.wrong_value_loss) append_wrong(d, text);
+        else append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
         if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
         prev = text, prev_ok = ok;
       }

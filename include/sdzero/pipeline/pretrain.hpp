@@ -20,9 +20,14 @@ struct PretrainOptions {
   // with probability chain_wrong. After "wrong" the next attempt is the task's correction of the
   // failed one (correction_uses_attempt) or a fresh worked solution; after "right", an exact copy.
   // Loss on: attempts after a cue that are correct, and the stop token; never on the first attempt
-  // of a chain, on cues, or on wrong attempts. 0 = plain worked solutions only.
+  // of a chain, on cues, or on wrong attempts (except their values: wrong_value_loss). 0 = plain worked solutions only.
   double chain_fraction = 0.0, chain_wrong = 0.7;
   bool correction_uses_attempt = true;
+  // Loss on the value digits of a wrong attempt whose arithmetic is true (the honest miss the
+  // reviser reads), never on its operands.
+  bool wrong_value_loss = true;
+  // Share of wrong attempts that are arithmetic slips of the right answer rather than wrong guesses.
+  double slip_fraction = 0.0;
   std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
 
