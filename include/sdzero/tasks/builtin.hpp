@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,5 +65,16 @@ bool is_builtin_task(const std::string& name);
 std::unique_ptr<BuiltinTask> make_builtin_task(const std::string& name, const TaskKnobs& knobs = {});
 // Verification only (no knobs needed); an unknown name gives reward 0 with a reason.
 Verdict verify_builtin(const std::string& name, const std::string& response, const std::string& target);
+
+// First-error hook of the self-localization diagnostic. Tasks whose correct response is unique (mul,
+// div, arith: the worked solution) compare the response with it step by step, character by character:
+// the result is the index of the first character of `response` that leaves the worked solution of
+// `question` (every earlier character agrees with it); a response that stops early errs at its end
+// (index == response.size()); -1 when the response is exactly the worked solution. nullopt when the
+// task has no unique solution to compare with (cd, countdown), the name is unknown or the question
+// does not parse.
+std::optional<int64_t> first_error_position(const std::string& task, const std::string& response,
+                                            const std::string& question);
+bool has_first_error_hook(const std::string& task);
 
 }  // namespace sdz::tasks
