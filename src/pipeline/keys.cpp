@@ -27,12 +27,23 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.pick_every", 100, "Evaluate the base every this many pretraining steps.", 1);
   s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
   s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
-  s.add_int("demo.pick_questions", 100, "Held-out questions used to pick the base.", 1);
+  s.add_int("demo.pick_questions", 100, "Held-out questions of the validation slice (base pick, lr choice, curves); the rest are the test slice.", 1);
   s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated. "
                "sdzero = SRT (half the budget) then phase-2 distillation from the SRT model (the other half).");
   s.add_float("demo.srt_budget_fraction", 0.5, "Share of demo.budget that SD-Zero spends on SRT collection (the rest: phase 2).",
               0.0, 1.0);
   s.add_int("demo.budget", 2048, "Generations every method may use (budget.max_generations of each run).", 1);
+  s.add_int("demo.seeds", 3, "Seeds of the demo (run.seed, run.seed + 1, ...): each its own base and runs; the table "
+             "shows mean and spread.", 1, 100);
+  s.add_string("demo.lr_grid", "1e-4", "Learning rates every method tries (comma-separated); each method is reported at "
+               "its best mean validation avg@k.");
+  s.add_int("demo.curve_points", 4, "Validation evaluations per run at even fractions of its budget (the "
+            "accuracy-vs-generations plot).", 1, 100);
+  s.add_string("demo.localization_task", "mul", "Task of the self-localization figure (long scratchpad responses); "
+               "none: skip it.");
+  s.add_int("demo.localization_pretrain_steps", 800, "Most pretraining steps of the localization task's base.", 1);
+  s.add_int("demo.localization_max_new_tokens", 64, "Response length limit on the localization task.", 1);
+  s.add_int("demo.localization_questions", 200, "Test questions scored for the localization figure.", 1);
   s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
   s.add_float("train.srt_epochs", 3.0, "SRT trains min(train.steps, epochs x traces / questions_per_step) steps "
               "(the released code: 3 epochs).", 0.0);

@@ -1,0 +1,73 @@
+// defines: the built-in demo's pieces. DemoContext (the session, the demo config, the validation and
+// test slices of the held-out questions), ensure_base (pretrain a base into its band, or reuse it),
+// run_method (one method from a base at one learning rate, with its accuracy-vs-generations curve),
+// evaluate_row (the full evaluation of one model), and the report (results.md, results.jsonl,
+// curves.json, plots). cmd_demo.cpp reads top-down over seeds x methods x learning rates.
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sdzero/app/setup.hpp"
+#include "sdzero/pipeline/eval_protocol.hpp"
+
+namespace sdz::app {
+
+// Held-out questions are split once: the first demo.pick_questions are the validation slice (base
+// picking, learning-rate choice, curves), the rest the test slice (the table). No number in the table
+// comes from a question that chose anything.
+struct DemoContext {
+  Session* s = nullptr;
+  Config cfg;  // the demo's configuration with this seed's run.seed
+  uint64_t seed = 0;
+  std::string dir;  // <run>/seed-<seed>
+  std::vector<tasks::Question> val, test;
+  // The demo's config with a few keys changed (origins kept, so keys left at their defaults still
+  // take the toy prompt values).
+  Config stage(const std::vector<std::string>& overrides) const;
+};
+
+struct CurvePoint {
+  int64_t generations = 0;
+  double avg_k = 0;  // on the validation slice
+};
+
+struct DemoRow {
+  std::string model;  // base, srt, sdzero, rft, grpo, sdft, ...
+  uint64_t seed = 0;
+  double lr = 0;      // 0 for the base
+  pipeline::EvalReport test;  // the full evaluation on the test slice
+  double val_avg_k = 0;       // picks the learning rate
+  int64_t generations = 0;    // used in training (budget counters)
+  double seconds = 0;
+  std::vector<CurvePoint> curve;          // accuracy against generations used
+  std::vector<double> length_curve;       // phase 2 (sdzero): mean response length per step
+  nlohmann::json info = nlohmann::json::object();  // stage facts (base step, SRT traces, ...)
+  nlohmann::json to_json() const;
+};
+
+pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full);
+
+// The base model of this seed in <dir>/base: pretrained until the validation avg@k reaches the band,
+// or reused when already there. Returns its row (evaluated on the test slice).
+DemoRow ensure_base(DemoContext& d);
+
+// One method from the base at one learning rate. sdzero returns two rows: srt (phase 1 alone) and
+// sdzero (both phases, one budget).
+std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, double lr);
+
+// The evaluation of one model (a directory written by save_policy) on the test slice.
+pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model_dir, const pipeline::EvalProtocol& p,
+                                        const std::vector<tasks::Question>& questions);
+
+// Self-localization on demo.localization_task (long scratchpad responses): a base for that task
+// (pretrained like the demo's, cached), then per-token gaps of the base as its own reviser.
+// Writes <run>/localization/{scores.jsonl,summary.json}; returns the summary (empty when disabled).
+nlohmann::json run_localization(Session& s, const Config& cfg);
+
+// results.md / results.jsonl / curves.json and plots/*.png (tools/plot-demo). Returns the table text.
+std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRow>& rows,
+                         const nlohmann::json& localization, double total_seconds);
+
+}  // namespace sdz::app

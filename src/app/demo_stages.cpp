@@ -1,0 +1,188 @@
+// The demo's stages: the base (pretrained into an accuracy band, cached), each method from it at one
+// learning rate with its accuracy-vs-generations curve, and the full evaluation of a model.
+#include <algorithm>
+
+#include "sdzero/algo/optim.hpp"
+#include "sdzero/app/demo.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
+#include "sdzero/core/log.hpp"
+#include "sdzero/core/metrics.hpp"
+#include "sdzero/core/strings.hpp"
+#include "sdzero/pipeline/pretrain.hpp"
+#include "sdzero/pipeline/run.hpp"
+
+namespace sdz::app {
+
+Config DemoContext::stage(const std::vector<std::string>& overrides) const {
+  Config c = cfg;
+  for (const std::string& o : overrides) {
+    auto eq = o.find('=');
+    c.set(o.substr(2, eq - 2), o.substr(eq + 1), "demo stage");
+  }
+  return c;
+}
+
+nlohmann::json DemoRow::to_json() const {
+  nlohmann::json j = {{"model", model}, {"seed", seed}, {"lr", lr}, {"val_avg_at_k", val_avg_k},
+                      {"generations", generations}, {"seconds", seconds}, {"test", test.to_json()}, {"info", info}};
+  for (const auto& p : curve) j["curve"].push_back({p.generations, p.avg_k});
+  if (!length_curve.empty()) j["length_curve"] = length_curve;
+  return j;
+}
+
+pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full) {
+  pipeline::EvalProtocol p;
+  p.k = cfg.get_int("demo.eval_k");
+  p.temperature = cfg.get_float("method.temperature");
+  p.max_new_tokens = cfg.get_int("method.max_new_tokens");
+  p.slots = cfg.get_int("train.slots");
+  p.seed = uint64_t(cfg.get_int("run.seed"));
+  p.greedy = full;
+  p.revise = full;
+  p.rephrase_row = full;
+  return p;
+}
+
+pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model_dir, const pipeline::EvalProtocol& p,
+                                        const std::vector<tasks::Question>& questions) {
+  pipeline::Components c = pipeline::build_components(d.stage({"--train.init=" + model_dir, "--method.name=sft"}), false);
+  return pipeline::evaluate_policy(c, *c.policy, questions, p, d.s->world->comm());
+}
+
+DemoRow ensure_base(DemoContext& d) {
+  const Config& cfg = d.cfg;
+  MPI_Comm world = d.s->world->comm();
+  const std::string base = d.dir + "/base";
+  DemoRow row;
+  row.model = "base";
+  row.seed = d.seed;
+  if (file_exists(base + "/config.json") && file_exists(base + "/picked.json")) {
+    log::info("demo: reusing the base model in " + base);
+    row.info = nlohmann::json::parse(read_file(base + "/picked.json"));
+  } else {
+    log::info(strprintf("demo: seed %llu: pretraining the base model on worked solutions and revision chains",
+                        (unsigned long long)d.seed));
+    Config pc = d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + cfg.text("demo.pretrain_lr"),
+                         "--optim.warmup_steps=100", "--optim.beta2=0.98"});
+    pipeline::Components c = pipeline::build_components(pc, false);
+    algo::Optimizer opt(c.policy->parameters(), c.algo.optim);
+    pipeline::PretrainOptions po;
+    po.steps = cfg.get_int("demo.pretrain_steps");
+    po.batch = cfg.get_int("demo.pretrain_batch");
+    po.seed = d.seed;
+    po.chain_fraction = cfg.get_float("demo.chain_fraction");
+    po.correction_uses_attempt = cfg.get_bool("demo.correction_uses_attempt");
+    po.wrong_value_loss = cfg.get_bool("demo.wrong_value_loss");
+    po.slip_fraction = cfg.get_float("demo.slip_fraction");
+    po.task = cfg.get_string("data.task");
+    const int64_t every = cfg.get_int("demo.pick_every");
+    const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
+    const pipeline::EvalProtocol vp = demo_protocol(cfg, false);
+    MetricsWriter pre_log;
+    if (d.s->world->rank() == 0) {
+      make_dirs(d.dir + "/pretrain");
+      pre_log = MetricsWriter(d.dir + "/pretrain/metrics.jsonl", /*truncate=*/true);
+    }
+    int64_t picked_at = -1;
+    double picked_acc = 0;
+    auto picker = [&](int64_t step, double loss) {
+      if ((step + 1) % every != 0) return true;
+      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, vp, world).sampling.avg_at_k;
+      if (d.s->world->rank() == 0) pre_log.write({{"step", step + 1}, {"loss", loss}, {"val_avg_at_k", acc}});
+      log::info(strprintf("demo: base after %lld steps: loss %.4f, validation avg@%lld %.1f%% (band %.0f-%.0f%%)",
+                          (long long)(step + 1), loss, (long long)vp.k, 100 * acc, 100 * low, 100 * high));
+      if (acc >= high) log::warn("demo: the base passed the top of the band between two checks; taking it");
+      if (acc >= low) picked_at = step + 1, picked_acc = acc;
+      return acc < low;  // stop once in (or past) the band
+    };
+    int64_t done = pipeline::pretrain(c, opt, po, world, picker);
+    if (picked_at < 0) {
+      log::warn("demo: the base never reached the band; taking the last step");
+      picked_at = done;
+    }
+    row.info = {{"picked_at_step", picked_at}, {"val_avg_at_k_at_pick", picked_acc}};
+    if (d.s->world->rank() == 0) {
+      pipeline::save_policy(*c.policy, *c.tokenizer, base);
+      write_file_atomic(base + "/picked.json", row.info.dump());
+    }
+    MPI_Barrier(world);
+  }
+  row.test = evaluate_model_dir(d, base, demo_protocol(cfg, true), d.test);
+  row.val_avg_k = evaluate_model_dir(d, base, demo_protocol(cfg, false), d.val).sampling.avg_at_k;
+  row.curve = {{0, row.val_avg_k}};
+  return row;
+}
+
+namespace {
+
+// Evaluates the validation slice whenever the run's generations cross the next of n evenly spaced
+// points of its budget, so every method's curve has points at the same budget fractions.
+pipeline::AfterStep curve_hook(DemoContext& d, DemoRow& row, int64_t offset, int64_t budget) {
+  const int64_t points = std::max<int64_t>(1, d.cfg.get_int("demo.curve_points"));
+  auto next = std::make_shared<int64_t>(1);
+  return [&d, &row, offset, budget, points, next](int64_t, nlohmann::json& rec, pipeline::Components& c) {
+    const int64_t used = rec.value("budget/generations", int64_t(0));
+    if (rec.value("generations", 0.0) > 0 && row.model == "sdzero")
+      row.length_curve.push_back(rec.value("generated_tokens", 0.0) / rec.value("generations", 1.0));
+    if (*next < points && used >= budget * *next / points) {
+      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, demo_protocol(d.cfg, false), d.s->world->comm())
+                       .sampling.avg_at_k;
+      row.curve.push_back({offset + used, acc});
+      while (*next < points && used >= budget * *next / points) ++*next;
+    }
+    return true;
+  };
+}
+
+}  // namespace
+
+std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, double lr) {
+  const std::string base = d.dir + "/base", dir = d.dir + "/" + method + strprintf("-lr%g", lr);
+  log::info(strprintf("demo: seed %llu: post-training the base with %s at lr %g", (unsigned long long)d.seed,
+                      method.c_str(), lr));
+  make_dirs(dir);
+  const int64_t budget = d.cfg.get_int("demo.budget");
+  const double base_val = evaluate_model_dir(d, base, demo_protocol(d.cfg, false), d.val).sampling.avg_at_k;
+  std::vector<DemoRow> rows;
+  std::string init = base;
+  int64_t used = 0;
+  double seconds = 0;
+  DemoRow row;
+  row.model = method, row.seed = d.seed, row.lr = lr;
+  row.curve = {{0, base_val}};
+  if (method == "sdzero") {
+    // SD-Zero is two phases under one budget: SRT (collect + train) on Q1 with its share, then
+    // on-policy distillation on Q2 from the SRT model (the frozen teacher) with the rest.
+    const int64_t srt_budget = int64_t(double(budget) * d.cfg.get_float("demo.srt_budget_fraction"));
+    Config sc = d.stage({"--method.name=srt", "--train.init=" + base, "--train.split=q1",
+                         "--optim.lr=" + strprintf("%g", lr), "--budget.max_generations=" + std::to_string(srt_budget),
+                         "--train.save=" + dir + "/srt"});
+    pipeline::TrainedRun srt = pipeline::train_run(sc, d.s->world->comm(), dir + "/srt_run");
+    init = srt.saved_to, used = srt.generations, seconds = srt.seconds;
+    DemoRow s;
+    s.model = "srt", s.seed = d.seed, s.lr = lr, s.generations = srt.generations, s.seconds = srt.seconds;
+    s.test = evaluate_model_dir(d, init, demo_protocol(d.cfg, true), d.test);
+    s.val_avg_k = evaluate_model_dir(d, init, demo_protocol(d.cfg, false), d.val).sampling.avg_at_k;
+    s.curve = {{0, base_val}, {srt.generations, s.val_avg_k}};
+    rows.push_back(s);
+    row.curve.push_back({srt.generations, s.val_avg_k});
+  }
+  std::vector<std::string> ov = {"--method.name=" + method, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
+                                 "--budget.max_generations=" + std::to_string(budget - used),
+                                 "--train.save=" + dir + "/final"};
+  if (method == "sdzero") ov.push_back("--train.split=q2");
+  pipeline::TrainedRun run =
+      pipeline::train_run(d.stage(ov), d.s->world->comm(), dir, curve_hook(d, row, used, budget - used));
+  row.generations = used + run.generations;
+  row.seconds = seconds + run.seconds;
+  row.test = pipeline::evaluate_policy(run.c, *run.c.policy, d.test, demo_protocol(d.cfg, true), d.s->world->comm());
+  row.val_avg_k =
+      pipeline::evaluate_policy(run.c, *run.c.policy, d.val, demo_protocol(d.cfg, false), d.s->world->comm())
+          .sampling.avg_at_k;
+  row.curve.push_back({row.generations, row.val_avg_k});
+  rows.push_back(row);
+  return rows;
+}
+
+}  // namespace sdz::app
