@@ -208,7 +208,8 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   // Scores are scaled, masked and normalised in fp32 (transformers' softmax(dtype=float32)).
   auto qg = q.reshape({B, KV, G * T, D});
   auto scores = torch::matmul(qg, keys.transpose(2, 3)).to(torch::kFloat32).mul_(1.0 / std::sqrt(double(D)));
-  scores = scores.view({B, KV, G, T, S}) + (cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
+  // In place: neither the scale nor the mask add needs its input for backward (no extra T x S copy).
+  scores = scores.view({B, KV, G, T, S}).add_(cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
   auto probs = torch::softmax(scores, -1).view({B, KV, G * T, S}).to(vals.scalar_type());
   auto out = torch::matmul(probs, vals).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
   auto a = torch::linear(out, w(L.o), w(L.ob));
