@@ -177,9 +177,17 @@ int eval_cmd(const std::vector<std::string>& args) {
   const std::string model_path = cl.flags["model"], data_path = cl.flags["data"];
   if (!file_exists(model_path)) throw Error("no such model directory or checkpoint", model_path);
   if (!file_exists(data_path)) throw Error("no such data file", data_path);
-  const std::string implied = cl.config_path.empty() ? implied_config_text(model_path) : "";
+  std::string implied = cl.config_path.empty() ? implied_config_text(model_path) : "";
+  if (!cl.config_path.empty() && file_exists(cl.config_path)) {
+    // A run's resolved config.ini given as --config: read as the keys it marks as set (see above).
+    const std::string text = read_file(cl.config_path);
+    if (text.find("# set at ") != std::string::npos) {
+      implied = explicit_keys_only(text);
+      cl.config_path.clear();
+    }
+  }
   Session s = start_session(cl, /*write_run_dir=*/false, implied);
-  if (!implied.empty()) log::info("eval: configuration taken from the model's run (pass --config to override)");
+  if (!implied.empty()) log::info("eval: configuration: the keys the run set (of its resolved config.ini)");
   const Config& cfg = s.cfg;
   MPI_Comm comm = s.world->comm();
   const bool root = s.world->rank() == 0;

@@ -19,7 +19,7 @@ data="$scratch/data/mul.eval.jsonl"
 ev=(eval --data "$data" --k 4 --revise --localization --run.threads=1)
 "$SDZERO" "${ev[@]}" --model "$scratch/run/final" --out "$scratch/e1" > "$scratch/e1.log" 2>&1 \
   || { cat "$scratch/e1.log"; fail "eval on 1 rank"; }
-expect_contains "$(cat "$scratch/e1.log")" "configuration taken from the model's run" "the run's config.ini was not used"
+expect_contains "$(cat "$scratch/e1.log")" "configuration: the keys the run set" "the run's config.ini was not used"
 expect_contains "$(cat "$scratch/e1.log")" "hindsight (n =" "the table has no hindsight row"
 "${mpi[@]}" -np 2 "$SDZERO" "${ev[@]}" --model "$scratch/run/final" --out "$scratch/e2" > "$scratch/e2.log" 2>&1 \
   || { cat "$scratch/e2.log"; fail "eval on 2 ranks"; }
