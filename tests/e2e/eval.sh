@@ -5,7 +5,8 @@
 # consistent numbers (avg@k <= pass@k, rates in [0, 1], revised = first + (fixed - broken)/attempts,
 # hindsight n = failed first attempts), localization.jsonl has one line per response with as many
 # scores as tokens, the plot is drawn; 2 ranks give the same numbers as 1 (keyed sampling); the
-# run's checkpoint gives the same numbers as its saved final policy; bad input fails clearly.
+# run's checkpoint gives the same numbers as its saved final policy (and an explicit --teacher with the
+# same weights the same localization); bad input fails clearly.
 source "$(dirname "$0")/_lib.sh"
 cfg="$SDZ_SOURCE_DIR/configs/tiny.ini"
 mpi=(mpirun --oversubscribe --bind-to none)
@@ -24,7 +25,7 @@ expect_contains "$(cat "$scratch/e1.log")" "hindsight (n =" "the table has no hi
 "${mpi[@]}" -np 2 "$SDZERO" "${ev[@]}" --model "$scratch/run/final" --out "$scratch/e2" > "$scratch/e2.log" 2>&1 \
   || { cat "$scratch/e2.log"; fail "eval on 2 ranks"; }
 ls "$scratch/run/checkpoints/"*.h5 > /dev/null 2>&1 || fail "the training run wrote no checkpoint"
-"$SDZERO" "${ev[@]}" --model "$scratch/run" --out "$scratch/e3" > "$scratch/e3.log" 2>&1 \
+"$SDZERO" "${ev[@]}" --model "$scratch/run" --teacher "$scratch/run/final" --out "$scratch/e3" > "$scratch/e3.log" 2>&1 \
   || { cat "$scratch/e3.log"; fail "eval of the run's checkpoint"; }
 
 python3 - "$scratch" <<'PY'
@@ -69,6 +70,7 @@ for r in lines:
         located += 1
 assert located == l["located"], (located, l)
 # Keyed sampling: the same numbers on 2 ranks, and from the run's checkpoint (same weights).
+assert load("e3")["localization"]["teacher"].endswith("run/final"), load("e3")["localization"]
 # Counts are sums of doubles in rank order: equal up to rounding in the last bits.
 def same(a, b, where):
     if isinstance(a, dict):
