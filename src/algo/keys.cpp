@@ -38,7 +38,9 @@ void declare_algo_keys(Schema& s) {
                "SRT loss: joint (revision + generation, paper), revision, generation, or sequential (two stages, released code).",
                {"joint", "revision", "generation", "sequential"});
   s.add_string("srt.sequential_first", "revision", "Sequential objective: the first stage.", {"revision", "generation"});
-  s.add_int("srt.stage_steps", 0, "Sequential objective: optimizer steps of the first stage.", 0);
+  s.add_int("srt.stage_steps", 0,
+            "Sequential objective: optimizer steps of each stage; 0: derived by the pipeline from train.srt_epochs "
+            "(each stage that many epochs over the traces, as the released code).", 0);
   s.add_int("srt.initial_samples", 1, "Initial responses y0 per question in collection (paper 1, code 3).", 1, 1024);
   s.add_int("srt.revisions", 3, "Revisions K sampled after each revised y0.", 1, 1024);
   s.add_string("srt.revise", "both", "Which initial responses get revised (paper both, code wrong).", {"wrong", "correct", "both"});
@@ -50,9 +52,6 @@ void declare_algo_keys(Schema& s) {
                "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
   s.add_bool("srt.dedupe", true, "Drop duplicate revisions of the same question.");
   s.add_int("srt.max_tokens", 8192, "Longest SRT training sequence; the tail is cut.", 1);
-  s.add_string("srt.cue_correct", "Let me rephrase the above solution.", "Revision cue P_1 after a correct response.");
-  s.add_string("srt.cue_wrong", "Wait, this response is not correct, let me start over.",
-               "Revision cue P_0 after a wrong response (paper; code: 'Wait, this response is wrong. Let me correct it.').");
 
   s.add_float("optim.lr", 5e-6, "AdamW peak learning rate.", 0.0);
   s.add_float("optim.weight_decay", 0.01, "AdamW decoupled weight decay.", 0.0);
@@ -131,8 +130,6 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
   a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");
   a.srt.max_tokens = c.get_int("srt.max_tokens");
-  a.srt.cue_correct = c.get_string("srt.cue_correct");
-  a.srt.cue_wrong = c.get_string("srt.cue_wrong");
 
   a.optim.lr = c.get_float("optim.lr");
   a.optim.weight_decay = c.get_float("optim.weight_decay");
@@ -156,10 +153,6 @@ AlgoConfig algo_config(const Config& c) {
   a.teacher.plateau_min_delta = c.get_float("teacher.plateau_min_delta");
   if (a.teacher_update != "auto") a.teacher.update = parse_teacher_update(a.teacher_update);
   return a;
-}
-
-std::string cue_text(const SrtOptions& srt, float reward) {
-  return "\n\n" + (reward > 0.5f ? srt.cue_correct : srt.cue_wrong) + "\n\n";
 }
 
 }  // namespace sdz::algo

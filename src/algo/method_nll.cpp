@@ -79,8 +79,20 @@ std::vector<Trajectory> RftMethod::keep(std::vector<Trajectory> trajs, Stats* st
 
 SrtMethod::SrtMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method(cfg, ctx, TeacherUpdate::Frozen) {
   default_samples(cfg.srt.initial_samples);
-  SDZ_CHECK(cfg.srt.objective != SrtObjective::Sequential || cfg.srt.stage_steps > 0,
-            "srt.objective = sequential needs srt.stage_steps > 0", "srt.stage_steps");
+}
+
+void SrtMethod::set_stage_steps(int64_t n) {
+  SDZ_CHECK(n > 0, "SRT stage length must be > 0", "srt.stage_steps");
+  cfg_.srt.stage_steps = n;
+}
+
+int SrtMethod::stages() const { return cfg_.srt.objective == SrtObjective::Sequential ? 2 : 1; }
+
+int SrtMethod::stage_at(int64_t step) const {
+  if (stages() == 1) return 0;
+  SDZ_CHECK(cfg_.srt.stage_steps > 0, "srt.objective = sequential needs a stage length", "srt.stage_steps",
+            "set srt.stage_steps, or train through the pipeline, which derives it from train.srt_epochs");
+  return step < cfg_.srt.stage_steps ? 0 : 1;
 }
 
 std::pair<bool, bool> SrtMethod::terms_at(int64_t step) const {
@@ -89,8 +101,7 @@ std::pair<bool, bool> SrtMethod::terms_at(int64_t step) const {
     case SrtObjective::Revision: return {true, false};
     case SrtObjective::Generation: return {false, true};
     case SrtObjective::Sequential: {
-      const bool first = step < cfg_.srt.stage_steps;
-      const bool revision = first == cfg_.srt.revision_first;
+      const bool revision = (stage_at(step) == 0) == cfg_.srt.revision_first;
       return {revision, !revision};
     }
   }

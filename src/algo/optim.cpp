@@ -30,7 +30,8 @@ double lr_at(const OptimOptions& o, int64_t step) {
   return lo + (o.lr - lo) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
-Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimOptions opt) : params_(std::move(params)), opt_(opt) {
+Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_t first_step)
+    : params_(std::move(params)), opt_(opt), first_step_(first_step) {
   SDZ_CHECK(opt_.lr > 0, "optim.lr must be > 0", "optim.lr");
   SDZ_CHECK(opt_.beta1 >= 0 && opt_.beta1 < 1 && opt_.beta2 >= 0 && opt_.beta2 < 1, "betas must be in [0, 1)",
             "optim.beta1 / optim.beta2");
@@ -46,7 +47,8 @@ void Optimizer::zero_grad() {
 
 OptimStepStats Optimizer::step(int64_t step) {
   OptimStepStats st;
-  st.lr = lr_at(opt_, step);
+  SDZ_CHECK(step >= first_step_, "optimizer step before the start of its schedule", "algo::Optimizer");
+  st.lr = lr_at(opt_, step - first_step_);
   for (auto& g : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
   if (opt_.grad_clip > 0) {
     st.grad_norm = torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip);

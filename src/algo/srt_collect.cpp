@@ -119,7 +119,38 @@ SrtTrace to_trace(const RevisionCandidate& c) {
 nlohmann::json trace_json(const RevisionCandidate& c) {
   return nlohmann::json{{"question_id", c.question_id}, {"prompt", c.prompt_text},
                         {"initial", c.initial_text},    {"initial_reward", c.initial_reward},
-                        {"revision", c.revision_text},  {"reward", c.reward}};
+                        {"revision", c.revision_text},  {"reward", c.reward},
+                        {"prompt_ids", c.prompt_ids},   {"initial_ids", c.initial_ids},
+                        {"cue_ids", c.cue_ids},         {"revision_ids", c.revision_ids}};
+}
+
+SrtTrace trace_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw Error("an SRT trace must be a JSON object", where);
+  auto ids = [&](const char* field) {
+    auto it = j.find(field);
+    if (it == j.end() || !it->is_array())
+      throw Error(std::string("SRT trace has no '") + field + "' id array", where,
+                  "traces are read back from the JSONL that SRT collection wrote (it carries the token ids)");
+    Ids out;
+    out.reserve(it->size());
+    for (const auto& v : *it) {
+      if (!v.is_number_integer()) throw Error(std::string("non-integer token id in '") + field + "'", where);
+      out.push_back(v.get<int32_t>());
+    }
+    return out;
+  };
+  SrtTrace t;
+  if (!j.contains("question_id") || !j["question_id"].is_number_integer())
+    throw Error("SRT trace has no integer 'question_id'", where);
+  t.question_id = j["question_id"].get<int64_t>();
+  t.prompt_ids = ids("prompt_ids");
+  t.initial_ids = ids("initial_ids");
+  t.cue_ids = ids("cue_ids");
+  t.revision_ids = ids("revision_ids");
+  if (!j.contains("initial_reward") || !j["initial_reward"].is_number())
+    throw Error("SRT trace has no numeric 'initial_reward'", where);
+  t.initial_reward = j["initial_reward"].get<float>();
+  return t;
 }
 
 }  // namespace sdz::algo

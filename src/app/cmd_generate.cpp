@@ -12,6 +12,7 @@
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
+#include "sdzero/model/compute_weights.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/weights.hpp"
 #include "sdzero/text/chat.hpp"
@@ -56,7 +57,7 @@ double num(const CommandLine& cl, const std::string& k, double def) {
 int generate_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"model=", "prompt=", "prompt-ids=", "tokenizer=", "chat=",
                                              "max-new-tokens=", "temperature=", "top-p=", "top-k=", "seed=",
-                                             "samples=", "threads=", "random-weights", "json"});
+                                             "samples=", "threads=", "dtype=", "random-weights", "json"});
   if (!cl.flags.count("model")) throw Error("--model DIR is required", "sdzero generate", "sdzero help generate");
   const std::string dir = cl.flags["model"];
   const bool have_text = cl.flags.count("prompt") > 0, have_ids = cl.flags.count("prompt-ids") > 0;
@@ -71,6 +72,7 @@ int generate_cmd(const std::vector<std::string>& args) {
   } else {
     m = model::load_model_dir(dir);
   }
+  if (cl.flags.count("dtype")) m->set_dtype(model::parse_dtype(cl.flags["dtype"], "--dtype"));
 
   std::unique_ptr<text::Tokenizer> tok;
   const std::string tok_path = cl.flags.count("tokenizer") ? cl.flags["tokenizer"] : dir + "/tokenizer.json";
@@ -125,7 +127,8 @@ int generate_cmd(const std::vector<std::string>& args) {
 SDZ_COMMAND("generate", "complete a prompt with a Hugging Face model directory",
             "usage: sdzero generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--chat chatml|olmo3|toy]\n"
             "       [--max-new-tokens 64] [--temperature 0.7 (0: greedy)] [--top-p 1] [--top-k 0] [--seed 0]\n"
-            "       [--samples 1] [--tokenizer FILE (DIR/tokenizer.json)] [--threads 2] [--json] [--random-weights]\n"
+            "       [--samples 1] [--tokenizer FILE (DIR/tokenizer.json)] [--threads 2] [--dtype fp32|bf16 (fp32)]\n"
+            "       [--json] [--random-weights]\n"
             "DIR holds config.json (Qwen3ForCausalLM or Olmo3ForCausalLM) and model.safetensors or a sharded\n"
             "index. Sample i of a prompt uses the randomness keyed by (seed, 0, i). --json prints one line per\n"
             "sample with ids, sampling log-probs and text. --random-weights ignores the weight files (smoke tests).",

@@ -113,6 +113,8 @@ void write_all(hid_t f, const TrainingState& s, const std::string& code_version,
   Handle budget = h5::create_group(st, "budget", "/state/budget");
   for (const auto& [name, v] : s.budget) p("/state/budget/" + name, h5::write_i64(budget, name, v));
   write_tensors(st, "extra", s.extra, p);
+  Handle texts = h5::create_group(st, "text", "/state/text");
+  for (const auto& [name, t] : s.texts) p("/state/text/" + name, h5::write_text(texts, name, t));
 }
 
 void fsync_path(const std::string& path) {
@@ -192,6 +194,10 @@ TrainingState read_all(hid_t f, const std::string& where) {
   Handle budget = h5::open_group(st, "budget", where);
   for (const std::string& name : h5::children(budget)) s.budget[name] = h5::read_i64(budget, name, where);
   s.extra = read_tensors(st, "extra", where);
+  if (h5::has_child(st, "text")) {  // optional: absent in files written before it existed
+    Handle texts = h5::open_group(st, "text", where);
+    for (const std::string& name : h5::children(texts)) s.texts[name] = h5::read_text(texts, name, where);
+  }
   return s;
 }
 
@@ -232,6 +238,12 @@ TrainingState load_checkpoint(const std::string& path, const LoadOptions& opt) {
   }
   if (!opt.expected_model_shapes.empty()) check_model_shapes(s, opt.expected_model_shapes, path);
   return s;
+}
+
+std::string read_phase(const std::string& path) {
+  Handle f = h5::open_file(path);
+  Handle st = h5::open_group(f, "state", path);
+  return h5::read_text(st, "phase", path);
 }
 
 void check_model_shapes(const TrainingState& s, const std::map<std::string, std::vector<int64_t>>& expected,

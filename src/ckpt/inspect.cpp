@@ -114,12 +114,13 @@ Inspection inspect_checkpoint(const std::string& path) {
                                         (own ? std::to_string(own) + " own tensors" : "no own weights"));
   }
   if (has_state) {
-    for (const char* group : {"data", "budget"}) {
+    for (const char* group : {"data", "budget", "text"}) {
       if (!h5::has_child(st_group, group)) continue;
       Handle g = h5::open_group(st_group, group, path);
       for (const std::string& name : h5::children(g)) {
         std::string v = try_value([&] {
           if (std::string(group) == "budget") return std::to_string(h5::read_i64(g, name, path));
+          if (std::string(group) == "text") return json_escape_line(h5::read_text(g, name, path));
           auto c = h5::read_i64s(g, name, path);
           return c.size() == 3 ? strprintf("epoch %lld, position %lld, consumed %lld", (long long)c[0], (long long)c[1], (long long)c[2])
                                : std::string("<malformed>");

@@ -74,7 +74,8 @@ std::string first_difference(const TrainingState& a, const TrainingState& b) {
                         map_diff("teacher", a.teacher.params, b.teacher.params, tensor_diff),
                         map_diff("rngs", a.rngs, b.rngs, rng), map_diff("torch_rngs", a.torch_rngs, b.torch_rngs, tensor_diff),
                         map_diff("data", a.data, b.data, cursor), map_diff("budget", a.budget, b.budget, i64),
-                        map_diff("extra", a.extra, b.extra, tensor_diff)})
+                        map_diff("extra", a.extra, b.extra, tensor_diff),
+                        map_diff("texts", a.texts, b.texts, [](const std::string& x, const std::string& y) { return eq_text(x == y); })})
     if (!d.empty()) return d;
   return "";
 }

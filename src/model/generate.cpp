@@ -8,6 +8,7 @@
 
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/rng.hpp"
+#include "sdzero/core/timer.hpp"
 
 namespace sdz::model {
 
@@ -153,6 +154,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
       fill.push_back(b);
     }
     if (!fill.empty()) {
+      Timer timer;
       int64_t T = 0;
       std::vector<int64_t> lens;
       for (int64_t b : fill) {
@@ -178,10 +180,12 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
           --live;
         }
       }
+      stats_.prefill_seconds += timer.seconds();
       continue;  // refill again if some finished at once, before decoding
     }
     if (live == 0) break;
     // One decode step for every slot; inactive ones are ignored.
+    Timer timer;
     std::vector<bool> active(static_cast<size_t>(slots_));
     auto toks = torch::zeros({slots_}, torch::kInt64);
     for (int64_t b = 0; b < slots_; ++b) {
@@ -204,6 +208,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
         --live;
       }
     }
+    stats_.decode_seconds += timer.seconds();
   }
   return out;
 }

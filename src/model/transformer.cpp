@@ -97,6 +97,8 @@ Transformer::Transformer(const ModelConfig& cfg) : cfg_(cfg) {
   attn_factor_scaled_ = s.second;
 }
 
+void Transformer::set_dtype(torch::ScalarType t) { cw_.set_dtype(t); }
+
 void Transformer::init_random(uint64_t seed, double std) {
   torch::NoGradGuard ng;
   auto gen = at::detail::createCPUGenerator(seed);
@@ -168,16 +170,16 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   const int64_t B = x.size(0), T = x.size(1), H = cfg_.num_heads, KV = cfg_.num_kv_heads, D = cfg_.head_dim;
   const int64_t G = H / KV;
 
-  auto h = qwen ? rms_norm(x, *L.norm_a, cfg_.rms_eps) : x;
-  auto q = torch::linear(h, *L.q, L.qb ? *L.qb : torch::Tensor());
-  auto k = torch::linear(h, *L.k, L.kb ? *L.kb : torch::Tensor());
-  auto v = torch::linear(h, *L.v, L.vb ? *L.vb : torch::Tensor());
+  auto h = qwen ? rms_norm(x, w(L.norm_a), cfg_.rms_eps) : x;
+  auto q = torch::linear(h, w(L.q), w(L.qb));
+  auto k = torch::linear(h, w(L.k), w(L.kb));
+  auto v = torch::linear(h, w(L.v), w(L.vb));
   if (qwen) {
-    q = rms_norm(q.view({B, T, H, D}), *L.q_norm, cfg_.rms_eps);
-    k = rms_norm(k.view({B, T, KV, D}), *L.k_norm, cfg_.rms_eps);
+    q = rms_norm(q.view({B, T, H, D}), w(L.q_norm), cfg_.rms_eps);
+    k = rms_norm(k.view({B, T, KV, D}), w(L.k_norm), cfg_.rms_eps);
   } else {
-    q = rms_norm(q, *L.q_norm, cfg_.rms_eps).view({B, T, H, D});
-    k = rms_norm(k, *L.k_norm, cfg_.rms_eps).view({B, T, KV, D});
+    q = rms_norm(q, w(L.q_norm), cfg_.rms_eps).view({B, T, H, D});
+    k = rms_norm(k, w(L.k_norm), cfg_.rms_eps).view({B, T, KV, D});
   }
   q = q.transpose(1, 2);                      // [B,H,T,D]
   k = k.transpose(1, 2);                      // [B,KV,T,D]
@@ -203,22 +205,24 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   }
   const int64_t S = keys.size(2);
   // Grouped attention without repeating keys: queries of one kv head are stacked, [B,KV,G*T,D].
+  // Scores are scaled, masked and normalised in fp32 (transformers' softmax(dtype=float32)).
   auto qg = q.reshape({B, KV, G * T, D});
-  auto scores = torch::matmul(qg, keys.transpose(2, 3)).mul_(1.0 / std::sqrt(double(D)));
-  scores = scores.view({B, KV, G, T, S}) + (cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
-  auto probs = torch::softmax(scores, -1).view({B, KV, G * T, S});
+  auto scores = torch::matmul(qg, keys.transpose(2, 3)).to(torch::kFloat32).mul_(1.0 / std::sqrt(double(D)));
+  // In place: neither the scale nor the mask add needs its input for backward (no extra T x S copy).
+  scores = scores.view({B, KV, G, T, S}).add_(cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
+  auto probs = torch::softmax(scores, -1).view({B, KV, G * T, S}).to(vals.scalar_type());
   auto out = torch::matmul(probs, vals).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
-  auto a = torch::linear(out, *L.o, L.ob ? *L.ob : torch::Tensor());
+  auto a = torch::linear(out, w(L.o), w(L.ob));
 
   if (qwen) {
     auto x1 = x + a;
-    auto m = rms_norm(x1, *L.norm_b, cfg_.rms_eps);
-    m = torch::linear(torch::silu(torch::linear(m, *L.gate)) * torch::linear(m, *L.up), *L.down);
+    auto m = rms_norm(x1, w(L.norm_b), cfg_.rms_eps);
+    m = torch::linear(torch::silu(torch::linear(m, w(L.gate))) * torch::linear(m, w(L.up)), w(L.down));
     return x1 + m;
   }
-  auto x1 = x + rms_norm(a, *L.norm_a, cfg_.rms_eps);
-  auto m = torch::linear(torch::silu(torch::linear(x1, *L.gate)) * torch::linear(x1, *L.up), *L.down);
-  return x1 + rms_norm(m, *L.norm_b, cfg_.rms_eps);
+  auto x1 = x + rms_norm(a, w(L.norm_a), cfg_.rms_eps);
+  auto m = torch::linear(torch::silu(torch::linear(x1, w(L.gate))) * torch::linear(x1, w(L.up)), w(L.down));
+  return x1 + rms_norm(m, w(L.norm_b), cfg_.rms_eps);
 }
 
 namespace {
@@ -276,8 +280,8 @@ torch::Tensor Transformer::run(const torch::Tensor& ids, const torch::Tensor& qp
   auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin) {
     auto f = qpos.to(torch::kFloat32).unsqueeze(-1) * inv.view({1, 1, -1});
     auto e = torch::cat({f, f}, -1).unsqueeze(1);
-    cos = e.cos() * factor;
-    sin = e.sin() * factor;
+    cos = (e.cos() * factor).to(dtype());
+    sin = (e.sin() * factor).to(dtype());
   };
   angles(inv_freq_default_, 1.0, c.cos_d, c.sin_d);
   bool any_scaled = false;
@@ -294,12 +298,14 @@ torch::Tensor Transformer::run(const torch::Tensor& ids, const torch::Tensor& qp
   c.mask_full = make_mask(qpos, S, 0);
   c.mask_slide = cfg_.sliding_window > 0 ? make_mask(qpos, S, cfg_.sliding_window) : c.mask_full;
 
-  auto x = torch::embedding(*embed_, ids);
+  // Rows of the fp32 table, then rounded: the same values as a lookup in its bf16 copy.
+  auto x = torch::embedding(*embed_, ids).to(dtype());
   for (int64_t i = 0; i < cfg_.num_layers; ++i) {
     if (checkpoint && !cache && torch::GradMode::is_enabled()) x = BlockCheckpoint::apply(x, this, i, &c);
     else x = block(i, x, c);
   }
-  return rms_norm(x, *final_norm_, cfg_.rms_eps);
+  // The final norm and everything after it (lm_head, logsumexp, sampling) stay fp32.
+  return rms_norm(x.to(torch::kFloat32), *final_norm_, cfg_.rms_eps);
 }
 
 torch::Tensor Transformer::hidden(const torch::Tensor& ids, bool checkpoint) const {
@@ -318,8 +324,8 @@ torch::Tensor Transformer::logits(const torch::Tensor& ids) const {
 KVCache Transformer::make_cache(int64_t slots, int64_t capacity) const {
   KVCache c;
   for (int64_t i = 0; i < cfg_.num_layers; ++i) {
-    c.k.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}));
-    c.v.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}));
+    c.k.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, dtype()));
+    c.v.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, dtype()));
   }
   c.len.assign(size_t(slots), 0);
   return c;

@@ -62,6 +62,7 @@ Components build_components(const Config& cfg, bool needs_teacher) {
     c.tokenizer = std::move(ct);
     c.model_source = "random tiny";
   }
+  c.policy->set_dtype(model::parse_dtype(cfg.get_string("model.dtype")));
   if (c.policy->config().vocab_size < c.tokenizer->vocab_size())
     throw Error("the tokenizer has more ids than the model's vocabulary", dir.empty() ? "[model]" : dir);
 
@@ -77,6 +78,7 @@ Components build_components(const Config& cfg, bool needs_teacher) {
   if (needs_teacher) {
     c.teacher = std::make_unique<model::Transformer>(c.policy->config());
     c.teacher->copy_from(*c.policy);
+    c.teacher->set_dtype(c.policy->dtype());
     c.teacher->set_requires_grad(false);
   }
   c.data = tasks::dataset_spec_from(cfg);

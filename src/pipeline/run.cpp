@@ -1,15 +1,20 @@
 #include "sdzero/pipeline/run.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "sdzero/algo/budget.hpp"
 #include "sdzero/algo/methods.hpp"
+#include "sdzero/ckpt/cadence.hpp"
+#include "sdzero/ckpt/run_dir.hpp"
 #include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
+#include "sdzero/core/metrics.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/core/timer.hpp"
+#include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/groups.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/pipeline/srt.hpp"
@@ -30,6 +35,146 @@ bool method_needs_teacher(const algo::Method& m) {
   }
 }
 
+namespace {
+
+const char* kCueFile = "srt_cues.json";  // next to an SRT model: the cue it was trained with
+
+nlohmann::json cue_json(const Config& cfg, const text::PromptConfig& p) {
+  return {{"prompt.format", cfg.get_string("prompt.format")}, {"prompt.cue_correct", p.cue_correct},
+          {"prompt.cue_wrong", p.cue_wrong}, {"prompt.cue_separator", p.cue_separator}};
+}
+
+// Phase 2 must use exactly the cue SRT trained on: an SRT model directory says which it was.
+void check_phase2_cues(const Config& cfg, const Components& c) {
+  if (c.method->name() != "sdzero") return;
+  std::string dir = cfg.get_string("train.init");
+  if (dir.empty()) dir = cfg.get_string("model.path");
+  if (dir.empty() || !file_exists(dir + "/" + kCueFile)) return;
+  const nlohmann::json want = nlohmann::json::parse(read_file(dir + "/" + kCueFile), nullptr, false);
+  if (!want.is_object()) throw Error("malformed cue record", dir + "/" + kCueFile);
+  const nlohmann::json have = cue_json(cfg, c.prompts);
+  for (const auto& item : want.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& v = item.value();
+    if (have.contains(key) && have.at(key) != v)
+      throw Error("the teacher's cue differs from the one SRT trained on: " + key + " is " + have.at(key).dump() +
+                      " here, " + v.dump() + " in " + dir + "/" + kCueFile,
+                  key, "set " + key + " = " + v.dump() + " (phase 2 must use exactly phase 1's cue)");
+  }
+}
+
+// A run directory holds one phase's checkpoints; resuming another method's phase from them would
+// load the wrong state silently.
+void guard_resume_phase(const Config& cfg, const std::string& run_dir, const std::string& method) {
+  const std::string spec = cfg.get_string("ckpt.resume");
+  if (spec.empty() || spec == "none") return;
+  std::vector<std::string> files;
+  if (spec == "auto") {
+    for (const auto& [step, path] : ckpt::list_checkpoints(run_dir)) files.push_back(path);
+  } else {
+    files.push_back(spec);
+  }
+  for (const auto& f : files) {
+    std::string phase;
+    try {
+      phase = ckpt::read_phase(f);
+    } catch (const Error&) {
+      continue;  // damaged or missing: the resume itself reports it or falls back
+    }
+    if (starts_with(phase, "srt_"))
+      throw Error("checkpoint of phase " + phase + " cannot resume method " + method, f,
+                  "SRT checkpoints resume with method.name = srt; phase 2 starts from the SRT model "
+                  "(train.init) in its own run directory");
+  }
+}
+
+// Phase 1 (SRT) has no teacher and no online loop: collect traces once (or read them back on
+// resume), then train on them, data-parallel over every rank whatever [layout] says.
+void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir, algo::SrtMethod& srt,
+                   TrainedRun& r) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  r.c.teacher.reset();
+  std::string traces_path = cfg.get_string("train.srt_traces");
+  if (traces_path.empty()) traces_path = run_dir + "/srt_traces.jsonl";
+  SrtTrainOptions so = SrtTrainOptions::from_config(cfg, run_dir);
+  if (so.ckpt_on_signal) ckpt::install_stop_handlers();  // a signal during collection waits for its end
+
+  std::optional<ckpt::ResumePoint> point;
+  const std::string spec = cfg.get_string("ckpt.resume");
+  if (!spec.empty() && spec != "none") point = ckpt::resolve_resume(spec, run_dir);
+  std::vector<algo::SrtTrace> traces;
+  SrtCollected col;
+  if (point) {
+    for (const auto& skipped : point->skipped) log::warn("resume: skipped " + skipped);
+    if (point->state.phase != ckpt::kPhaseSrtTrain)
+      throw Error("checkpoint of phase '" + point->state.phase + "' cannot resume SRT", point->path,
+                  "SRT resumes from its own run directory's checkpoints (phase srt_train)");
+    auto rec = point->state.texts.find("srt_traces");
+    if (rec == point->state.texts.end())
+      throw Error("the SRT checkpoint does not record its traces file", point->path + ": /state/text/srt_traces");
+    traces = load_srt_traces(traces_path, rec->second);
+    check_trace_cues(traces, r.c.method_context);
+    log::info(strprintf("resume: SRT continuing after step %lld from %s (%zu traces from %s)",
+                        (long long)point->state.step, point->path.c_str(), traces.size(), traces_path.c_str()));
+  } else {
+    algo::Budget budget(r.c.algo.budget);
+    // At most: every initial response revised (srt.revise = both).
+    const int64_t initial = srt.sampling().samples_per_question;
+    const int64_t per_question = initial * (1 + r.c.algo.srt.revisions);
+    std::vector<int64_t> qs;
+    int64_t fit = budget.questions_that_fit(int64_t(r.c.questions.size()), per_question);
+    for (int64_t i = 0; i < fit; ++i) qs.push_back(i);
+    log::info(strprintf("srt: collecting on %zu questions (%lld initial x (1 + %lld revisions) each at most), "
+                        "data-parallel over %d rank(s)", qs.size(), (long long)initial,
+                        (long long)r.c.algo.srt.revisions, size));
+    col = collect_srt(r.c, srt, qs, uint64_t(cfg.get_int("run.seed")), cfg.get_int("train.slots"), world, traces_path);
+    traces = std::move(col.traces);
+    if (rank == 0 && !run_dir.empty()) {
+      nlohmann::json rec = nlohmann::json::parse(col.record);
+      rec["step"] = 0;
+      rec["method"] = "srt";
+      rec["phase"] = ckpt::kPhaseSrtCollect;
+      MetricsWriter(run_dir + "/metrics.jsonl").write(rec);
+    }
+  }
+
+  SrtTrainer trainer(r.c, srt, traces, so, world);
+  if (point) {
+    trainer.restore(point->state);
+  } else {
+    trainer.set_collection(col.record, col.generations, col.generated_tokens);
+    if (!run_dir.empty()) trainer.checkpoint(0);  // the collection is the expensive part: keep it
+  }
+  int stop = ckpt::stop_signal() != 0;
+  MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, world);
+  if (stop && so.ckpt_on_signal && !point) {
+    log::warn("stop signal during SRT collection: checkpointed the traces; exiting for requeue");
+    r.stopped_by_signal = true;
+  } else {
+    log::info(strprintf("srt: %zu traces, %lld steps per stage x %d stage(s), %lld to run",
+                        traces.size(), (long long)trainer.steps_per_stage(), srt.stages(),
+                        (long long)trainer.total_steps()));
+    r.steps = trainer.run();
+    r.stopped_by_signal = trainer.stopped_by_signal();
+  }
+  r.generations = trainer.generations();
+  r.generated_tokens = trainer.generated_tokens();
+  if (r.stopped_by_signal) return;
+  r.saved_to = cfg.get_string("train.save");
+  if (r.saved_to.empty()) r.saved_to = run_dir + "/final";
+  if (rank == 0) {
+    save_policy(*r.c.policy, *r.c.tokenizer, r.saved_to);
+    write_file_atomic(r.saved_to + "/" + kCueFile, cue_json(cfg, r.c.prompts).dump(2) + "\n");
+  }
+  MPI_Barrier(world);
+  log::info(strprintf("srt: %zu traces, %lld steps, %lld generations; policy saved to %s", traces.size(),
+                      (long long)r.steps, (long long)r.generations, r.saved_to.c_str()));
+}
+
+}  // namespace
+
 TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_dir, const AfterStep& after_step) {
   TrainedRun r;
   Timer total;
@@ -43,40 +188,12 @@ TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_d
   }
   r.c = build_components(cfg, /*needs_teacher=*/true);
   if (auto* srt = dynamic_cast<algo::SrtMethod*>(r.c.method.get())) {
-    // Phase 1 (SRT) has no teacher and no online loop: collect traces once, then train on them,
-    // data-parallel over every rank whatever [layout] says.
-    r.c.teacher.reset();
-    algo::Budget budget(r.c.algo.budget);
-    const int64_t per_question = r.c.algo.srt.initial_samples * (1 + r.c.algo.srt.revisions);
-    std::vector<int64_t> qs;
-    int64_t fit = budget.questions_that_fit(int64_t(r.c.questions.size()), per_question);
-    for (int64_t i = 0; i < fit; ++i) qs.push_back(i);
-    std::string traces = cfg.get_string("train.srt_traces");
-    if (traces.empty()) traces = run_dir + "/srt_traces.jsonl";
-    log::info(strprintf("srt: collecting on %zu questions (%lld initial x (1 + %lld revisions) each at most), "
-                        "data-parallel over %d rank(s)", qs.size(), (long long)r.c.algo.srt.initial_samples,
-                        (long long)r.c.algo.srt.revisions, size));
-    SrtCollected col = collect_srt(r.c, *srt, qs, uint64_t(cfg.get_int("run.seed")), cfg.get_int("train.slots"), world, traces);
-    SrtTrainOptions so;
-    so.batch = cfg.get_int("train.questions_per_step");
-    so.steps = std::min<int64_t>(cfg.get_int("train.steps"),
-                                 std::max<int64_t>(1, int64_t(std::ceil(cfg.get_float("train.srt_epochs") *
-                                                                        double(col.traces.size()) / double(so.batch)))));
-    so.seed = uint64_t(cfg.get_int("run.seed"));
-    so.metrics_path = run_dir.empty() ? "" : run_dir + "/metrics.jsonl";
-    r.steps = train_srt(r.c, *srt, col.traces, so, world);
-    r.generations = col.generations;
-    r.generated_tokens = col.generated_tokens;
-    r.saved_to = cfg.get_string("train.save");
-    if (r.saved_to.empty()) r.saved_to = run_dir + "/final";
-    if (rank == 0) save_policy(*r.c.policy, *r.c.tokenizer, r.saved_to);
-    MPI_Barrier(world);
+    train_srt_run(cfg, world, run_dir, *srt, r);
     r.seconds = total.seconds();
-    log::info(strprintf("srt: %zu traces, %lld steps, %lld generations in %s; policy saved to %s", col.traces.size(),
-                        (long long)r.steps, (long long)r.generations, format_duration(r.seconds).c_str(),
-                        r.saved_to.c_str()));
     return r;
   }
+  check_phase2_cues(cfg, r.c);
+  guard_resume_phase(cfg, run_dir, r.c.method->name());
   bool needs_teacher = method_needs_teacher(*r.c.method);
   if (!needs_teacher) r.c.teacher.reset();
   Layout layout = make_layout(cfg, size, needs_teacher);
@@ -87,7 +204,9 @@ TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_d
                       r.c.method->name().c_str(), r.c.model_source.c_str(), (long long)params, r.c.questions.size(),
                       cfg.get_string("train.split").c_str(), layout.describe().c_str()));
 
-  Trainer trainer(TrainOptions::from_config(cfg, run_dir), r.c, groups);
+  TrainOptions to = TrainOptions::from_config(cfg, run_dir);
+  if (r.c.method->name() == "sdzero") to.phase = ckpt::kPhaseDistill;  // SD-Zero's phase 2 (checkpoints, inspect)
+  Trainer trainer(to, r.c, groups);
   if (after_step) trainer.set_after_step([&](int64_t s, nlohmann::json& rec) { return after_step(s, rec, r.c); });
   r.steps = trainer.run();
   if (trainer.stopped_by_signal()) {

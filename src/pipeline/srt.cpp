@@ -1,9 +1,16 @@
 #include "sdzero/pipeline/srt.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
 
 #include "sdzero/algo/optim.hpp"
 #include "sdzero/algo/train.hpp"
+#include "sdzero/ckpt/cadence.hpp"
+#include "sdzero/ckpt/checksum.hpp"
+#include "sdzero/ckpt/run_dir.hpp"
+#include "sdzero/ckpt/torch_state.hpp"
+#include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -115,38 +122,47 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   };
   std::vector<algo::RevisionCandidate> kept = algo::clean_revisions(std::move(cands), c.algo.srt.cleanup, retokenize, &st);
 
-  // 4. Every rank gets every trace (in rank order); rank 0 writes the JSONL.
+  // 4. Rank 0 gathers every rank's traces (binary) and JSONL lines, sorts them by question (stable:
+  // rank order within a question), writes the JSONL and tells every rank the same list.
   ByteWriter w;
   w.put<uint64_t>(kept.size());
-  for (const auto& k : kept) write_trace(w, algo::to_trace(k));
-  std::string lines;
-  for (const auto& k : kept) lines += algo::trace_json(k).dump() + "\n";
+  for (const auto& k : kept) {
+    write_trace(w, algo::to_trace(k));
+    w.put_str(algo::trace_json(k).dump());
+  }
   SrtCollected out;
   std::vector<Bytes> all = gatherv(comm, 0, w.bytes());
   Bytes merged;
   if (rank == 0) {
+    std::vector<std::pair<algo::SrtTrace, std::string>> items;
+    for (const auto& b : all) {
+      ByteReader r(b);
+      uint64_t n = r.get<uint64_t>();
+      for (uint64_t i = 0; i < n; ++i) {
+        algo::SrtTrace t = read_trace(r);
+        items.emplace_back(std::move(t), r.get_str());
+      }
+    }
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.first.question_id < b.first.question_id; });
+    std::string jsonl;
     ByteWriter m2;
-    m2.put<uint64_t>(all.size());
-    for (const auto& b : all) m2.put_vec(b);
+    m2.put<uint64_t>(items.size());
+    for (const auto& [t, line] : items) {
+      write_trace(m2, t);
+      jsonl += line + "\n";
+    }
+    if (!traces_path.empty()) write_file_atomic(traces_path, jsonl);
+    nlohmann::json rec = {{"path", traces_path}, {"bytes", jsonl.size()},
+                          {"crc32c", ckpt::crc32c(jsonl.data(), jsonl.size())}, {"traces", items.size()}};
+    m2.put_str(rec.dump());
     merged = m2.bytes();
   }
   bcast(comm, 0, merged);
   ByteReader mr(merged);
-  uint64_t parts = mr.get<uint64_t>();
-  for (uint64_t p = 0; p < parts; ++p) {
-    Bytes b = mr.get_vec<uint8_t>();
-    ByteReader r(b);
-    uint64_t n = r.get<uint64_t>();
-    for (uint64_t i = 0; i < n; ++i) out.traces.push_back(read_trace(r));
-  }
-  std::stable_sort(out.traces.begin(), out.traces.end(),
-                   [](const algo::SrtTrace& a, const algo::SrtTrace& b) { return a.question_id < b.question_id; });
-  std::vector<Bytes> texts = gatherv(comm, 0, Bytes(lines.begin(), lines.end()));
-  if (rank == 0 && !traces_path.empty()) {
-    std::string all_lines;
-    for (const auto& t : texts) all_lines.append(t.begin(), t.end());
-    write_file_atomic(traces_path, all_lines);
-  }
+  uint64_t n = mr.get<uint64_t>();
+  for (uint64_t i = 0; i < n; ++i) out.traces.push_back(read_trace(mr));
+  out.record = mr.get_str();
   out.stats.candidates = int64_t(allreduce_sum(comm, double(st.candidates)));
   out.stats.unverified = int64_t(allreduce_sum(comm, double(st.unverified)));
   out.stats.cut = int64_t(allreduce_sum(comm, double(st.cut)));
@@ -158,58 +174,243 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   double init_reward = 0;
   for (const auto& t : initial.trajectories) init_reward += t.reward;
   double n_init = allreduce_sum(comm, double(initial.trajectories.size()));
+  const double init_acc = n_init > 0 ? allreduce_sum(comm, init_reward) / n_init : 0.0;
+  nlohmann::json rec = nlohmann::json::parse(out.record);
+  rec["questions"] = questions.size();
+  rec["initial_accuracy"] = init_acc;
+  rec["candidates"] = out.stats.candidates;
+  rec["unverified"] = out.stats.unverified;
+  rec["cut"] = out.stats.cut;
+  rec["sycophantic"] = out.stats.sycophantic;
+  rec["duplicates"] = out.stats.duplicates;
+  rec["generations"] = out.generations;
+  rec["generated_tokens"] = out.generated_tokens;
+  out.record = rec.dump();
   log::info(strprintf("srt collect: %zu questions, initial accuracy %.3f, %lld revisions sampled, %lld verified, "
                       "%lld kept after clean-up, %lld generations in %s",
-                      questions.size(), n_init > 0 ? allreduce_sum(comm, init_reward) / n_init : 0.0,
+                      questions.size(), init_acc,
                       (long long)out.stats.candidates, (long long)(out.stats.candidates - out.stats.unverified),
                       (long long)out.stats.kept, (long long)out.generations, format_duration(timer.seconds()).c_str()));
   return out;
 }
 
-int64_t train_srt(Components& c, algo::SrtMethod& m, const std::vector<algo::SrtTrace>& traces,
-                  const SrtTrainOptions& o, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  if (traces.empty()) throw Error("SRT collection kept no traces: nothing to train on", "srt",
-                                  "more questions, more revisions (srt.revisions), or a base that can revise");
-  c.policy->set_requires_grad(true);
-  algo::Optimizer opt(c.policy->parameters(), c.algo.optim);
-  ModelScorer student(*c.policy);
+std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::string& record) {
+  const nlohmann::json rec = nlohmann::json::parse(record, nullptr, false);
+  if (!rec.is_object() || !rec.contains("crc32c") || !rec.contains("bytes"))
+    throw Error("the checkpoint's SRT traces record is malformed", "/state/text/srt_traces");
+  if (!file_exists(path))
+    throw Error("the SRT traces file this run trained on is missing", path,
+                "it was written by the collection (train.srt_traces); resume needs it unchanged");
+  const std::string text = read_file(path);
+  const uint32_t crc = ckpt::crc32c(text.data(), text.size());
+  if (text.size() != rec["bytes"].get<size_t>() || crc != rec["crc32c"].get<uint32_t>())
+    throw Error(strprintf("the SRT traces file changed since the checkpoint (%zu bytes, crc32c %u; the checkpoint "
+                          "recorded %zu bytes, crc32c %u)", text.size(), crc, rec["bytes"].get<size_t>(),
+                          rec["crc32c"].get<uint32_t>()),
+                path, "resume with the traces file the run collected, or start a fresh run");
+  std::vector<algo::SrtTrace> out;
+  std::istringstream in(text);
+  std::string line;
+  for (int64_t no = 1; std::getline(in, line); ++no) {
+    if (line.empty()) continue;
+    const std::string where = path + ":" + std::to_string(no);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw Error("not a JSON line", where);
+    out.push_back(algo::trace_from_json(j, where));
+  }
+  return out;
+}
+
+void check_trace_cues(const std::vector<algo::SrtTrace>& traces, const algo::MethodContext& ctx) {
+  for (const auto& t : traces)
+    if (t.cue_ids != ctx.cue_ids(t.initial_reward))
+      throw Error(strprintf("SRT trace of question %lld carries another revision cue than this configuration",
+                            (long long)t.question_id),
+                  t.initial_reward > 0.5f ? "prompt.cue_correct" : "prompt.cue_wrong",
+                  "the traces were collected with other [prompt] cue keys; SRT and phase 2 must use one cue");
+}
+
+SrtTrainOptions SrtTrainOptions::from_config(const Config& cfg, const std::string& run_dir) {
+  SrtTrainOptions o;
+  o.max_steps = cfg.get_int("train.steps");
+  o.batch = cfg.get_int("train.questions_per_step");
+  o.epochs = cfg.get_float("train.srt_epochs");
+  o.seed = uint64_t(cfg.get_int("run.seed"));
+  o.run_dir = run_dir;
+  o.ckpt_every_steps = cfg.get_int("ckpt.every_steps");
+  o.ckpt_every_minutes = cfg.get_float("ckpt.every_minutes");
+  o.ckpt_keep_last = cfg.get_int("ckpt.keep_last");
+  o.ckpt_on_signal = cfg.get_bool("ckpt.on_signal");
+  o.config_text = cfg.to_ini();
+  return o;
+}
+
+SrtTrainer::SrtTrainer(Components& c, algo::SrtMethod& m, const std::vector<algo::SrtTrace>& traces,
+                       SrtTrainOptions o, MPI_Comm comm)
+    : c_(c), m_(m), traces_(traces), o_(std::move(o)), comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  if (traces_.empty()) throw Error("SRT collection kept no traces: nothing to train on", "srt",
+                                   "more questions, more revisions (srt.revisions), or a base that can revise");
+  // A stage is srt.stage_steps steps when set, else train.srt_epochs passes over the traces.
+  per_stage_ = m_.stage_steps() > 0
+                   ? m_.stage_steps()
+                   : std::max<int64_t>(1, int64_t(std::ceil(o_.epochs * double(traces_.size()) / double(o_.batch))));
+  if (m_.stages() > 1) m_.set_stage_steps(per_stage_);
+  c_.policy->set_requires_grad(true);
+}
+
+SrtTrainer::~SrtTrainer() = default;
+
+int64_t SrtTrainer::total_steps() const { return std::min<int64_t>(o_.max_steps, per_stage_ * m_.stages()); }
+
+void SrtTrainer::set_collection(std::string record, int64_t generations, int64_t generated_tokens) {
+  record_ = std::move(record);
+  generations_ = generations;
+  generated_tokens_ = generated_tokens;
+}
+
+void SrtTrainer::start_stage(int stage) {
+  algo::OptimOptions oo = c_.algo.optim;
+  if (oo.total_steps == 0) oo.total_steps = per_stage_;  // the cosine horizon is the stage (not the train.steps cap)
+  opt_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo, int64_t(stage) * per_stage_);
+  opt_stage_ = stage;
+}
+
+std::vector<size_t> SrtTrainer::batch_indices(int64_t step) {
+  const int stage = m_.stage_at(step);
+  const int64_t n = int64_t(traces_.size()), local = step - int64_t(stage) * per_stage_;
+  std::vector<size_t> out;
+  for (int64_t i = 0; i < o_.batch; ++i) {
+    const int64_t cursor = local * o_.batch + i, epoch = cursor / n;
+    if (order_key_ != std::make_pair(stage, epoch)) {
+      order_.resize(size_t(n));
+      for (int64_t k = 0; k < n; ++k) order_[size_t(k)] = size_t(k);
+      Rng rng(key_seed({o_.seed, 0x5173, uint64_t(stage), uint64_t(epoch)}));
+      rng.shuffle(order_);
+      order_key_ = {stage, epoch};
+    }
+    out.push_back(order_[size_t(cursor % n)]);
+  }
+  return out;
+}
+
+nlohmann::json SrtTrainer::train_one(int64_t step) {
+  Timer t;
+  const int stage = m_.stage_at(step);
+  if (stage != opt_stage_) start_stage(stage);
+  algo::Batch b;
+  std::vector<size_t> idx = batch_indices(step);
+  for (size_t i = 0; i < idx.size(); ++i)
+    if (int(i % size_t(size_)) == rank_) b.srt.push_back(traces_[idx[i]]);
+  algo::TokenCounts local = m_.count_tokens(b), global;
+  global.main = allreduce_sum(comm_, local.main);
+  global.aux = allreduce_sum(comm_, local.aux);
+  auto reduce = [&] {
+    if (size_ == 1) return;
+    std::vector<torch::Tensor> grads;
+    for (auto& p : opt_->params()) grads.push_back(p.mutable_grad());
+    allreduce_tensors(comm_, grads, size_t(64) << 20, false);
+  };
+  ModelScorer student(*c_.policy);
+  algo::StepResult r = algo::train_step(m_, student, *opt_, b, global, step, reduce);
+  nlohmann::json rec = r.stats;
+  rec["step"] = step + 1;
+  rec["method"] = "srt";
+  rec["phase"] = ckpt::kPhaseSrtTrain;
+  rec["stage"] = stage + 1;
+  rec["epoch"] = double((step - int64_t(stage) * per_stage_ + 1) * o_.batch) / double(traces_.size());
+  rec["loss"] = allreduce_sum(comm_, r.loss);
+  rec["t_step"] = t.seconds();
+  return rec;
+}
+
+int64_t SrtTrainer::run() {
   MetricsWriter metrics;
-  if (rank == 0 && !o.metrics_path.empty()) metrics = MetricsWriter(o.metrics_path);
-  Progress progress("train srt", o.steps, "step");
-  for (int64_t step = 0; step < o.steps; ++step) {
-    Timer t;
-    Rng rng(key_seed({o.seed, 0x5173, uint64_t(step)}));
-    algo::Batch b;
-    for (int64_t i = 0; i < o.batch; ++i) {
-      size_t k = size_t(rng.randint(0, int64_t(traces.size()) - 1));
-      if (i % size == rank) b.srt.push_back(traces[k]);
+  if (rank_ == 0 && !o_.run_dir.empty()) metrics = MetricsWriter(o_.run_dir + "/metrics.jsonl");
+  if (o_.ckpt_on_signal) ckpt::install_stop_handlers();
+  ckpt::Cadence cadence(o_.ckpt_every_steps, o_.ckpt_every_minutes, ckpt::monotonic_seconds());
+  const int64_t total = total_steps();
+  Progress progress("train srt", total, "step");
+  int64_t done = start_step_;
+  for (int64_t step = start_step_; step < total; ++step) {
+    nlohmann::json rec = train_one(step);
+    done = step + 1;
+    if (metrics.is_open()) metrics.write(rec);
+    progress.update(done, strprintf("loss %.4f stage %d", rec["loss"].get<double>(), rec["stage"].get<int>()));
+    // As the Trainer: rank 0's clock decides the cadence, a signal on any rank stops every rank.
+    int flags[2] = {!o_.run_dir.empty() && cadence.due(done, ckpt::monotonic_seconds()) ? 1 : 0,
+                    ckpt::stop_signal() != 0 ? 1 : 0};
+    MPI_Bcast(&flags[0], 1, MPI_INT, 0, comm_);
+    MPI_Allreduce(MPI_IN_PLACE, &flags[1], 1, MPI_INT, MPI_MAX, comm_);
+    if (flags[0] || (flags[1] && !o_.run_dir.empty())) {
+      checkpoint(done);
+      cadence.saved(done, ckpt::monotonic_seconds());
     }
-    algo::TokenCounts local = m.count_tokens(b), global;
-    global.main = allreduce_sum(comm, local.main);
-    global.aux = allreduce_sum(comm, local.aux);
-    auto reduce = [&] {
-      if (size == 1) return;
-      std::vector<torch::Tensor> grads;
-      for (auto& p : opt.params()) grads.push_back(p.mutable_grad());
-      allreduce_tensors(comm, grads, size_t(64) << 20, false);
-    };
-    algo::StepResult r = algo::train_step(m, student, opt, b, global, step, reduce);
-    double loss = allreduce_sum(comm, r.loss);
-    if (rank == 0 && metrics.is_open()) {
-      nlohmann::json rec = r.stats;
-      rec["step"] = step + 1;
-      rec["method"] = "srt";
-      rec["loss"] = loss;
-      rec["t_step"] = t.seconds();
-      metrics.write(rec);
+    if (flags[1]) {
+      log::warn(strprintf("stop signal: checkpointed after SRT step %lld; exiting for requeue", (long long)done));
+      stopped_by_signal_ = true;
+      break;
     }
-    progress.update(step + 1, strprintf("loss %.4f", loss));
   }
   progress.finish();
-  return o.steps;
+  return done;
+}
+
+std::string SrtTrainer::checkpoint(int64_t steps_done) {
+  std::string path;
+  if (rank_ == 0 && !o_.run_dir.empty()) {
+    path = ckpt::save_checkpoint(o_.run_dir, capture(steps_done), {o_.ckpt_keep_last, {}});
+    log::info("checkpoint: " + path);
+  }
+  MPI_Barrier(comm_);
+  return path;
+}
+
+ckpt::TrainingState SrtTrainer::capture(int64_t steps_done) const {
+  ckpt::TrainingState s;
+  s.step = steps_done;
+  s.policy_version = steps_done;
+  s.phase = ckpt::kPhaseSrtTrain;
+  s.config_text = o_.config_text;
+  s.model_config_json = c_.policy->config().to_hf_json();
+  for (const auto& [name, t] : c_.policy->named_parameters()) s.model[name] = t.detach().clone();
+  // The moments belong to the stage of the next step; at a stage boundary (and after collection)
+  // there are none: the next stage starts a fresh optimizer.
+  const int stage = steps_done < per_stage_ * m_.stages() ? m_.stage_at(steps_done) : m_.stages() - 1;
+  if (opt_ && opt_stage_ == stage) s.optimizer = ckpt::capture_adamw(opt_->adamw(), c_.policy->named_parameters());
+  s.teacher.rule = "none";
+  s.budget["generations"] = generations_;
+  s.budget["generated_tokens"] = generated_tokens_;
+  const int64_t consumed_in_stage = (steps_done - int64_t(stage) * per_stage_) * o_.batch;
+  const int64_t n = int64_t(traces_.size());
+  s.data["srt_traces"] = {consumed_in_stage / n, consumed_in_stage % n, steps_done * o_.batch};
+  s.texts["srt_traces"] = record_;
+  s.metrics_json = nlohmann::json{{"srt_stage", stage + 1}, {"srt_stages", m_.stages()},
+                                  {"srt_steps_per_stage", per_stage_}, {"traces", traces_.size()}}.dump();
+  return s;
+}
+
+void SrtTrainer::restore(const ckpt::TrainingState& s) {
+  if (s.phase != ckpt::kPhaseSrtTrain)
+    throw Error("the checkpoint is phase '" + s.phase + "', not SRT training", "ckpt.resume",
+                "resume it with the method that wrote it, or use another run directory");
+  auto it = s.data.find("srt_traces");
+  if (it == s.data.end() || it->second.consumed != s.step * o_.batch)
+    throw Error(strprintf("the checkpoint's SRT data cursor does not match %lld steps of %lld traces",
+                          (long long)s.step, (long long)o_.batch),
+                "train.questions_per_step", "resume with the batch size the run started with");
+  ckpt::copy_into(c_.policy->named_parameters(), s.model, "checkpoint /model");
+  start_step_ = s.step;
+  if (start_step_ < per_stage_ * m_.stages()) {
+    start_stage(m_.stage_at(start_step_));
+    if (!s.optimizer.params.empty()) ckpt::restore_adamw(opt_->adamw(), c_.policy->named_parameters(), s.optimizer);
+  }
+  auto get = [&](const char* k) { auto b = s.budget.find(k); return b == s.budget.end() ? int64_t(0) : b->second; };
+  generations_ = get("generations");
+  generated_tokens_ = get("generated_tokens");
+  auto rec = s.texts.find("srt_traces");
+  record_ = rec == s.texts.end() ? "" : rec->second;
 }
 
 }  // namespace sdz::pipeline

@@ -109,3 +109,17 @@ TEST(Optimizer, AdamWStepsMatchTheFormulaAndClipTheNorm) {
     for (int64_t i = 0; i < 2; ++i) EXPECT_NEAR(w[i].item<double>(), ref[size_t(i)], 1e-9) << "step " << step;
   }
 }
+
+// A later stage's fresh optimizer runs its own schedule from its first step (SRT sequential stages).
+TEST(Optimizer, ScheduleStartsAtFirstStep) {
+  OptimOptions o;
+  o.lr = 1.0;
+  o.warmup_steps = 4;
+  o.grad_clip = 0;
+  auto w = torch::zeros({1}, torch::kDouble).requires_grad_(true);
+  Optimizer late({w}, o, 10);
+  w.mutable_grad() = torch::ones({1}, torch::kDouble);
+  EXPECT_NEAR(late.step(10).lr, 0.25, 1e-12);
+  EXPECT_NEAR(late.step(13).lr, 1.0, 1e-12);
+  EXPECT_THROW(late.step(9), sdz::Error);
+}

@@ -35,8 +35,13 @@ TEST(AlgoKeys, DefaultsFollowThePaperAndReleasedCode) {
   EXPECT_DOUBLE_EQ(a.teacher.ema_rate, 0.01);
   EXPECT_EQ(a.srt.revisions, 3);
   EXPECT_EQ(a.srt.cleanup.sycophantic_openings.size(), 4u);
-  EXPECT_EQ(cue_text(a.srt, 1.0f), "\n\nLet me rephrase the above solution.\n\n");
-  EXPECT_EQ(cue_text(a.srt, 0.0f), "\n\nWait, this response is not correct, let me start over.\n\n");
+}
+
+// One source of truth for the cues: [prompt] (text/). The [srt] copies are gone, so a config that
+// still sets them fails loudly instead of being silently ignored by phase 2.
+TEST(AlgoKeys, CuesAreNotAlgoKeys) {
+  EXPECT_THROW(load({"--srt.cue_wrong=Wrong. I need to redo all."}), sdz::Error);
+  EXPECT_THROW(load({"--srt.cue_correct=x"}), sdz::Error);
 }
 
 TEST(AlgoKeys, OverridesReachTheStructs) {

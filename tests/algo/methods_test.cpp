@@ -286,7 +286,17 @@ TEST(SrtObjectives, TermsFollowTheConfiguredObjective) {
   seq.push_back("--srt.sequential_first=generation");
   EXPECT_EQ(terms(seq, 0), std::make_pair(false, true));
   EXPECT_EQ(terms(seq, 5), std::make_pair(true, false));
-  EXPECT_THROW(SrtMethod(config_for("srt", {"--srt.objective=sequential"}), toy_context()), sdz::Error);
+  // Without a stage length the sequential objective cannot say which stage a step is in; the
+  // pipeline sets it (train.srt_epochs over the traces) before training.
+  SrtMethod unset(config_for("srt", {"--srt.objective=sequential"}), toy_context());
+  EXPECT_EQ(unset.stages(), 2);
+  EXPECT_THROW(unset.terms_at(0), sdz::Error);
+  unset.set_stage_steps(4);
+  EXPECT_EQ(unset.stage_at(3), 0);
+  EXPECT_EQ(unset.stage_at(4), 1);
+  EXPECT_EQ(unset.terms_at(4), std::make_pair(false, true));
+  EXPECT_THROW(unset.set_stage_steps(0), sdz::Error);
+  EXPECT_EQ(SrtMethod(config_for("srt", {"--srt.objective=joint"}), toy_context()).stages(), 1);
 }
 
 TEST(SrtLoss, JointIsRevisionMeanPlusGenerationMean) {

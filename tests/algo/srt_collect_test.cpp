@@ -96,3 +96,45 @@ TEST(TraceJson, CarriesTextAndRewards) {
   EXPECT_EQ(j["initial_reward"], 0.0);
   EXPECT_EQ(to_trace(c).cue_ids, Ids{7});
 }
+
+// The JSONL line is what a resumed SRT run trains on: ids must come back exactly, through text.
+TEST(TraceJson, IdsRoundTripThroughTheJsonlLine) {
+  RevisionCandidate c;
+  c.question_id = 9;
+  c.prompt_text = "q \"quoted\"\n";
+  c.prompt_ids = {1, 2, 151643};
+  c.initial_ids = {5, 6, 7, 0};
+  c.cue_ids = {271, 14190};
+  c.revision_ids = {8, 9, 2147483647};
+  c.initial_reward = 1.f;
+  const std::string line = trace_json(c).dump();
+  SrtTrace t = trace_from_json(nlohmann::json::parse(line), "traces.jsonl:1");
+  SrtTrace want = to_trace(c);
+  EXPECT_EQ(t.question_id, want.question_id);
+  EXPECT_EQ(t.prompt_ids, want.prompt_ids);
+  EXPECT_EQ(t.initial_ids, want.initial_ids);
+  EXPECT_EQ(t.cue_ids, want.cue_ids);
+  EXPECT_EQ(t.revision_ids, want.revision_ids);
+  EXPECT_EQ(t.initial_reward, want.initial_reward);
+}
+
+TEST(TraceJson, MalformedLinesNameTheFieldAndPlace) {
+  auto msg = [](const nlohmann::json& j) {
+    try {
+      trace_from_json(j, "t.jsonl:7");
+    } catch (const sdz::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  nlohmann::json ok = trace_json(RevisionCandidate{});
+  nlohmann::json no_ids = ok;
+  no_ids.erase("revision_ids");
+  EXPECT_NE(msg(no_ids).find("revision_ids"), std::string::npos) << msg(no_ids);
+  EXPECT_NE(msg(no_ids).find("t.jsonl:7"), std::string::npos) << msg(no_ids);
+  nlohmann::json bad_id = ok;
+  bad_id["cue_ids"] = {1, "x"};
+  EXPECT_NE(msg(bad_id).find("cue_ids"), std::string::npos) << msg(bad_id);
+  EXPECT_NE(msg(nlohmann::json::array()).find("JSON object"), std::string::npos);
+  EXPECT_EQ(msg(ok), "no error");
+}

@@ -104,7 +104,7 @@ TEST(CheckpointFile, LayoutIsReadableWithHdf5Tools) {
     if (!(c == ' ' && !ls.empty() && ls.back() == ' ')) ls += c;
   for (const char* want : {"/model/model.embed_tokens.weight Dataset {64, 16}", "/optimizer/params/lm_head.weight/exp_avg",
                            "/teacher/params/lm_head.weight", "/state/rng/sampler Dataset {4}", "/state/data/train Dataset {3}",
-                           "/state/config", "/state/budget/generations"})
+                           "/state/config", "/state/budget/generations", "/state/text/srt_traces"})
     EXPECT_NE(ls.find(want), std::string::npos) << want << "\n" << ls;
   std::string attrs = run("h5dump -A -d '/model/model.embed_tokens.weight' '" + path + "'");
   EXPECT_NE(attrs.find("\"bfloat16\""), std::string::npos) << attrs;
@@ -176,6 +176,41 @@ TEST(CheckpointFile, MissingDatasetIsNamed) {
     ASSERT_GE(H5Ldelete(f, "/optimizer/params/lm_head.weight/step", H5P_DEFAULT), 0);
   }
   expect_corrupt(path, "missing dataset");
+}
+
+// /state/text came after format v1's first files: a file without it loads with no texts, while a
+// damaged text in a file that has it is still caught by its checksum.
+TEST(CheckpointFile, TextGroupIsOptionalButChecked) {
+  TempDir d;
+  std::string path = d.path + "/t.h5";
+  TrainingState s = make_state(8);
+  write_checkpoint_file(path, s);
+  EXPECT_EQ(load_checkpoint(path).texts.at("srt_traces"), s.texts.at("srt_traces"));
+  ckpt_test::flip_byte(path, offset_of(path, "/state/text", "srt_traces") + 5);
+  expect_corrupt(path, "srt_traces");
+  write_checkpoint_file(path, s);
+  {
+    h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    ASSERT_TRUE(f.valid());
+    ASSERT_GE(H5Ldelete(f, "/state/text", H5P_DEFAULT), 0);
+  }
+  TrainingState back = load_checkpoint(path);
+  EXPECT_TRUE(back.texts.empty());
+  back.texts = s.texts;
+  back.code_version = s.code_version;
+  EXPECT_EQ(first_difference(s, back), "");
+}
+
+TEST(CheckpointFile, ReadPhaseAloneAndItsErrors) {
+  TempDir d;
+  std::string path = d.path + "/p.h5";
+  TrainingState s = make_state(2);
+  s.phase = kPhaseSrtTrain;
+  write_checkpoint_file(path, s);
+  EXPECT_EQ(read_phase(path), "srt_train");
+  EXPECT_THROW(read_phase(d.path + "/none.h5"), sdz::Error);
+  ckpt_test::flip_byte(path, offset_of(path, "/state", "phase") + 1);
+  EXPECT_THROW(read_phase(path), CorruptCheckpoint);
 }
 
 TEST(CheckpointFile, NotACheckpointAndMissingFileAreClearErrors) {

@@ -79,6 +79,8 @@ inline sdz::ckpt::TrainingState make_state(uint64_t seed, int64_t width = 16, in
   s.extra["mask"] = torch::tensor({true, false, true}, torch::kBool);
   s.extra["scalar"] = torch::tensor(3.5, torch::kDouble);
   s.extra["empty"] = torch::empty({0, 5});
+  s.texts["srt_traces"] = R"({"path":"runs/x/srt_traces.jsonl","crc32c":305419896,"traces":6012})";
+  s.texts["blank"] = "";
   return s;
 }
 

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# sdzero bench --quick: every key the issue lists is present for both shapes, fractions lie in (0, 1],
-# and the JSON is written to the --out file as well as stdout.
+# sdzero bench --quick: every key the issue lists is present for both shapes, every figure is a finite
+# positive number that the matmul peak measured in the same run could have produced, fractions lie in
+# (0, 1], and the JSON is written to the --out file as well as stdout. Also --dtype bf16 runs.
+# The plausibility bound: a rate times the fewest FLOPs one token of it needs (2 x the non-lm_head
+# matmul parameters; 6 x for training) must stay below 2 x the peak. The slack of 2 covers a peak probe
+# slowed by other work on a shared machine; the timer bug this guards against (decode timed as the
+# difference of two runs, once 1.5e10 tokens/s) was off by a factor of 10^6.
 # sdz-timeout: 600
 set -euo pipefail
 : "${SDZERO:?}"
@@ -8,18 +13,47 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$SDZERO" bench --quick --threads 1 --out "$work/bench.json" > "$work/stdout.json"
 cmp -s "$work/bench.json" "$work/stdout.json" || { echo "FAIL: stdout and --out differ" >&2; exit 1; }
-for shape in tiny small; do
-  for key in peak_gflops_fp32 prefill_tokens_per_s decode_b1_tokens_per_s decode_b64_tokens_per_s \
-             decode_b64_frac_of_bound train_tokens_per_s train_mfu score_top64_tokens_per_s; do
-    v=$(tr -d '\n ' < "$work/bench.json" | grep -o "\"$shape\":{[^}]*}" | grep -o "\"$key\":[0-9.e+-]*" | cut -d: -f2)
-    [ -n "$v" ] || { echo "FAIL: $shape.$key missing" >&2; cat "$work/bench.json" >&2; exit 1; }
-    awk -v v="$v" 'BEGIN { exit !(v > 0) }' || { echo "FAIL: $shape.$key = $v" >&2; exit 1; }
+
+# get FILE SHAPE KEY: a number of the shape's flat object (null, i.e. inf/nan in nlohmann, is missing).
+get() {
+  local v
+  v=$(tr -d '\n ' < "$1" | grep -o "\"$2\":{[^}]*}" | grep -o "\"$3\":-\?[0-9][0-9.e+-]*" | cut -d: -f2)
+  [ -n "$v" ] || { echo "FAIL: $2.$3 missing or not a finite number" >&2; cat "$1" >&2; exit 1; }
+  echo "$v"
+}
+check() {  # check FILE PEAK_KEY
+  local f=$1 peak_key=$2
+  for shape in tiny small; do
+    for key in $peak_key prefill_tokens_per_s decode_b1_tokens_per_s decode_b64_tokens_per_s \
+               decode_b64_frac_of_bound train_tokens_per_s train_mfu score_top64_tokens_per_s; do
+      v=$(get "$f" $shape $key)
+      awk -v v="$v" 'BEGIN { exit !(v > 0 && v < 1e300) }' || { echo "FAIL: $shape.$key = $v" >&2; exit 1; }
+    done
+    for key in decode_b64_frac_of_bound train_mfu; do
+      v=$(get "$f" $shape $key)
+      awk -v v="$v" 'BEGIN { exit !(v <= 1.0) }' || { echo "FAIL: $shape.$key = $v > 1" >&2; exit 1; }
+    done
+    peak=$(get "$f" $shape $peak_key)
+    P=$(get "$f" $shape matmul_params)
+    L=$(get "$f" $shape lm_head_params)
+    for pair in prefill_tokens_per_s:2 decode_b1_tokens_per_s:2 decode_b64_tokens_per_s:2 \
+                score_top64_tokens_per_s:2 train_tokens_per_s:6; do
+      key=${pair%%:*} mult=${pair##*:}
+      v=$(get "$f" $shape $key)
+      awk -v v="$v" -v m="$mult" -v P="$P" -v L="$L" -v peak="$peak" \
+        'BEGIN { exit !(v * m * (P - L) <= 2 * peak * 1e9) }' ||
+        { echo "FAIL: $shape.$key = $v tokens/s needs more than 2 x the peak ($peak GFLOP/s)" >&2; exit 1; }
+    done
   done
-  for key in decode_b64_frac_of_bound train_mfu; do
-    v=$(tr -d '\n ' < "$work/bench.json" | grep -o "\"$shape\":{[^}]*}" | grep -o "\"$key\":[0-9.e+-]*" | cut -d: -f2)
-    awk -v v="$v" 'BEGIN { exit !(v <= 1.0) }' || { echo "FAIL: $shape.$key = $v > 1" >&2; exit 1; }
-  done
-done
+}
+check "$work/bench.json" peak_gflops_fp32
+
+"$SDZERO" bench --quick --threads 1 --dtype bf16 --shape all --out "$work/bf16.json" > /dev/null
+grep -q '"dtype": "bf16"' "$work/bf16.json" || { echo "FAIL: bf16 run not labelled" >&2; exit 1; }
+check "$work/bf16.json" peak_gflops_bf16
+
 if "$SDZERO" bench --shape huge --out "$work/x.json" 2>"$work/err"; then echo "FAIL: unknown shape accepted" >&2; exit 1; fi
 grep -q "unknown bench shape" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")" >&2; exit 1; }
+if "$SDZERO" bench --dtype fp16 --out "$work/x.json" 2>"$work/err"; then echo "FAIL: unknown dtype accepted" >&2; exit 1; fi
+grep -q "unknown model dtype" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")" >&2; exit 1; }
 echo "model_bench: ok"

@@ -31,6 +31,14 @@ n=$(echo "$a" | head -1 | sed 's/.*"ids":\[\([^]]*\)\].*/\1/' | tr ',' '\n' | wc
 c=$("$SDZERO" generate --model "$work/tiny" --random-weights --prompt-ids 1,2,3 --max-new-tokens 12 \
       --temperature 1 --seed 5 --samples 2 --json)
 [ "$(echo "$a" | sed -n 2p)" = "$(echo "$c" | sed -n 2p)" ] || fail "sample 1 depends on the sample count"
+# bf16 compute runs and produces the requested number of tokens; an unknown dtype is a clear error.
+d=$("$SDZERO" generate --model "$work/tiny" --random-weights --prompt-ids 1,2,3 --max-new-tokens 12 \
+      --temperature 1 --seed 5 --dtype bf16 --json)
+n=$(echo "$d" | sed 's/.*"ids":\[\([^]]*\)\].*/\1/' | tr ',' '\n' | wc -l)
+[ "$n" -eq 12 ] || fail "bf16: expected 12 new tokens, got $n"
+if out=$("$SDZERO" generate --model "$work/tiny" --random-weights --prompt-ids 1 --dtype fp8 2>&1); then
+  fail "unknown dtype accepted"; fi
+echo "$out" | grep -q "unknown model dtype" || fail "unclear dtype error: $out"
 
 # Errors: a missing directory, a corrupt weight file, bad ids; each non-zero with a message.
 if out=$("$SDZERO" generate --model "$work/none" --prompt-ids 1 2>&1); then fail "missing dir accepted"; fi

@@ -3,7 +3,8 @@
 # sdz-timeout: 900
 # Checkpoints and exact resume on the real training loop:
 #  - 4 steps straight == 2 steps, stop, --ckpt.resume=auto, 2 more: bit for bit (same losses,
-#    same trajectories, same final weights), for SD-Zero (teacher) and GRPO, colocated and split 1+1+1;
+#    same trajectories, same final weights), for SD-Zero phase 2 (frozen teacher, and a teacher synced
+#    at the resume point) and GRPO, colocated and split 1+1+1 (SRT phase 1: tests/e2e/train_srt.sh);
 #  - a run checkpointed on 1 rank resumes on 3 ranks (1+1+1) with equal results within a tolerance;
 #  - SIGUSR1 during training: checkpoint, exit code 75, and --ckpt.resume=auto finishes the run;
 #  - a damaged newest checkpoint is skipped with a warning; an explicit bad path is a clear error.
@@ -39,11 +40,15 @@ same_weights() {  # the final policies are byte-identical safetensors
   cmp -s "$1/final/model.safetensors" "$2/final/model.safetensors" || fail "final weights differ: $1 vs $2"
 }
 
-for method in sdzero grpo; do
+# sdzero-sync: SD-Zero phase 2 with the self-evolving teacher (hard copy of the student every 2
+# steps): the checkpoint after step 2 holds the freshly synced teacher, which steps 3-4 score with.
+for method in sdzero grpo sdzero-sync; do
   for layout in colocated split; do
     launch=("$SDZERO"); extra=(--run.threads=1)
     [[ $layout == split ]] && launch=("${mpi3[@]}" "$SDZERO") && extra+=("${split[@]}")
-    common=(--config "$cfg" --method.name=$method --ckpt.every_steps=2 "${extra[@]}")
+    margs=(--method.name=$method)
+    [[ $method == sdzero-sync ]] && margs=(--method.name=sdzero --teacher.update=sync_every --teacher.sync_every=2)
+    common=(--config "$cfg" "${margs[@]}" --ckpt.every_steps=2 "${extra[@]}")
     full="$scratch/$method-$layout-full"; part="$scratch/$method-$layout-part"
     run "$method-$layout-full" "${launch[@]}" train "${common[@]}" --train.steps=4 --run.dir="$full"
     run "$method-$layout-a" "${launch[@]}" train "${common[@]}" --train.steps=2 --run.dir="$part"

@@ -165,7 +165,8 @@ TEST(LocalizationMetrics, SummaryAgreesWithAlgoSummary) {
     for (auto& x : g) x = rng.normal();
     for (double frac : {0.1, 0.25, 1.0}) {
       LocalizationSummaryPlain p = summarize_gaps(g, frac);
-      sdz::algo::LocalizationSummary t = sdz::algo::summarize_localization(torch::tensor(g), frac);
+      const torch::Tensor gt = torch::tensor(g, torch::dtype(torch::kDouble));
+      sdz::algo::LocalizationSummary t = sdz::algo::summarize_localization(gt, frac);
       EXPECT_EQ(p.tokens, t.tokens);
       EXPECT_EQ(p.argmax, t.argmax);
       EXPECT_NEAR(p.positive_mass, t.positive_mass, 1e-9);

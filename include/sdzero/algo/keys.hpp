@@ -33,14 +33,15 @@ struct SamplingParams {
 struct SrtOptions {
   SrtObjective objective = SrtObjective::Joint;
   bool revision_first = true;  // Sequential: which stage comes first
-  int64_t stage_steps = 0;     // Sequential: optimizer steps of the first stage
+  int64_t stage_steps = 0;     // Sequential: optimizer steps of each stage (0: the pipeline sets it)
   int64_t initial_samples = 1;
   int64_t revisions = 3;
   ReviseWhich revise = ReviseWhich::Both;
   double revision_top_p = 0.9;
   CleanupOptions cleanup;
   int64_t max_tokens = 8192;
-  std::string cue_correct, cue_wrong;  // P_1 and P_0 (text; text/ tokenizes "\n\n" + P + "\n\n")
+  // The cues themselves are [prompt] keys (text/ owns them: separator, chat format); algo/ sees
+  // their ids only, through MethodContext, so SRT and phase 2 cannot disagree on them.
 };
 
 struct AlgoConfig {
@@ -64,8 +65,5 @@ struct AlgoConfig {
 
 // Reads every algo key (the Config must come from a schema that declare_algo_keys filled).
 AlgoConfig algo_config(const Config& c);
-
-// "\n\n" + P_r + "\n\n": the cue text for a reward, to be tokenized by text/.
-std::string cue_text(const SrtOptions& srt, float reward);
 
 }  // namespace sdz::algo

@@ -70,6 +70,12 @@ class SrtMethod : public Method {
   SamplingParams revision_sampling() const;  // srt.revisions samples, srt.top_p
   // Which terms a step trains: {revision, generation}.
   std::pair<bool, bool> terms_at(int64_t step) const;
+  // Sequential objective: 2 stages of srt.stage_steps optimizer steps each (stage_at: 0 or 1), else 1.
+  // The pipeline sets the stage length from train.srt_epochs when srt.stage_steps is 0.
+  int stages() const;
+  int stage_at(int64_t step) const;
+  void set_stage_steps(int64_t n);
+  int64_t stage_steps() const { return cfg_.srt.stage_steps; }
 };
 
 }  // namespace sdz::algo

@@ -40,9 +40,12 @@ struct OptimStepStats {
 
 class Optimizer {
  public:
-  Optimizer(std::vector<torch::Tensor> params, OptimOptions opt);
+  // `first_step`: the run's step at which this optimizer's schedule begins (a later training stage
+  // with a fresh optimizer and its own warmup, as SRT's sequential stages).
+  Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_t first_step = 0);
   void zero_grad();
-  // Sets the lr of step `step` (0-based), clips the gradient norm, takes the AdamW step.
+  // Sets the lr of step `step` (0-based; lr_at(step - first_step)), clips the gradient norm, takes
+  // the AdamW step.
   OptimStepStats step(int64_t step);
   torch::optim::AdamW& adamw() { return *adamw_; }
   const std::vector<torch::Tensor>& params() const { return params_; }
@@ -51,6 +54,7 @@ class Optimizer {
  private:
   std::vector<torch::Tensor> params_;
   OptimOptions opt_;
+  int64_t first_step_ = 0;
   std::unique_ptr<torch::optim::AdamW> adamw_;
 };
 

@@ -59,6 +59,10 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
                                                CollectStats* stats);
 
 SrtTrace to_trace(const RevisionCandidate& c);
+// The JSONL record of a kept trace: the texts for people, the token ids for training, so that
+// trace_from_json(trace_json(c)) == to_trace(c) exactly (re-encoding text would not round-trip).
 nlohmann::json trace_json(const RevisionCandidate& c);
+// Errors name `where` (file:line) and the field that is missing or malformed.
+SrtTrace trace_from_json(const nlohmann::json& j, const std::string& where);
 
 }  // namespace sdz::algo

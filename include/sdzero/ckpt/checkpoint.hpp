@@ -40,6 +40,10 @@ struct LoadOptions {
 // CorruptCheckpoint naming the file and dataset; it never crashes.
 TrainingState load_checkpoint(const std::string& path, const LoadOptions& opt = {});
 
+// The phase a file was written in (/state/phase, its checksum verified) without loading the rest:
+// cheap enough to look at every checkpoint of a run before deciding how to resume.
+std::string read_phase(const std::string& path);
+
 // The exact shape check load_checkpoint applies, for callers holding a state already.
 void check_model_shapes(const TrainingState& s, const std::map<std::string, std::vector<int64_t>>& expected,
                         const std::string& where);

@@ -66,6 +66,9 @@ struct TrainingState {
   std::map<std::string, DataCursor> data;              // by dataset name ("train", "srt_q1", ...)
   std::map<std::string, int64_t> budget;               // counters: generations, tokens, ...
   std::map<std::string, torch::Tensor> extra;          // anything else a layer must carry over
+  // Text another layer must carry over, e.g. "srt_traces": which traces file SRT trains on and its
+  // checksum (JSON). Optional in the file: checkpoints written before it existed load with none.
+  std::map<std::string, std::string> texts;
 };
 
 // Parameter count and bytes of the policy, for logs and `sdzero inspect`.

@@ -37,6 +37,9 @@ struct GenResult {
 
 struct GenStats {
   int64_t prefill_tokens = 0, generated_tokens = 0, decode_steps = 0, prefills = 0;
+  // Wall time of the prefills (with their first sampled token) and of the decode steps (forward,
+  // lm_head, sampling), so throughput is measured directly rather than as a difference of runs.
+  double prefill_seconds = 0, decode_seconds = 0;
 };
 
 class GenerationEngine {

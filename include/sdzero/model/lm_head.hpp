@@ -8,8 +8,11 @@
 
 namespace sdz::model {
 
-// Rows per chunk so that one chunk of logits holds about `floats` values.
-int64_t chunk_rows(int64_t vocab, int64_t floats = int64_t(1) << 22);
+// Rows per chunk so that one chunk of logits holds about `floats` values. The default (32M logits,
+// 128 MB; ~1000 rows at a 32k vocabulary, ~220 at 152k) keeps the three matmuls of a chunk large
+// enough to run near the matmul peak: at 131 rows (4M logits) the small model's lm_head ran at about
+// half the speed (measured with 2 threads, docs/MODEL.md).
+int64_t chunk_rows(int64_t vocab, int64_t floats = int64_t(1) << 25);
 
 struct TopK {
   torch::Tensor logits;           // [N,k] float, divided by the temperature, descending

@@ -22,7 +22,7 @@ struct ScoreOptions {
   int64_t top_k = 64;
   double temperature = 1.0;      // logits are divided by it before top-k and softmax
   int64_t token_budget = 8192;   // padded tokens per forward micro-batch
-  int64_t chunk_rows = 0;        // lm_head rows per chunk (0: about 4M logits at a time)
+  int64_t chunk_rows = 0;        // lm_head rows per chunk (0: about 32M logits at a time)
 };
 
 struct ScoreOut {

@@ -2,6 +2,10 @@
 // Face names) and KVCache (preallocated per-slot keys/values for batched decoding).
 // Rows of a batch are right-padded and every row starts at position 0, so a row's outputs never depend
 // on its neighbours or on padding (causal attention hides keys to the right of each query).
+// Precision (set_dtype): the parameters are always fp32 (the master copies optimizers, checkpoints
+// and teachers use); with bf16 the blocks compute with bf16 copies of them (compute_weights.hpp),
+// the residual stream, projections and KV cache are bf16, and RMSNorm statistics, attention softmax,
+// the final norm, the lm_head and everything after it (logsumexp, losses, sampling) are fp32.
 #pragma once
 #include <torch/torch.h>
 
@@ -10,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "sdzero/model/compute_weights.hpp"
 #include "sdzero/model/config.hpp"
 
 namespace sdz::model {
@@ -29,6 +34,12 @@ class Transformer {
   explicit Transformer(const ModelConfig& cfg);
   const ModelConfig& config() const { return cfg_; }
 
+  // Compute precision of the blocks: kFloat32 (default) or kBFloat16 (see above).
+  void set_dtype(torch::ScalarType t);
+  torch::ScalarType dtype() const { return cw_.dtype(); }
+  // The value a parameter is multiplied with (its bf16 rounding under bf16; the parameter under fp32).
+  torch::Tensor compute_weight(const std::string& hf_name) const { return cw_.get(param(hf_name)); }
+
   // Normal(0, std) for matrices and embeddings, ones for norms (as transformers' _init_weights).
   void init_random(uint64_t seed, double std = 0.02);
   // Hugging Face names in checkpoint order; with tied embeddings there is no lm_head.weight.
@@ -46,7 +57,7 @@ class Transformer {
   // Full logits [B,T,vocab]: small inputs and tests only; use lm_head.hpp for real sequences.
   torch::Tensor logits(const torch::Tensor& ids) const;
 
-  KVCache make_cache(int64_t slots, int64_t capacity) const;
+  KVCache make_cache(int64_t slots, int64_t capacity) const;  // in the compute dtype
   // Prefills `slots` (one per row of ids [n,T], right-padded to T, true lengths in `lengths`) from
   // position 0. Returns each row's hidden state at its last real token, [n, hidden].
   torch::Tensor prefill(KVCache& cache, const torch::Tensor& ids, const std::vector<int64_t>& lengths,
@@ -67,6 +78,7 @@ class Transformer {
   torch::Tensor run(const torch::Tensor& ids, const torch::Tensor& qpos, KVCache* cache,
                     const torch::Tensor& slots, bool decode, bool checkpoint) const;
   torch::Tensor& add(const std::string& name, std::vector<int64_t> shape, bool ones = false);
+  torch::Tensor w(const torch::Tensor* p) const { return p ? cw_.get(*p) : torch::Tensor(); }
 
   ModelConfig cfg_;
   std::vector<NamedTensor> params_;
@@ -74,9 +86,11 @@ class Transformer {
   torch::Tensor *embed_ = nullptr, *final_norm_ = nullptr, *lm_head_ = nullptr;
   torch::Tensor inv_freq_default_, inv_freq_scaled_;
   double attn_factor_scaled_ = 1.0;
+  ComputeWeights cw_;
 };
 
-// RMSNorm written out (libtorch 1.13 has none): x * rsqrt(mean(x^2) + eps) * w, in fp32.
+// RMSNorm written out (libtorch 1.13 has none): x * rsqrt(mean(x^2) + eps) in fp32, cast back to x's
+// dtype, times w (as transformers does it in bf16).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 // RoPE inverse frequencies for head_dim; YaRN when the scaling says so. Returns (inv_freq, cos/sin factor).
 std::pair<torch::Tensor, double> rope_inv_freq(const ModelConfig& cfg, bool scaled);

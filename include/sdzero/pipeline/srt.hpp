@@ -1,37 +1,111 @@
 // defines: SD-Zero phase 1 in the pipeline. collect_srt(): initial responses to the split's
 // questions, the reward's cue appended, K revisions sampled, kept only when they verify, cleaned
-// (algo/ clean-ups), written as JSONL traces. train_srt(): the SRT objective over the traces,
-// data-parallel over the ranks of a communicator. `sdzero train --method.name=srt` runs both.
+// (algo/ clean-ups), written as JSONL traces (texts and token ids). SrtTrainer: the SRT objective
+// over the traces, data-parallel over the ranks of a communicator, epoch by epoch, in one stage
+// (joint / revision / generation) or two (sequential: each stage its own optimizer and schedule),
+// with checkpoints (phase srt_train; [ckpt] cadence, stop signals) and exact resume.
+// `sdzero train --method.name=srt` runs both (pipeline/run.cpp).
 #pragma once
 #include <mpi.h>
 
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "sdzero/algo/methods.hpp"
+#include "sdzero/algo/optim.hpp"
 #include "sdzero/algo/srt_collect.hpp"
 #include "sdzero/pipeline/components.hpp"
+
+namespace sdz {
+class Config;
+namespace ckpt {
+struct TrainingState;
+}
+}  // namespace sdz
 
 namespace sdz::pipeline {
 
 struct SrtCollected {
-  std::vector<algo::SrtTrace> traces;  // every rank's, in question order
+  std::vector<algo::SrtTrace> traces;  // every rank's, in question order (the JSONL's order)
   algo::CollectStats stats;            // summed over ranks
   int64_t generations = 0, generated_tokens = 0;
+  // What checkpoints record about the traces file (JSON text: path, bytes, crc32c, traces, stats);
+  // load_srt_traces() checks a file against it. Filled on every rank.
+  std::string record;
 };
 
 // Questions are shared out over `comm` by position; each rank's traces reach every rank.
-// traces_path (written by rank 0): one JSON object per kept revision.
+// traces_path (written by rank 0): one JSON object per kept revision, sorted by question.
 SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const std::vector<int64_t>& questions,
                          uint64_t seed, int64_t slots, MPI_Comm comm, const std::string& traces_path);
 
+// Reads the traces a checkpoint's record names back from `path`, exactly (token ids), after
+// checking size and crc32c against the record: a changed or missing file is an Error naming it.
+std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::string& record);
+
+// Every trace's cue must be the tokenized cue of this configuration ([prompt] cue keys): SRT
+// trains on the cue that phase 2 and a resumed run use. An Error names the key otherwise.
+void check_trace_cues(const std::vector<algo::SrtTrace>& traces, const algo::MethodContext& ctx);
+
 struct SrtTrainOptions {
-  int64_t steps = 16, batch = 32;
+  int64_t max_steps = 16;  // train.steps: a cap on the steps the epochs ask for
+  int64_t batch = 32;      // traces per optimizer step over all ranks (train.questions_per_step)
+  double epochs = 3;       // per stage (train.srt_epochs)
   uint64_t seed = 1234;
-  std::string metrics_path;  // rank 0 appends one record per step
+  std::string run_dir;  // metrics.jsonl and checkpoints/ go here (empty: neither)
+  int64_t ckpt_every_steps = 0, ckpt_keep_last = 3;
+  double ckpt_every_minutes = 0;
+  bool ckpt_on_signal = true;
+  std::string config_text;
+  static SrtTrainOptions from_config(const Config& cfg, const std::string& run_dir);
 };
-// Returns steps done.
-int64_t train_srt(Components& c, algo::SrtMethod& m, const std::vector<algo::SrtTrace>& traces,
-                  const SrtTrainOptions& o, MPI_Comm comm);
+
+class SrtTrainer {
+ public:
+  // Sets the method's stage length (srt.stage_steps, or epochs x traces / batch when it is 0).
+  SrtTrainer(Components& c, algo::SrtMethod& m, const std::vector<algo::SrtTrace>& traces, SrtTrainOptions o,
+             MPI_Comm comm);
+  ~SrtTrainer();
+  int64_t steps_per_stage() const { return per_stage_; }
+  int64_t total_steps() const;  // stages x steps_per_stage, capped by max_steps
+  // What checkpoints carry besides the model: the traces record and the collection's counters.
+  void set_collection(std::string record, int64_t generations, int64_t generated_tokens);
+  // Trains from the restored step (0 when fresh) to total_steps(); stops early, checkpointed, on
+  // SIGTERM/SIGUSR1. Returns the steps done, counting restored ones.
+  int64_t run();
+  bool stopped_by_signal() const { return stopped_by_signal_; }
+  // Collective: rank 0 writes run_dir/checkpoints/step_<steps_done>.h5 (phase srt_train).
+  std::string checkpoint(int64_t steps_done);
+  ckpt::TrainingState capture(int64_t steps_done) const;
+  void restore(const ckpt::TrainingState& s);  // the traces must be those of s.texts["srt_traces"]
+  // The trace indices step `step` trains on (all ranks), in order: epoch-wise shuffles of the
+  // traces keyed by (seed, stage, epoch).
+  std::vector<size_t> batch_indices(int64_t step);
+  int64_t generations() const { return generations_; }
+  int64_t generated_tokens() const { return generated_tokens_; }
+
+ private:
+  void start_stage(int stage);  // a fresh optimizer whose schedule begins at the stage's first step
+  nlohmann::json train_one(int64_t step);
+
+  Components& c_;
+  algo::SrtMethod& m_;
+  const std::vector<algo::SrtTrace>& traces_;
+  SrtTrainOptions o_;
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+  int64_t per_stage_ = 1;
+  std::unique_ptr<algo::Optimizer> opt_;
+  int opt_stage_ = -1;
+  int64_t start_step_ = 0;
+  bool stopped_by_signal_ = false;
+  std::string record_;
+  int64_t generations_ = 0, generated_tokens_ = 0;
+  std::vector<size_t> order_;
+  std::pair<int, int64_t> order_key_{-1, -1};  // (stage, epoch) of order_
+};
 
 }  // namespace sdz::pipeline

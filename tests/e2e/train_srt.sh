@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# sdz-labels: e2e
+# sdz-timeout: 900
+# SD-Zero phase 1 through `sdzero train --method.name=srt` on a tiny model, rewards from a judge script:
+#  - the sequential objective (the released code's two SFT stages): metrics records of both stages,
+#    revision-only then generation-only terms, each stage with a fresh warmup, finite losses, stage
+#    length = train.srt_epochs x traces / batch, parameters changed, srt_cues.json beside the model;
+#  - checkpoints: step 0 right after collection (phase srt_train, the traces file recorded), then by
+#    cadence; a run stopped by its step limit twice (mid stage 1, then in stage 2) and resumed with
+#    --resume auto equals the uninterrupted run bit for bit (losses, final weights);
+#  - SIGUSR1: checkpoint, exit 75, --resume auto continues from it; `sdzero inspect` shows the phase;
+#  - guards: a changed traces file, a method other than srt on SRT checkpoints, phase 2 with another
+#    cue than SRT's, and the removed srt.cue_* keys are clear errors; phase 2 with SRT's cue runs and
+#    writes checkpoints of phase distill.
+source "$(dirname "$0")/_lib.sh"
+cfg="$SDZ_SOURCE_DIR/configs/tiny.ini"
+common=(--config "$cfg" --run.threads=1 --data.q1_size=48 --data.q2_size=48)
+
+run() {  # run NAME ARGS...: sdzero with ARGS, log in $scratch/NAME.log, fail on error
+  local name=$1; shift
+  "$SDZERO" "$@" > "$scratch/$name.log" 2>&1 || { tail -30 "$scratch/$name.log"; fail "$name failed"; }
+}
+fails() {  # fails NAME NEEDLE ARGS...: sdzero must fail and say NEEDLE
+  local name=$1 needle=$2; shift 2
+  set +e; "$SDZERO" "$@" > "$scratch/$name.log" 2>&1; local rc=$?; set -e
+  [[ $rc -ne 0 ]] || fail "$name: expected a failure"
+  grep -qF -- "$needle" "$scratch/$name.log" || { tail -20 "$scratch/$name.log"; fail "$name: no '$needle' in the error"; }
+}
+
+# Rewards from an external judge (reward.command): deterministic in the response, about two thirds
+# of them 1, so that a random tiny model yields verified revisions after both cues. The method's
+# mechanics are under test here, not what it learns.
+cat > "$scratch/judge.py" <<'PY'
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)["response"]
+    print(json.dumps({"reward": 1.0 if sum(r.encode()) % 3 else 0.0}), flush=True)
+PY
+common+=(--reward.command="python3 -u $scratch/judge.py")
+srt=("${common[@]}" --method.name=srt --train.split=q1 --method.samples_per_question=0
+     --srt.objective=sequential --train.srt_epochs=0.5 --train.questions_per_step=8 --train.steps=100000
+     --optim.warmup_steps=2)
+
+# 1. Uninterrupted sequential SRT.
+run full train "${srt[@]}" --ckpt.every_steps=0 --run.dir="$scratch/full"
+[[ -s "$scratch/full/checkpoints/step_00000000.h5" ]] || fail "no checkpoint after collection"
+[[ -s "$scratch/full/final/srt_cues.json" ]] || fail "no srt_cues.json beside the SRT model"
+run zero train "${srt[@]}" --train.steps=0 --ckpt.every_steps=0 --run.dir="$scratch/zero"  # the initial model
+cmp -s "$scratch/zero/final/model.safetensors" "$scratch/full/final/model.safetensors" && fail "SRT did not change the parameters"
+P=$(python3 - "$scratch/full" <<'PY'
+import json, math, sys
+d = sys.argv[1]
+recs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+col, steps = recs[0], recs[1:]
+traces = sum(1 for _ in open(d + "/srt_traces.jsonl"))
+assert col["phase"] == "srt_collect" and col["step"] == 0 and col["traces"] == traces > 0, col
+assert col["generations"] == col["questions"] * 1 + col["candidates"], col  # initial + revisions
+per_stage = math.ceil(0.5 * traces / 8)
+assert [r["step"] for r in steps] == list(range(1, 2 * per_stage + 1)), ([r["step"] for r in steps], per_stage)
+for r in steps:
+    assert r["phase"] == "srt_train" and math.isfinite(r["loss"]) and r["loss"] > 0, r
+    first = r["step"] <= per_stage
+    assert r["stage"] == (1 if first else 2), r
+    # revision first (srt.sequential_first), then generation only
+    assert (r["srt/revision_term"], r["srt/generation_term"]) == ((1, 0) if first else (0, 1)), r
+# each stage starts a fresh optimizer: its warmup begins again
+assert steps[per_stage]["optim/lr"] == steps[0]["optim/lr"] < steps[1]["optim/lr"], (steps[0], steps[per_stage])
+print(per_stage)
+PY
+) || fail "sequential SRT metrics"
+echo "sequential SRT: $P steps per stage"
+grep -q "srt: .* steps per stage x 2 stage(s)" "$scratch/full.log" || fail "the log does not report the stages"
+
+# 2. The same run stopped by its step limit mid stage 1 and again in stage 2, resumed each time.
+run part-a train "${srt[@]}" --ckpt.every_steps=2 --train.steps=$((P - 1)) --run.dir="$scratch/part"
+run part-b train "${srt[@]}" --ckpt.every_steps=2 --train.steps=$((P + 2)) --run.dir="$scratch/part" --resume auto
+grep -q "resume: SRT continuing after step" "$scratch/part-b.log" || fail "part b did not resume"
+grep -q "srt collect:" "$scratch/part-b.log" && fail "a resumed SRT run collected again"
+run part-c train "${srt[@]}" --ckpt.every_steps=2 --run.dir="$scratch/part" --resume auto
+cmp -s "$scratch/full/srt_traces.jsonl" "$scratch/part/srt_traces.jsonl" || fail "collection is not deterministic"
+python3 - "$scratch/full" "$scratch/part" <<'PY'
+import json, sys
+a = {r["step"]: r for r in map(json.loads, open(sys.argv[1] + "/metrics.jsonl"))}
+b = {r["step"]: r for r in map(json.loads, open(sys.argv[2] + "/metrics.jsonl"))}  # later records win
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for s in a:
+    if s == 0: continue
+    for k in ("loss", "optim/lr", "optim/grad_norm", "loss/revision_nll_sum", "loss/generation_nll_sum", "stage"):
+        assert a[s][k] == b[s][k], (s, k, a[s][k], b[s][k])
+print("srt resume: identical metrics for", len(a) - 1, "steps")
+PY
+cmp -s "$scratch/full/final/model.safetensors" "$scratch/part/final/model.safetensors" || fail "resumed SRT weights differ"
+
+# 3. inspect shows the phase and the traces record.
+newest=$(ls "$scratch/part/checkpoints/"step_*.h5 | sort | tail -1)
+"$SDZERO" inspect "$newest" > "$scratch/inspect.txt" 2>&1 || { cat "$scratch/inspect.txt"; fail "inspect failed"; }
+grep -qE "phase +srt_train" "$scratch/inspect.txt" || { cat "$scratch/inspect.txt"; fail "inspect shows no SRT phase"; }
+grep -q "text.srt_traces" "$scratch/inspect.txt" || fail "inspect shows no traces record"
+
+# 4. SIGUSR1 during SRT training: checkpoint, exit 75, then --resume auto finishes the run.
+"$SDZERO" train "${srt[@]}" --train.srt_epochs=2000 --ckpt.every_steps=0 --run.dir="$scratch/sig" > "$scratch/sig.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 900); do  # up to 90 s for the collection record and two step records
+  [[ -f "$scratch/sig/metrics.jsonl" && $(wc -l < "$scratch/sig/metrics.jsonl") -ge 3 ]] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -USR1 $pid
+set +e; wait $pid; rc=$?; set -e
+[[ $rc -eq 75 ]] || { tail -20 "$scratch/sig.log"; fail "expected exit 75 after SIGUSR1, got $rc"; }
+stopped=$(ls "$scratch/sig/checkpoints/"step_*.h5 | sort | tail -1)
+[[ "$stopped" != *step_00000000.h5 ]] || fail "no checkpoint written on SIGUSR1"
+s=$((10#$(basename "$stopped" .h5 | sed 's/step_//')))
+run sig-b train "${srt[@]}" --train.srt_epochs=2000 --train.steps=$((s + 2)) --run.dir="$scratch/sig" --resume auto
+grep -q "resume: SRT continuing after step $s " "$scratch/sig-b.log" || fail "the signalled SRT run did not resume at $s"
+[[ -s "$scratch/sig/final/model.safetensors" ]] || fail "the resumed SRT run saved no model"
+
+# 5. Guards.
+cp "$scratch/part/srt_traces.jsonl" "$scratch/traces.bak"
+echo >> "$scratch/part/srt_traces.jsonl"  # one byte more: the size and crc32c no longer match
+fails changed "changed since the checkpoint" train "${srt[@]}" --run.dir="$scratch/part" --resume auto
+cp "$scratch/traces.bak" "$scratch/part/srt_traces.jsonl"
+fails wrong-method "cannot resume method sdzero" train "${common[@]}" --method.name=sdzero --train.init="$scratch/full/final" \
+  --run.dir="$scratch/part" --resume auto
+fails other-cue "prompt.cue_wrong" train "${common[@]}" --method.name=sdzero --train.init="$scratch/full/final" \
+  --prompt.cue_wrong="<r>" --run.dir="$scratch/p2bad"
+printf '[srt]\ncue_wrong = Wrong. I need to redo all.\n' > "$scratch/old.ini"
+fails old-key "did you mean 'prompt.cue_wrong'" config --config "$scratch/old.ini"
+
+# 6. Phase 2 from the SRT model with its cue: runs, checkpoints say distill.
+run phase2 train "${common[@]}" --method.name=sdzero --train.init="$scratch/full/final" --train.split=q2 \
+  --train.steps=1 --ckpt.every_steps=1 --run.dir="$scratch/p2"
+"$SDZERO" inspect "$scratch/p2" > "$scratch/inspect2.txt" 2>&1 || { cat "$scratch/inspect2.txt"; fail "inspect p2"; }
+grep -qE "phase +distill" "$scratch/inspect2.txt" || { cat "$scratch/inspect2.txt"; fail "phase 2 checkpoint is not phase distill"; }
+fails srt-on-distill "cannot resume SRT" train "${srt[@]}" --run.dir="$scratch/p2" --resume auto
+echo "train_srt: ok"
