@@ -4,6 +4,7 @@
 // token: g_t = log p_student - log p_teacher; the figure compares wrong and correct responses and
 // asks how often the largest gap falls on the first error.
 #include "sdzero/app/demo.hpp"
+#include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/metrics.hpp"
@@ -20,8 +21,16 @@ nlohmann::json run_localization(Session& s, const Config& cfg) {
   d.seed = uint64_t(cfg.get_int("run.seed"));
   d.dir = s.run_dir + "/localization";
   d.cfg = cfg;
-  d.cfg = d.stage({"--data.task=" + task, "--demo.pretrain_steps=" + cfg.text("demo.localization_pretrain_steps"),
-                   "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens")});
+  std::vector<std::string> ov = {"--data.task=" + task,
+                                 "--demo.pretrain_steps=" + cfg.text("demo.localization_pretrain_steps"),
+                                 "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens")};
+  for (const std::string& o : split(cfg.get_string("demo.localization_overrides"), ' ')) {
+    if (trim(o).empty()) continue;
+    if (!starts_with(trim(o), "--") || trim(o).find('=') == std::string::npos)
+      throw Error("'" + o + "' is not an override of the form --section.key=value", "demo.localization_overrides");
+    ov.push_back(trim(o));
+  }
+  d.cfg = d.stage(ov);
   make_dirs(d.dir);
   pipeline::Components probe = pipeline::build_components(d.stage({"--method.name=sft"}), false);
   std::vector<tasks::Question> held = pipeline::load_questions(probe.data, "eval");

@@ -41,8 +41,8 @@ int threads_per_rank(const LaunchInfo& li, int requested) {
   return t > 0 ? t : 1;
 }
 
-void ensure_omp_wait_policy(char** argv, const LaunchInfo& li, int threads) {
-  if (li.local_size * threads <= li.cores) return;
+void ensure_omp_wait_policy(char** argv, const LaunchInfo&, int threads) {
+  if (threads <= 1) return;  // one thread: nothing spins
   if (std::getenv("OMP_WAIT_POLICY")) return;  // the user chose; respect it
   if (std::getenv("SDZ_REEXECED")) return;      // never loop
   setenv("OMP_WAIT_POLICY", "passive", 1);

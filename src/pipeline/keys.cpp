@@ -41,6 +41,8 @@ void declare_pipeline_keys(Schema& s) {
             "accuracy-vs-generations plot).", 1, 100);
   s.add_string("demo.localization_task", "mul", "Task of the self-localization figure (long scratchpad responses); "
                "none: skip it.");
+  s.add_string("demo.localization_overrides", "--data.mul_digits=2", "Space-separated --section.key=value overrides of "
+               "the localization stage (a shorter scratchpad keeps its pretraining within the demo's time).");
   s.add_int("demo.localization_pretrain_steps", 800, "Most pretraining steps of the localization task's base.", 1);
   s.add_int("demo.localization_max_new_tokens", 64, "Response length limit on the localization task.", 1);
   s.add_int("demo.localization_questions", 200, "Test questions scored for the localization figure.", 1);

@@ -35,16 +35,20 @@ PromptConfig PromptConfig::toy() {
 PromptConfig PromptConfig::from_config(const Config& cfg) {
   PromptConfig pc;
   pc.format = parse_chat_format(cfg.get_string("prompt.format"), "prompt.format");
-  const PromptConfig base = pc.format == ChatFormat::Toy ? toy() : defaults();
-  auto pick = [&](const char* key, const std::string& fallback) {
-    return cfg.origin(key) == "default" ? fallback : cfg.get_string(key);
+  const PromptConfig base = pc.format == ChatFormat::Toy ? toy() : defaults(), chatml = defaults();
+  // A key left at the schema's (ChatML) default takes the format's own default. "Left at" is judged
+  // by value as well as by origin: a run's resolved config.ini spells every key out, and reading it
+  // back must give the same prompts (a toy run's <w>, not the ChatML sentence).
+  auto pick = [&](const char* key, const std::string& fallback, const std::string& schema_default) {
+    const std::string v = cfg.get_string(key);
+    return cfg.origin(key) == "default" || v == schema_default ? fallback : v;
   };
-  pc.system = pick("prompt.system", base.system);
-  pc.suffix = pick("prompt.suffix", base.suffix);
-  pc.cue_correct = pick("prompt.cue_correct", base.cue_correct);
-  pc.cue_wrong = pick("prompt.cue_wrong", base.cue_wrong);
-  pc.cue_separator = pick("prompt.cue_separator", base.cue_separator);
-  pc.sdft_template = pick("prompt.sdft_template", base.sdft_template);
+  pc.system = pick("prompt.system", base.system, chatml.system);
+  pc.suffix = pick("prompt.suffix", base.suffix, chatml.suffix);
+  pc.cue_correct = pick("prompt.cue_correct", base.cue_correct, chatml.cue_correct);
+  pc.cue_wrong = pick("prompt.cue_wrong", base.cue_wrong, chatml.cue_wrong);
+  pc.cue_separator = pick("prompt.cue_separator", base.cue_separator, chatml.cue_separator);
+  pc.sdft_template = pick("prompt.sdft_template", base.sdft_template, chatml.sdft_template);
   return pc;
 }
 

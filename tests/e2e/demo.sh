@@ -1,47 +1,90 @@
 #!/usr/bin/env bash
 # sdz-labels: e2e
 # sdz-timeout: 900
-# A shortened built-in demo: the base is pretrained and picked, every method post-trains it with the
-# same generation budget, the table is written, its numbers equal results.jsonl, and a second run
-# reuses the cached base.
+# A shortened built-in demo (2 seeds, a 2-rate grid, every method, the localization stage): every
+# stage ran, every method used exactly the same generation budget (its own budget counters say so),
+# the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
+# the table rows are the means of the per-seed rows, and a second run reuses the cached bases.
 source "$(dirname "$0")/_lib.sh"
-short=(--run.dir="$scratch/demo" --run.threads=1 --demo.pretrain_steps=300 --demo.pick_every=100
-       --demo.pick_questions=40 --demo.budget=128 --data.eval_size=40 --demo.methods=rft,grpo,sdzero,sdft)
-"$SDZERO" demo "${short[@]}" > "$scratch/demo.log" 2>&1 || { cat "$scratch/demo.log"; fail "demo failed"; }
-grep -q "demo: pretraining the base model" "$scratch/demo.log" || fail "no pretraining stage"
-grep -q "demo: base after 100 steps" "$scratch/demo.log" || fail "the base was never evaluated for the band"
-for m in rft grpo sdzero sdft; do
-  grep -q "demo: post-training the base with $m" "$scratch/demo.log" || fail "stage $m did not run"
-  [[ $m != sdzero ]] || grep -q "srt collect:" "$scratch/demo.log" || fail "SD-Zero ran without SRT collection"
-  [[ -s "$scratch/demo/$m/metrics.jsonl" ]] || fail "$m wrote no metrics"
+short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
+       --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
+       --demo.methods=rft,grpo,sdft,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16)
+"$SDZERO" demo "${short[@]}" > "$scratch/demo.log" 2>&1 || { tail -40 "$scratch/demo.log"; fail "demo failed"; }
+for seed in 1234 1235; do
+  grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
+  for m in rft grpo sdft sdzero; do
+    for lr in 0.0001 0.0003; do
+      grep -q "demo: seed $seed: post-training the base with $m at lr $lr" "$scratch/demo.log" || fail "stage $seed $m $lr did not run"
+    done
+  done
+  [[ -s "$scratch/demo/seed-$seed/base/model.safetensors" ]] || fail "the base of seed $seed was not cached"
 done
-[[ -s "$scratch/demo/base/model.safetensors" ]] || fail "the base was not cached"
+grep -q "demo: base after 100 steps" "$scratch/demo.log" || fail "the base was never evaluated for the band"
+grep -q "srt collect:" "$scratch/demo.log" || fail "SD-Zero ran without SRT collection"
+grep -q "demo: self-localization on task mul" "$scratch/demo.log" || fail "no localization stage"
+for p in accuracy_vs_generations phase2_length localization; do
+  [[ -s "$scratch/demo/plots/$p.png" ]] || fail "plot $p.png missing"
+done
 python3 - "$scratch/demo" <<'PY'
 import json, re, sys
 d = sys.argv[1]
-rows = [json.loads(l) for l in open(d + "/results.jsonl")]
-assert [r["model"] for r in rows] == ["base", "rft", "grpo", "srt", "sdzero", "sdft"], rows
-# Same budget for every method, proved by its own budget counter (sdzero: SRT half + phase-2 half).
-for r in rows[1:]:
-    if r["model"] == "srt":
-        assert 0 < r["generations"] <= 64, r
+lines = [json.loads(l) for l in open(d + "/results.jsonl")]
+runs = [l for l in lines if "table" not in l]
+tables = [l for l in lines if l.get("table") in ("main", "revision")]
+models = ["base", "rft", "grpo", "sdft", "srt", "sdzero"]
+assert sorted({r["model"] for r in runs}) == sorted(models), {r["model"] for r in runs}
+assert len(runs) == 2 * (1 + 2 * 5), len(runs)  # per seed: base + 2 rates x (rft, grpo, sdft, srt, sdzero)
+# The same budget for every method, from its own budget counters (sdzero = SRT share + phase 2).
+for r in runs:
+    if r["model"] in ("base",):
         continue
+    run = f"{d}/seed-{r['seed']}/{'sdzero' if r['model'] == 'srt' else r['model']}-lr{r['lr']:g}"
+    if r["model"] == "srt":
+        assert 0 < r["generations"] <= 96, r  # 3/4 of the budget at most
+        continue
+    last = [json.loads(l) for l in open(run + "/metrics.jsonl")][-1]
+    phase1 = next(x["generations"] for x in runs if x["model"] == "srt" and x["seed"] == r["seed"] and x["lr"] == r["lr"]) \
+        if r["model"] == "sdzero" else 0
     assert r["generations"] == 128, r
-    last = [json.loads(l) for l in open(f"{d}/{r['model']}/metrics.jsonl")][-1]
-    phase1 = next(x for x in rows if x["model"] == "srt")["generations"] if r["model"] == "sdzero" else 0
     assert last["budget/generations"] + phase1 == 128, (r["model"], last["budget/generations"], phase1)
-assert sum(1 for _ in open(d + "/sdzero/srt_run/srt_traces.jsonl")) >= 0
-# The table is the JSON rendered: same numbers.
-table = {}
-for line in open(d + "/results.md"):
-    m = re.match(r"\| (\w+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", line)
-    if m: table[m.group(1)] = [float(x) for x in m.groups()[1:]]
-for r in rows:
-    want = [round(100 * r["greedy"], 1), round(100 * r["avg_at_k"], 1), round(100 * r["pass_at_k"], 1)]
-    assert table[r["model"]] == want, (r["model"], table[r["model"]], want)
-print("demo table:", table)
+    assert len(r["curve"]) >= 3 and r["curve"][-1][0] == 128, r["curve"]
+# Each table row is the mean over seeds of the per-seed rows at its learning rate ...
+for t in tables:
+    rows = [r for r in runs if r["model"] == t["model"] and (t["model"] == "base" or r["lr"] == t["lr"])]
+    assert len(rows) == 2 and t["seeds"] == 2, t
+    key = "avg_at_k" if t["table"] == "main" else "correction_rate"
+    got = [100 * (r["test"]["sampling"]["avg_at_k"] if key == "avg_at_k" else r["test"]["revision"]["oracle"]["correction_rate"]) for r in rows]
+    assert abs(t[key]["mean"] - sum(got) / 2) < 1e-9, (t, got)
+# ... the chosen rate has the best mean validation accuracy ...
+for t in tables:
+    if t["model"] == "base":
+        continue
+    means = {}
+    for r in runs:
+        if r["model"] == t["model"]:
+            means.setdefault(r["lr"], []).append(r["val_avg_at_k"])
+    best = max(means, key=lambda lr: sum(means[lr]) / len(means[lr]))
+    assert abs(sum(means[best]) - sum(means[t["lr"]])) < 1e-12, (t["model"], means, t["lr"])
+# ... and results.md shows exactly those numbers.
+md = open(d + "/results.md").read()
+shown = {}
+for line in md.splitlines():
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if len(cells) in (9, 10) and cells[0] in models and re.match(r"[\d.]+ ± [\d.]+", cells[3]):
+        shown.setdefault(cells[0], []).append(cells)
+for t in tables:
+    cells = shown[t["model"]][0 if t["table"] == "main" else 1]
+    col = 4 if t["table"] == "main" else 5  # avg@k / correction rate
+    key = "avg_at_k" if t["table"] == "main" else "correction_rate"
+    want = "%.1f ± %.1f" % (t[key]["mean"], t[key]["sd"])
+    assert cells[col] == want, (t["model"], t["table"], cells[col], want)
+loc = [l for l in lines if l.get("table") == "localization"]
+assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
+print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})
 PY
-# A second run reuses the base instead of pretraining again.
-"$SDZERO" demo "${short[@]}" --demo.methods=rft > "$scratch/demo2.log" 2>&1 || { cat "$scratch/demo2.log"; fail "second demo failed"; }
+# A second run reuses the bases instead of pretraining again.
+"$SDZERO" demo "${short[@]}" --demo.methods=rft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/demo2.log" 2>&1 ||
+  { tail -20 "$scratch/demo2.log"; fail "second demo failed"; }
 grep -q "demo: reusing the base model" "$scratch/demo2.log" || fail "the cached base was not reused"
+if grep -q "pretraining the base" "$scratch/demo2.log"; then fail "the second run pretrained again"; fi
 echo "demo: ok"

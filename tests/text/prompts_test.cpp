@@ -96,6 +96,17 @@ TEST(Prompts, FromConfigKeys) {
   EXPECT_EQ(tp.cue_correct, "<r>");
   EXPECT_EQ(tp.cue_separator, "");
   EXPECT_EQ(generator_prompt(tp, "1+1"), "<q>1+1<a>");
+  // A resolved config.ini (every key spelled out, as a run writes it) read back gives the same prompts.
+  Config again = Config::load_text(s, toy.to_ini(), "config.ini", {});
+  EXPECT_NE(again.origin("prompt.cue_wrong"), "default");
+  const PromptConfig ap = PromptConfig::from_config(again);
+  EXPECT_EQ(ap.cue_wrong, "<w>");
+  EXPECT_EQ(ap.cue_separator, "");
+  EXPECT_EQ(ap.system, "");
+  EXPECT_EQ(generator_prompt(ap, "1+1"), "<q>1+1<a>");
+  // A value the user really set survives the round trip.
+  Config own = Config::load(s, "", {"--prompt.format=toy", "--prompt.cue_wrong=<x>"});
+  EXPECT_EQ(PromptConfig::from_config(Config::load_text(s, own.to_ini(), "config.ini", {})).cue_wrong, "<x>");
 }
 
 TEST(Prompts, RevisionLayoutConcatenatesIds) {

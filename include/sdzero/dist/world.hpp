@@ -18,9 +18,11 @@ LaunchInfo launch_info_from_env();
 // Threads per rank: `requested` if > 0, else cores per node / ranks per node (at least 1).
 int threads_per_rank(const LaunchInfo& li, int requested);
 
-// With ranks x threads > cores, spinning OpenMP threads make everything ~12x slower (DESIGN.md),
-// and libgomp reads OMP_WAIT_POLICY only when it loads. So when the policy must change and is not
-// set, this re-executes the program with OMP_WAIT_POLICY=passive (once; never returns then).
+// With ranks x threads > cores, spinning OpenMP threads make everything ~12x slower (DESIGN.md);
+// even within the cores, torch's OpenMP pool spins on the cores OpenBLAS's own threads need (a
+// profile of batch-1 decoding: 64% of samples spinning; passive halved a generate run). libgomp
+// reads OMP_WAIT_POLICY only when it loads, so when it is not set this re-executes the program with
+// OMP_WAIT_POLICY=passive (once; never returns then).
 // Call it first thing in main(), before MPI_Init. Returns normally when no change is needed.
 void ensure_omp_wait_policy(char** argv, const LaunchInfo& li, int threads);
 
