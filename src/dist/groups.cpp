@@ -22,6 +22,7 @@ Groups::Groups(MPI_Comm world, const Layout& layout) : layout_(layout), world_(w
     MPI_Comm_dup(world, &learners_);
     MPI_Comm_dup(world, &policy_bridge_);
     MPI_Comm_dup(world, &teacher_bridge_);
+    MPI_Comm_dup(world, &trainers_);
     return;
   }
   // Every split is collective over the world, so every rank calls every split in the same order.
@@ -31,13 +32,14 @@ Groups::Groups(MPI_Comm world, const Layout& layout) : layout_(layout), world_(w
   // key -1 for the learner root makes it rank 0 of each bridge.
   policy_bridge_ = split(world, root || role_ == Role::Rollout, root ? -1 : world_rank_);
   teacher_bridge_ = split(world, root || role_ == Role::Teacher, root ? -1 : world_rank_);
+  trainers_ = split(world, role_ != Role::Rollout, world_rank_);
 }
 
 Groups::~Groups() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  for (MPI_Comm* c : {&role_comm_, &learners_, &policy_bridge_, &teacher_bridge_})
+  for (MPI_Comm* c : {&role_comm_, &learners_, &policy_bridge_, &teacher_bridge_, &trainers_})
     if (*c != MPI_COMM_NULL) MPI_Comm_free(c);
 }
 

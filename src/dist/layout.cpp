@@ -93,6 +93,13 @@ void declare_dist_keys(Schema& s) {
   s.add_int("layout.rollout", 1, "Rollout ranks in a split layout (generate + verify).", 0);
   s.add_int("layout.teacher", 1, "Teacher ranks in a split layout (score in the revision context).", 0);
   s.add_int("layout.learner", 1, "Learner ranks in a split layout (data-parallel training).", 0);
+  s.add_int("dist.max_staleness", 0,
+            "Async mode: rollout may generate step k+s while the learners train step k; a trajectory more "
+            "than s policy versions old is never trained on (dropped and counted). 0: strictly on-policy.",
+            0, 64);
+  s.add_bool("dist.zero1", false,
+             "ZeRO-1: shard the AdamW state over the learners (gradients reduce-scattered, each learner "
+             "updates the parameters it owns, parameters all-gathered); same result as unsharded.");
   s.add_int("dist.bucket_mb", 64, "Size of the flat buckets for weight sync and gradient allreduce, MiB.", 1, 4096);
 }
 

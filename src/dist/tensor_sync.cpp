@@ -1,5 +1,7 @@
 #include "sdzero/dist/tensor_sync.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "sdzero/core/error.hpp"
@@ -115,6 +117,90 @@ bool tensors_identical(MPI_Comm comm, const std::vector<torch::Tensor>& tensors)
   MPI_Allreduce(&mine, &lo, 1, MPI_UINT64_T, MPI_MIN, comm);
   MPI_Allreduce(&mine, &hi, 1, MPI_UINT64_T, MPI_MAX, comm);
   return lo == hi;
+}
+
+}  // namespace sdz
+
+namespace sdz {
+
+std::vector<int> partition_owners(const std::vector<torch::Tensor>& tensors, int ranks) {
+  if (ranks < 1) throw Error("partition_owners: needs at least one rank", "dist");
+  double total = 0;
+  for (const auto& t : tensors) total += double(t.numel());
+  std::vector<int> owner;
+  double before = 0;
+  for (const auto& t : tensors) {
+    // A tensor goes to the rank whose equal slice of the total holds its midpoint.
+    double mid = before + double(t.numel()) / 2;
+    int o = total > 0 ? int(mid * ranks / total) : 0;
+    owner.push_back(std::min(std::max(o, owner.empty() ? 0 : owner.back()), ranks - 1));
+    before += double(t.numel());
+  }
+  return owner;
+}
+
+static void check_owners(MPI_Comm comm, const std::vector<torch::Tensor>& ts, const std::vector<int>& owner) {
+  int n = 1;
+  MPI_Comm_size(comm, &n);
+  if (owner.size() != ts.size()) throw Error("ZeRO-1: one owner per tensor needed", "dist");
+  for (size_t k = 0; k < ts.size(); ++k) {
+    check_cpu_contiguous(ts[k]);
+    if (owner[k] < 0 || owner[k] >= n || (k > 0 && owner[k] < owner[k - 1]))
+      throw Error("ZeRO-1: owners must be contiguous runs of ranks in order", "dist");
+  }
+}
+
+void reduce_scatter_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts, const std::vector<int>& owner) {
+  check_owners(comm, ts, owner);
+  int n = 1, me = 0;
+  MPI_Comm_size(comm, &n);
+  MPI_Comm_rank(comm, &me);
+  std::vector<int64_t> counts(size_t(n), 0);
+  std::vector<torch::Tensor> flat;
+  for (size_t k = 0; k < ts.size(); ++k) {
+    flat.push_back(ts[k].reshape({-1}).to(torch::kFloat32));
+    counts[size_t(owner[k])] += ts[k].numel();
+  }
+  std::vector<int> icounts;
+  for (int64_t c : counts) {
+    if (c > INT32_MAX) throw Error("ZeRO-1: a shard exceeds 2^31 elements", "dist", "use more learners");
+    icounts.push_back(int(c));
+  }
+  torch::Tensor all = flat.empty() ? torch::empty({0}) : torch::cat(flat);
+  torch::Tensor mine = torch::empty({counts[size_t(me)]}, torch::kFloat32);
+  MPI_Reduce_scatter(all.data_ptr<float>(), mine.data_ptr<float>(), icounts.data(), MPI_FLOAT, MPI_SUM, comm);
+  int64_t off = 0;
+  for (size_t k = 0; k < ts.size(); ++k) {
+    if (owner[k] != me) continue;
+    int64_t m = ts[k].numel();
+    ts[k].copy_(mine.narrow(0, off, m).view(ts[k].sizes()));
+    off += m;
+  }
+}
+
+void allgather_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts, const std::vector<int>& owner) {
+  check_owners(comm, ts, owner);
+  int n = 1, me = 0;
+  MPI_Comm_size(comm, &n);
+  MPI_Comm_rank(comm, &me);
+  std::vector<int64_t> bytes(size_t(n), 0);
+  for (size_t k = 0; k < ts.size(); ++k) bytes[size_t(owner[k])] += int64_t(ts[k].nbytes());
+  std::vector<int> counts, displs;
+  int64_t total = 0;
+  for (int64_t b : bytes) {
+    if (total + b > INT32_MAX) throw Error("ZeRO-1: all-gather exceeds 2 GiB", "dist", "use a smaller model per job");
+    counts.push_back(int(b)), displs.push_back(int(total)), total += b;
+  }
+  std::vector<uint8_t> buf(static_cast<size_t>(total));
+  int64_t off = displs[size_t(me)];
+  for (size_t k = 0; k < ts.size(); ++k)
+    if (owner[k] == me) std::memcpy(buf.data() + off, ts[k].data_ptr(), ts[k].nbytes()), off += int64_t(ts[k].nbytes());
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data(), counts.data(), displs.data(), MPI_BYTE, comm);
+  off = 0;
+  for (size_t k = 0; k < ts.size(); ++k) {
+    if (owner[k] != me) std::memcpy(ts[k].data_ptr(), buf.data() + off, ts[k].nbytes());
+    off += int64_t(ts[k].nbytes());
+  }
 }
 
 }  // namespace sdz

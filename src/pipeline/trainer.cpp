@@ -4,6 +4,7 @@
 #include "sdzero/pipeline/trainer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "sdzero/ckpt/cadence.hpp"
@@ -19,6 +20,7 @@
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/pipeline/rollout.hpp"
+#include "sdzero/pipeline/staleness.hpp"
 
 namespace sdz::pipeline {
 
@@ -39,6 +41,8 @@ TrainOptions TrainOptions::from_config(const Config& cfg, const std::string& run
   o.ckpt_on_signal = cfg.get_bool("ckpt.on_signal");
   o.config_text = cfg.to_ini();
   o.phase = "train:" + cfg.get_string("method.name");
+  o.max_staleness = cfg.get_int("dist.max_staleness");
+  o.zero1 = cfg.get_bool("dist.zero1");
   return o;
 }
 
@@ -47,7 +51,12 @@ Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
   if (c_.teacher) teacher_ = std::make_unique<ModelScorer>(*c_.teacher);
   if (g_.has(Role::Learner)) {
     c_.policy->set_requires_grad(true);
-    optim_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), c_.algo.optim);
+    algo::OptimOptions oo = c_.algo.optim;
+    if (opt_.zero1) {  // Zero1 clips by the global norm itself; AdamW then sees only owned gradients
+      zero1_ = std::make_unique<Zero1>(g_.learners(), c_.policy->parameters(), oo.grad_clip);
+      oo.grad_clip = 0;
+    }
+    optim_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo);
   }
   if (g_.world_rank() == 0 && !opt_.run_dir.empty()) {
     metrics_ = MetricsWriter(opt_.run_dir + "/metrics.jsonl");
@@ -71,9 +80,19 @@ int64_t Trainer::run() {
   ckpt::Cadence cadence(opt_.ckpt_every_steps, opt_.ckpt_every_minutes, ckpt::monotonic_seconds());
   Progress progress("train " + c_.method->name(), opt_.steps, "step");
   int64_t done = start_step_;
-  for (int64_t s = start_step_; s < opt_.steps && !budget_.exhausted(); ++s) {
-    nlohmann::json rec = step(s);
-    if (rec.value("questions", 0) == 0) break;  // the budget had no room for another question
+  next_gen_ = start_step_ + int64_t(pending_.size());
+  run_clock_.reset();
+  while (done < opt_.steps) {
+    const int64_t s = done;
+    nlohmann::json rec;
+    if (opt_.max_staleness == 0) {
+      if (budget_.exhausted()) break;
+      rec = step(s);
+      if (rec.value("questions", 0) == 0) break;  // the budget had no room for another question
+    } else {
+      if (!async_round(rec)) break;
+      if (rec.is_null()) continue;  // a round that only filled the pipeline
+    }
     ++done;
     progress.update(done, strprintf("loss %.4f reward %.3f", rec.value("loss", 0.0), rec.value("reward_mean", 0.0)));
     // Wall clocks differ between ranks: rank 0 decides, everyone follows; a signal on any rank counts.
@@ -106,7 +125,7 @@ static std::string teacher_state_json(const algo::TeacherState& t) {
   return j.dump();
 }
 
-ckpt::TrainingState Trainer::capture(int64_t steps_done) const {
+ckpt::TrainingState Trainer::capture(int64_t steps_done) {
   ckpt::TrainingState s;
   s.step = steps_done;
   s.policy_version = version_;
@@ -115,6 +134,16 @@ ckpt::TrainingState Trainer::capture(int64_t steps_done) const {
   s.model_config_json = c_.policy->config().to_hf_json();
   for (const auto& [name, t] : c_.policy->named_parameters()) s.model[name] = t.detach().clone();
   if (optim_) s.optimizer = ckpt::capture_adamw(optim_->adamw(), c_.policy->named_parameters());
+  if (zero1_) s.optimizer = zero1_->gather_state(s.optimizer);  // the learner root gets every shard
+  if (opt_.max_staleness > 0) {  // batches in flight, so a resumed async run trains exactly them
+    std::vector<Bytes> parts = gatherv(g_.world(), g_.layout().learner_root(), pack_pending());
+    if (g_.is_learner_root()) {
+      Bytes merged;
+      for (const auto& p : parts) merged.insert(merged.end(), p.begin(), p.end());
+      if (!merged.empty())  // nothing in flight (e.g. after the last step): nothing to carry
+        s.extra["pipeline_pending"] = torch::from_blob(merged.data(), {int64_t(merged.size())}, torch::kUInt8).clone();
+    }
+  }
   s.teacher.rule = c_.algo.teacher_update;
   s.teacher.schedule_json = teacher_state_json(c_.method->teacher().state());
   if (c_.teacher)
@@ -132,7 +161,14 @@ void Trainer::restore(const ckpt::TrainingState& s) {
   if (c_.teacher && !s.teacher.params.empty())
     ckpt::copy_into(c_.teacher->named_parameters(), s.teacher.params, "checkpoint /teacher");
   if (optim_ && !s.optimizer.params.empty())
-    ckpt::restore_adamw(optim_->adamw(), c_.policy->named_parameters(), s.optimizer);
+    ckpt::restore_adamw(optim_->adamw(), c_.policy->named_parameters(),
+                        zero1_ ? zero1_->own_part(s.optimizer, c_.policy->named_parameters()) : s.optimizer);
+  pending_.clear();
+  if (auto it = s.extra.find("pipeline_pending"); it != s.extra.end()) {
+    torch::Tensor t = it->second.contiguous().to(torch::kUInt8);
+    Bytes merged(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
+    unpack_pending(merged);
+  }
   if (!s.teacher.schedule_json.empty()) {
     auto j = nlohmann::json::parse(s.teacher.schedule_json);
     algo::TeacherState t;
@@ -194,10 +230,8 @@ nlohmann::json Trainer::step(int64_t step) {
   rec["kept"] = kept;
   rec["reward_mean"] = generated > 0 ? reward_sum / generated : 0.0;
   rec["version"] = version_;
-  for (const char* phase : {"generate", "verify", "teacher", "learn", "sync", "exchange"})
-    rec[std::string("t_") + phase] = allreduce_max(w, timers_.get(phase));
-  double secs = allreduce_max(w, wall.seconds());
-  rec["t_step"] = secs;
+  phase_metrics(rec, wall.seconds());
+  const double secs = rec["t_step"].get<double>();
   rec["tokens_per_s"] = secs > 0 ? tokens / secs : 0.0;
   for (auto& [k, v] : budget_.metrics()) rec[k] = v;
 
@@ -315,11 +349,20 @@ algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, 
   algo::Batch batch;
   bool any_signal = false;
   for (auto& r : items) any_signal |= r.has_signal;
+  // Staleness: version_ - the tag. On-policy (s = 0) a mismatch is a bug; async drops what is
+  // beyond the bound (the schedule never produces such, the counter proves it).
+  int64_t lag_min = INT64_MAX, lag_max = -1, dropped = 0;
   for (auto& r : items) {
-    if (r.trajectory.policy_version != version_)
+    const int64_t lag = version_ - r.trajectory.policy_version;
+    if (opt_.max_staleness == 0 && lag != 0)
       throw Error(strprintf("trajectory of policy version %lld reached a learner at version %lld",
                             (long long)r.trajectory.policy_version, (long long)version_),
                   "pipeline", "on-policy training never mixes versions");
+    if (!within_staleness(lag, opt_.max_staleness)) {
+      ++dropped;
+      continue;
+    }
+    lag_min = std::min(lag_min, lag), lag_max = std::max(lag_max, lag);
     batch.trajectories.push_back(std::move(r.trajectory));
     if (any_signal) batch.signals.push_back(std::move(r.signal));
   }
@@ -330,25 +373,43 @@ algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, 
   int learners = 1;
   MPI_Comm_size(g_.learners(), &learners);
   auto reduce = [&] {
+    if (zero1_) return zero1_->reduce_and_clip();
     if (learners == 1) return;
     std::vector<torch::Tensor> grads;
     for (auto& p : optim_->params()) grads.push_back(p.mutable_grad());
     allreduce_tensors(g_.learners(), grads, opt_.bucket_bytes, /*average=*/false);
   };
   algo::StepResult r = algo::train_step(*c_.method, student_, *optim_, batch, global, step, reduce);
+  if (zero1_) {
+    zero1_->gather_params();
+    r.optim.grad_norm = zero1_->grad_norm();
+    r.stats["optim/grad_norm"] = r.optim.grad_norm;
+    r.stats["zero1"] = 1;
+  }
   // Data-parallel learners must stay bit-identical; a drift means a bug, so stop loudly.
   if (learners > 1 && !tensors_identical(g_.learners(), c_.policy->parameters()))
     throw Error(strprintf("learner parameters differ after step %lld", (long long)(step + 1)), "pipeline");
   r.stats["learners"] = learners;
+  if (opt_.max_staleness > 0) {
+    MPI_Allreduce(MPI_IN_PLACE, &lag_min, 1, MPI_INT64_T, MPI_MIN, g_.learners());
+    MPI_Allreduce(MPI_IN_PLACE, &lag_max, 1, MPI_INT64_T, MPI_MAX, g_.learners());
+    stale_dropped_ += allreduce_sum(g_.learners(), dropped);
+    r.stats["lag_min"] = lag_max < 0 ? 0 : lag_min;
+    r.stats["lag_max"] = lag_max < 0 ? 0 : lag_max;
+    r.stats["stale_dropped"] = stale_dropped_;
+  }
   return r;
 }
 
 // Weight sync: the learner root's policy to every rollout rank (each step) and to the teacher
 // ranks when the method's teacher rule says so.
 void Trainer::sync_role(algo::TeacherAction action) {
-  auto t = timers_.scope("sync");
   int a = int(action);
-  MPI_Bcast(&a, 1, MPI_INT, g_.layout().learner_root(), g_.world());
+  {  // the other ranks wait here for the learners: idle, not sync
+    auto w = timers_.scope("idle");
+    MPI_Bcast(&a, 1, MPI_INT, g_.layout().learner_root(), g_.world());
+  }
+  auto t = timers_.scope("sync");
   action = algo::TeacherAction(a);
   ++version_;
   if (g_.layout().colocated) {  // learners hold identical weights: nothing to move
@@ -368,14 +429,29 @@ void Trainer::sync_role(algo::TeacherAction action) {
 }
 
 std::vector<Routed> Trainer::route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const) {
+  return route_on(g_.world(), 0, std::move(items), dest);
+}
+
+std::vector<Routed> Trainer::route_on(MPI_Comm comm, int first, std::vector<Routed> items,
+                                      int (Trainer::*dest)(int64_t, const Routed&) const) {
   if (g_.layout().colocated) return items;
+  {  // waiting for the slowest rank of the exchange is idle time; the exchange itself is not
+    auto w = timers_.scope("idle");
+    MPI_Barrier(comm);
+  }
   auto t = timers_.scope("exchange");
-  std::vector<std::vector<Routed>> per(size_t(g_.layout().world));
-  for (auto& r : items) per[size_t((this->*dest)(r.position, r))].push_back(std::move(r));
+  int n = 1;
+  MPI_Comm_size(comm, &n);
+  std::vector<std::vector<Routed>> per(static_cast<size_t>(n));
+  for (auto& r : items) {
+    int to = (this->*dest)(r.position, r) - first;
+    if (to < 0 || to >= n) throw Error("pipeline: a trajectory routed outside its exchange group", "pipeline");
+    per[size_t(to)].push_back(std::move(r));
+  }
   std::vector<Bytes> send;
   for (auto& v : per) send.push_back(pack(v));
   std::vector<Routed> out;
-  for (auto& b : alltoallv(g_.world(), send))
+  for (auto& b : alltoallv(comm, send))
     for (auto& r : unpack(b)) out.push_back(std::move(r));
   return out;
 }

@@ -6,7 +6,7 @@
 
 namespace sdz::pipeline {
 
-static void write_tensor(ByteWriter& w, const torch::Tensor& t) {
+void write_tensor(ByteWriter& w, const torch::Tensor& t) {
   w.put<uint8_t>(t.defined() ? 1 : 0);
   if (!t.defined()) return;
   torch::Tensor c = t.contiguous().cpu();
@@ -17,7 +17,7 @@ static void write_tensor(ByteWriter& w, const torch::Tensor& t) {
   w.put_vec(bytes);
 }
 
-static torch::Tensor read_tensor(ByteReader& r) {
+torch::Tensor read_tensor(ByteReader& r) {
   if (r.get<uint8_t>() == 0) return {};
   auto type = torch::ScalarType(r.get<int8_t>());
   if (type != torch::kFloat32 && type != torch::kInt64 && type != torch::kFloat64 && type != torch::kBFloat16 &&

@@ -1,6 +1,7 @@
 // defines: Groups — the communicators carved from MPI_COMM_WORLD for a Layout: this rank's role
 // group, the learner data-parallel group, and the two bridges weight sync uses (learner root +
-// rollout ranks, learner root + teacher ranks; the learner root is rank 0 of each bridge).
+// rollout ranks, learner root + teacher ranks; the learner root is rank 0 of each bridge), and the
+// teacher + learner group of the async schedule.
 #pragma once
 #include <mpi.h>
 
@@ -27,13 +28,17 @@ class Groups {
   // Bridges; MPI_COMM_NULL on ranks outside them. In a colocated layout both are the world.
   MPI_Comm policy_bridge() const { return policy_bridge_; }
   MPI_Comm teacher_bridge() const { return teacher_bridge_; }
+  // Teacher and learner ranks (everyone but rollout; world rank - rollout count = rank here): the
+  // async schedule moves scored trajectories over it while the rollout ranks keep generating.
+  // MPI_COMM_NULL on rollout ranks; the world in a colocated layout.
+  MPI_Comm trainers() const { return trainers_; }
 
  private:
   Layout layout_;
   Role role_;
   int world_rank_ = 0;
   MPI_Comm world_, role_comm_ = MPI_COMM_NULL, learners_ = MPI_COMM_NULL;
-  MPI_Comm policy_bridge_ = MPI_COMM_NULL, teacher_bridge_ = MPI_COMM_NULL;
+  MPI_Comm policy_bridge_ = MPI_COMM_NULL, teacher_bridge_ = MPI_COMM_NULL, trainers_ = MPI_COMM_NULL;
 };
 
 }  // namespace sdz

@@ -4,6 +4,7 @@
 // rank plays come from its Groups, and the data moves between groups by Alltoallv of flat buffers.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,11 +14,13 @@
 #include "sdzero/algo/train.hpp"
 #include "sdzero/core/metrics.hpp"
 #include "sdzero/core/timer.hpp"
+#include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/groups.hpp"
 #include "sdzero/pipeline/components.hpp"
 #include "sdzero/pipeline/model_scorer.hpp"
 #include "sdzero/pipeline/rollout.hpp"
 #include "sdzero/pipeline/wire.hpp"
+#include "sdzero/pipeline/zero1.hpp"
 
 namespace sdz {
 class Config;
@@ -38,6 +41,9 @@ struct TrainOptions {
   double ckpt_every_minutes = 0;
   std::string resume = "none", config_text, phase = "train";
   bool ckpt_on_signal = true;
+  // [dist]: async depth (0 = on-policy; see docs/PIPELINE.md) and ZeRO-1 optimizer sharding.
+  int64_t max_staleness = 0;
+  bool zero1 = false;
   static TrainOptions from_config(const Config& cfg, const std::string& run_dir);
 };
 
@@ -49,10 +55,16 @@ class Trainer {
   int64_t run();
   bool stopped_by_signal() const { return stopped_by_signal_; }
   // Checkpoint state after `steps_done` steps (complete on the learner root), and its inverse.
-  ckpt::TrainingState capture(int64_t steps_done) const;
+  // Collective over the world: ZeRO-1 shards and async in-flight batches gather to the learner root.
+  ckpt::TrainingState capture(int64_t steps_done);
   void restore(const ckpt::TrainingState& s);
   // One optimizer step of the schedule; returns its metrics record (complete on rank 0).
   nlohmann::json step(int64_t step);
+  // Async mode (max_staleness = s > 0): one round generates the next batch with the policy held
+  // now while the teacher and learners work on the batch generated s rounds earlier. Returns false
+  // when nothing is left to generate or train; `rec` is the trained step's record, or null in the
+  // rounds that fill the pipeline.
+  bool async_round(nlohmann::json& rec);
   const algo::Budget& budget() const { return budget_; }
   // Called on every rank after each step with its metrics record; returning false ends the run.
   // (The base-model search of the demo stops pretraining when accuracy reaches its band.)
@@ -70,6 +82,23 @@ class Trainer {
   int teacher_dest(int64_t position, const Routed& r) const;
   int learner_dest(int64_t position, const Routed& r) const;
   void write_samples(int64_t step, const RolloutResult& rr);
+  // Phase times of this step/round (t_<phase>: slowest rank; share_<phase>: fraction of all ranks'
+  // wall time; idle: waiting for other ranks plus anything untimed).
+  void phase_metrics(nlohmann::json& rec, double local_wall);
+  // The in-flight batches of async mode as one buffer (checkpoints), and their inverse.
+  Bytes pack_pending() const;
+  void unpack_pending(const Bytes& merged);
+  // Items route over `comm`, whose rank 0 is world rank `first`; identity for a colocated layout.
+  std::vector<Routed> route_on(MPI_Comm comm, int first, std::vector<Routed> items,
+                               int (Trainer::*dest)(int64_t, const Routed&) const);
+  int home_rank(const Routed& r) const;  // where an untrained trajectory waits between rounds
+
+  // A batch generated but not yet trained (async); counters are the world's sums, same on all ranks.
+  struct Pending {
+    int64_t index = 0;
+    std::vector<Routed> items;  // this rank's share (on teacher / learner ranks)
+    double generated = 0, tokens = 0, reward_sum = 0, kept = 0;
+  };
 
   TrainOptions opt_;
   Components& c_;
@@ -77,6 +106,11 @@ class Trainer {
   ModelScorer student_;
   std::unique_ptr<ModelScorer> teacher_;
   std::unique_ptr<algo::Optimizer> optim_;
+  std::unique_ptr<Zero1> zero1_;
+  std::deque<Pending> pending_;
+  int64_t next_gen_ = 0, stale_dropped_ = 0;
+  bool gen_done_ = false;
+  Timer run_clock_;
   algo::Budget budget_;
   int64_t version_ = 0;
   PhaseTimers timers_;

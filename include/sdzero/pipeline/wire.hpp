@@ -1,6 +1,8 @@
 // defines: the flat wire form of a step's data — Trajectories and TeacherSignals packed into one
 // byte buffer per destination rank for dist/'s collectives (never one message per sample).
 #pragma once
+#include <torch/torch.h>
+
 #include <vector>
 
 #include "sdzero/algo/types.hpp"
@@ -16,6 +18,10 @@ struct Routed {
   bool has_signal = false;
   algo::TeacherSignal signal;
 };
+
+// One tensor (dtype, shape, bytes; or "undefined") in the same flat form.
+void write_tensor(ByteWriter& w, const torch::Tensor& t);
+torch::Tensor read_tensor(ByteReader& r);
 
 void write_routed(ByteWriter& w, const Routed& r);
 Routed read_routed(ByteReader& r);
