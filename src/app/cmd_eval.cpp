@@ -130,38 +130,8 @@ pipeline::Components eval_components(const Config& cfg, LoadedModel m, const std
   return c;
 }
 
-// tools/plot-localization: $SDZ_TOOLS_DIR, else the tools/ beside the build directory the binary
-// sits in (build-*/sdzero), else ./tools. "" when none exists.
-std::string plot_script() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("SDZ_TOOLS_DIR")) dirs.push_back(env);
-  char buf[4096];
-  const ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (len > 0) {
-    std::string exe(buf, size_t(len));
-    for (int up = 0; up < 2 && exe.rfind('/') != std::string::npos; ++up) exe = exe.substr(0, exe.rfind('/'));
-    dirs.push_back(exe + "/tools");
-  }
-  dirs.push_back("tools");
-  for (const auto& d : dirs)
-    if (file_exists(d + "/plot-localization")) return d + "/plot-localization";
-  return "";
-}
-
-double number(const CommandLine& cl, const std::string& key, double def) {
-  auto it = cl.flags.find(key);
-  if (it == cl.flags.end()) return def;
-  try {
-    size_t used = 0;
-    double v = std::stod(it->second, &used);
-    if (used == it->second.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error("not a number: \"" + it->second + "\"", "--" + key);
-}
-
 int64_t whole(const CommandLine& cl, const std::string& key, int64_t def, int64_t min) {
-  const double v = number(cl, key, double(def));
+  const double v = flag_number(cl, key, double(def));
   if (v != double(int64_t(v)) || v < double(min))
     throw Error("expected a whole number >= " + std::to_string(min), "--" + key);
   return int64_t(v);
@@ -210,7 +180,7 @@ int eval_cmd(const std::vector<std::string>& args) {
 
   pipeline::EvalProtocol p;
   p.k = whole(cl, "k", 4, 1);
-  p.temperature = number(cl, "temperature", cfg.get_float("method.temperature"));
+  p.temperature = flag_number(cl, "temperature", cfg.get_float("method.temperature"));
   p.max_new_tokens = whole(cl, "max-new-tokens", cfg.get_int("method.max_new_tokens"), 1);
   p.seed = uint64_t(whole(cl, "seed", cfg.get_int("run.seed"), 0));
   p.slots = std::max<int64_t>(1, cfg.get_int("train.slots"));
@@ -260,7 +230,7 @@ int eval_cmd(const std::vector<std::string>& args) {
         lines += r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       write_file_atomic(out + "/localization.jsonl", lines);
       // The plot is a convenience: a missing matplotlib is a warning, the numbers are in eval.json.
-      const std::string script = plot_script();
+      const std::string script = find_tool("plot-localization");
       const std::string cmd = "'" + script + "' '" + out + "/localization.jsonl' '" + out + "/localization.png'";
       if (script.empty() || std::system(cmd.c_str()) != 0)
         log::warn("eval: the localization plot was not drawn (tools/plot-localization " +

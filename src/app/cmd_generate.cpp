@@ -42,18 +42,6 @@ std::vector<int32_t> parse_ids(const std::string& s) {
   return ids;
 }
 
-double num(const CommandLine& cl, const std::string& k, double def) {
-  auto it = cl.flags.find(k);
-  if (it == cl.flags.end()) return def;
-  try {
-    size_t used = 0;
-    double v = std::stod(it->second, &used);
-    if (used == it->second.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error("not a number: \"" + it->second + "\"", "--" + k);
-}
-
 int generate_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"model=", "prompt=", "prompt-ids=", "tokenizer=", "chat=",
                                              "max-new-tokens=", "temperature=", "top-p=", "top-k=", "seed=",
@@ -62,13 +50,13 @@ int generate_cmd(const std::vector<std::string>& args) {
   const std::string dir = cl.flags["model"];
   const bool have_text = cl.flags.count("prompt") > 0, have_ids = cl.flags.count("prompt-ids") > 0;
   if (have_text == have_ids) throw Error("give exactly one of --prompt and --prompt-ids", "sdzero generate");
-  torch::set_num_threads(int(num(cl, "threads", 2)));
+  torch::set_num_threads(int(flag_number(cl, "threads", 2)));
 
   // Weights: from the directory, or random (config smoke tests) with --random-weights.
   std::unique_ptr<model::Transformer> m;
   if (cl.flags.count("random-weights")) {
     m = std::make_unique<model::Transformer>(model::config_from_hf_dir(dir));
-    m->init_random(uint64_t(num(cl, "seed", 0)));
+    m->init_random(uint64_t(flag_number(cl, "seed", 0)));
   } else {
     m = model::load_model_dir(dir);
   }
@@ -79,13 +67,13 @@ int generate_cmd(const std::vector<std::string>& args) {
   if (cl.flags.count("tokenizer") || have_text || file_exists(tok_path)) tok = text::load_tokenizer(tok_path);
 
   model::SamplingParams sp;
-  sp.temperature = num(cl, "temperature", 0.7);
-  sp.top_p = num(cl, "top-p", 1.0);
-  sp.top_k = int64_t(num(cl, "top-k", 0));
-  sp.max_new_tokens = int64_t(num(cl, "max-new-tokens", 64));
-  sp.seed = uint64_t(num(cl, "seed", 0));
+  sp.temperature = flag_number(cl, "temperature", 0.7);
+  sp.top_p = flag_number(cl, "top-p", 1.0);
+  sp.top_k = int64_t(flag_number(cl, "top-k", 0));
+  sp.max_new_tokens = int64_t(flag_number(cl, "max-new-tokens", 64));
+  sp.seed = uint64_t(flag_number(cl, "seed", 0));
   sp.stop_ids = m->config().eos_ids;
-  const int64_t samples = int64_t(num(cl, "samples", 1));
+  const int64_t samples = int64_t(flag_number(cl, "samples", 1));
   if (samples < 1) throw Error("--samples must be >= 1", "--samples");
 
   std::vector<int32_t> prompt;

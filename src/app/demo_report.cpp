@@ -3,8 +3,6 @@
 // the paper's Table 1 (accuracy) and Table 9 (generate-then-revise), plus the hindsight test. Every
 // number printed is also in results.jsonl (per seed and per table row), so tests can check one
 // against the other. Plots come from tools/plot-demo (python3 + matplotlib) reading those files.
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -63,18 +61,6 @@ const std::vector<std::pair<std::string, Getter>>& revision_columns() {
 std::string cell(const Stat& s, bool integer) {
   if (integer) return s.n > 1 && s.sd > 0 ? strprintf("%.0f ± %.0f", s.mean, s.sd) : strprintf("%.0f", s.mean);
   return s.n > 1 ? strprintf("%.1f ± %.1f", s.mean, s.sd) : strprintf("%.1f", s.mean);
-}
-
-std::string plot_script() {
-  if (const char* e = std::getenv("SDZ_PLOT_DEMO")) return e;
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  std::string exe(buf, size_t(n));
-  std::string dir = exe.substr(0, exe.rfind('/'));
-  for (const std::string& c : {dir + "/../tools/plot-demo", dir + "/../../tools/plot-demo", dir + "/tools/plot-demo"})
-    if (file_exists(c)) return c;
-  return "";
 }
 
 }  // namespace
@@ -185,9 +171,9 @@ std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRo
         ". srt is SD-Zero's phase 1 alone (its share of the budget); sdzero counts both phases. See docs/DEMO.md.\n";
   write_file_atomic(s.run_dir + "/results.md", md);
 
-  const std::string script = plot_script();
+  const std::string script = find_tool("plot-demo");
   if (script.empty()) {
-    log::warn("demo: tools/plot-demo not found next to the executable (set SDZ_PLOT_DEMO): no plots");
+    log::warn("demo: tools/plot-demo not found next to the executable (set SDZ_TOOLS_DIR): no plots");
   } else {
     std::string cmd = "/usr/bin/python3 '" + script + "' '" + s.run_dir + "'";
     if (std::system(cmd.c_str()) != 0) log::warn("demo: plotting failed (" + cmd + "): the tables are complete");

@@ -1,6 +1,9 @@
 #include "sdzero/app/setup.hpp"
 
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/schema.hpp"
@@ -81,6 +84,38 @@ Session start_session(const CommandLine& cl, bool write_run_dir, const std::stri
   log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s",
                       s.world->size(), s.threads, li.cores, s.run_dir.c_str()));
   return s;
+}
+
+}  // namespace sdz::app
+
+namespace sdz::app {
+
+double flag_number(const CommandLine& cl, const std::string& key, double def) {
+  auto it = cl.flags.find(key);
+  if (it == cl.flags.end()) return def;
+  try {
+    size_t used = 0;
+    double v = std::stod(it->second, &used);
+    if (used == it->second.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("not a number: \"" + it->second + "\"", "--" + key);
+}
+
+std::string find_tool(const std::string& name) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("SDZ_TOOLS_DIR")) dirs.push_back(env);
+  char buf[4096];
+  const ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (len > 0) {
+    std::string exe(buf, size_t(len));
+    for (int up = 0; up < 2 && exe.rfind('/') != std::string::npos; ++up) exe = exe.substr(0, exe.rfind('/'));
+    dirs.push_back(exe + "/tools");
+  }
+  dirs.push_back("tools");
+  for (const auto& d : dirs)
+    if (file_exists(d + "/" + name)) return d + "/" + name;
+  return "";
 }
 
 }  // namespace sdz::app

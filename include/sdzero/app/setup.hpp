@@ -20,6 +20,11 @@ struct CommandLine {
 // `own_flags` lists the command's flags without "--"; a trailing '=' marks one that takes a value
 // ("resume="). Anything with a dot is a config override; anything else is an error naming it.
 CommandLine parse_command_line(const std::vector<std::string>& args, const std::vector<std::string>& own_flags);
+// The number given as --key (def when the flag is absent); a clear error naming the flag otherwise.
+double flag_number(const CommandLine& cl, const std::string& key, double def);
+// tools/<name> of the source tree: $SDZ_TOOLS_DIR, else tools/ beside the build directory that holds
+// the binary (build*/sdzero), else ./tools; "" when none exists.
+std::string find_tool(const std::string& name);
 
 struct Session {
   Config cfg;
