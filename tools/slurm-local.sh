@@ -71,6 +71,9 @@ SlurmdPort=$slurmd_port
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/none
+# A requeued batch job waits one credential lifetime before it may start again (default 120 s);
+# starting it earlier races the node's record of the killed run ("already killed, do not launch").
+AuthInfo=cred_expire=10
 CredType=cred/none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
