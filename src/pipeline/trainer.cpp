@@ -211,19 +211,8 @@ nlohmann::json Trainer::step(int64_t step) {
   double reward_sum = allreduce_sum(w, rec.value("local_reward_sum", 0.0));
   double kept = allreduce_sum(w, double(rec.value("local_kept", 0)));
   budget_.count(int64_t(generated), int64_t(tokens));
-  bool learner_root = g_.is_learner_root();
-  Bytes learner_stats;
-  if (learner_root) {
-    nlohmann::json ls = result.stats;
-    ls["loss"] = allreduce_sum(g_.learners(), result.loss);
-    std::string d = ls.dump();
-    learner_stats.assign(d.begin(), d.end());
-  } else if (g_.has(Role::Learner)) {
-    allreduce_sum(g_.learners(), result.loss);
-  }
-  bcast(w, g_.layout().learner_root(), learner_stats);
   for (const char* k : {"local_generated", "local_tokens", "local_reward_sum", "local_kept"}) rec.erase(k);
-  const nlohmann::json learned = nlohmann::json::parse(learner_stats.begin(), learner_stats.end());
+  const nlohmann::json learned = learner_statistics(result);  // a named json: items() does not own it
   for (auto& [k, v] : learned.items()) rec[k] = v;
   rec["generations"] = generated;
   rec["generated_tokens"] = tokens;
@@ -478,6 +467,20 @@ void Trainer::write_samples(int64_t step, const RolloutResult& rr) {
                     {"reason", rr.reasons[i]},
                     {"version", t.policy_version}});
   }
+}
+
+nlohmann::json Trainer::learner_statistics(const algo::StepResult& result) {
+  Bytes stats;
+  if (g_.is_learner_root()) {
+    nlohmann::json ls = result.stats;
+    ls["loss"] = allreduce_sum(g_.learners(), result.loss);
+    std::string d = ls.dump();
+    stats.assign(d.begin(), d.end());
+  } else if (g_.has(Role::Learner)) {
+    allreduce_sum(g_.learners(), result.loss);
+  }
+  bcast(g_.world(), g_.layout().learner_root(), stats);
+  return nlohmann::json::parse(stats.begin(), stats.end());
 }
 
 }  // namespace sdz::pipeline

@@ -68,17 +68,7 @@ bool Trainer::async_round(nlohmann::json& rec) {
 
   // The record of the step just trained: its batch's counters, the learner root's statistics.
   rec = {{"step", batch.index + 1}, {"method", c_.method->name()}, {"questions", int64_t(questions.size())}};
-  Bytes learner_stats;
-  if (g_.is_learner_root()) {
-    nlohmann::json ls = result.stats;
-    ls["loss"] = allreduce_sum(g_.learners(), result.loss);
-    std::string d = ls.dump();
-    learner_stats.assign(d.begin(), d.end());
-  } else if (g_.has(Role::Learner)) {
-    allreduce_sum(g_.learners(), result.loss);
-  }
-  bcast(g_.world(), g_.layout().learner_root(), learner_stats);
-  const nlohmann::json learned = nlohmann::json::parse(learner_stats.begin(), learner_stats.end());
+  const nlohmann::json learned = learner_statistics(result);  // a named json: items() does not own it
   for (auto& [k, v] : learned.items()) rec[k] = v;
   rec["generations"] = batch.generated;
   rec["generated_tokens"] = batch.tokens;

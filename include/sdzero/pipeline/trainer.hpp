@@ -85,6 +85,9 @@ class Trainer {
   // Phase times of this step/round (t_<phase>: slowest rank; share_<phase>: fraction of all ranks'
   // wall time; idle: waiting for other ranks plus anything untimed).
   void phase_metrics(nlohmann::json& rec, double local_wall);
+  // The learner root's statistics of the step (its loss summed over learners), on every rank.
+  // Collective over the world.
+  nlohmann::json learner_statistics(const algo::StepResult& result);
   // The in-flight batches of async mode as one buffer (checkpoints), and their inverse.
   Bytes pack_pending() const;
   void unpack_pending(const Bytes& merged);
