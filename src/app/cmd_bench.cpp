@@ -15,6 +15,7 @@
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/timer.hpp"
+#include "sdzero/dist/device.hpp"
 #include "sdzero/model/compute_weights.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/score.hpp"
@@ -50,21 +51,35 @@ ModelConfig bench_shape(const std::string& name) {
     c.num_heads = 8;
     c.num_kv_heads = 4;
     c.head_dim = 64;
+  } else if (name == "qwen3-0.6b") {  // Qwen/Qwen3-0.6B's config.json (the GPU MFU goal's shape)
+    c.vocab_size = 151936;
+    c.hidden_size = 1024;
+    c.intermediate_size = 3072;
+    c.num_layers = 28;
+    c.num_heads = 16;
+    c.num_kv_heads = 8;
+    c.head_dim = 128;
+    c.rope_theta = 1000000;
+    c.max_position = 4096;
   } else {
-    throw Error("unknown bench shape \"" + name + "\"", "--shape", "use tiny, small or all");
+    throw Error("unknown bench shape \"" + name + "\"", "--shape", "use tiny, small, qwen3-0.6b or all");
   }
   c.sliding_layers.assign(size_t(c.num_layers), false);
   return c;
 }
 
-// Best of several runs of a square matmul in `dt`, with the configured threads.
+torch::Device g_dev = torch::kCPU;  // --device: every timed call synchronizes it before reading the clock
+
+// Best of several runs of a square matmul in `dt`, with the configured threads (on a GPU: its peak).
 double peak_gflops(int64_t n, torch::ScalarType dt) {
-  auto a = torch::randn({n, n}).to(dt), b = torch::randn({n, n}).to(dt);
+  auto a = torch::randn({n, n}).to(g_dev, dt), b = torch::randn({n, n}).to(g_dev, dt);
   auto c = torch::mm(a, b);
   double best = 0;
   for (int i = 0; i < 5; ++i) {
+    synchronize(g_dev);
     Timer t;
     for (int r = 0; r < 3; ++r) torch::mm_out(c, a, b);
+    synchronize(g_dev);
     best = std::max(best, 3 * 2.0 * double(n) * double(n) * double(n) / t.seconds() / 1e9);
   }
   return best;
@@ -90,8 +105,10 @@ double best_seconds(const std::function<double()>& fn, int min_reps, double min_
 
 // Seconds of one call of `fn` on the wall clock.
 double timed(const std::function<void()>& fn) {
+  synchronize(g_dev);
   Timer t;
   fn();
+  synchronize(g_dev);
   return t.seconds();
 }
 
@@ -109,6 +126,8 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
   Transformer m(c);
   m.init_random(1);
   m.set_dtype(dt);
+  m.to(g_dev);
+  reset_peak_memory(g_dev);
   nlohmann::json j;
   const double P = matmul_params(c);
   const double min_s = quick ? 0.05 : 0.5;  // measured seconds per figure, at least
@@ -163,7 +182,7 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
 
   // Training: batch 8 x 512, forward + backward of the masked NLL through the chunked lm_head, AdamW.
   {
-    const int64_t B = 8, T = quick ? 64 : 512;
+    const int64_t B = 8, T = quick ? 64 : g_dev.is_cuda() ? 1024 : 512;
     m.set_requires_grad(true);
     auto params = m.parameters();
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
@@ -179,10 +198,14 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
     const double tokens = double(B * T);
     // 6 x matmul params x tokens, plus attention: 3 x (forward 4 L T^2 H D per sequence); the
     // hand-written attention computes the full T x T scores, so they are counted in full.
-    const double flops = 6.0 * P * tokens + 3.0 * double(B) * attn_flops(c, double(T)) * double(T);
+    // On a GPU the fused causal kernel skips the masked half, so only half is counted there.
+    const double attn_share = g_dev.is_cuda() ? 0.5 : 1.0;
+    const double flops = 6.0 * P * tokens + attn_share * 3.0 * double(B) * attn_flops(c, double(T)) * double(T);
     j["train_tokens_per_s"] = tokens / sec;
     j["train_mfu"] = flops / sec / (peak * 1e9);
     j["train_step_s"] = sec;
+    j["train_batch"] = std::to_string(B) + "x" + std::to_string(T);
+    j["train_peak_bytes"] = peak_memory_bytes(g_dev);
     m.set_requires_grad(false);
   }
   // Scoring: 8 sequences of 512 tokens, top-64 and target log-probs over the second half.
@@ -206,7 +229,7 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
 int bench_cmd(const std::vector<std::string>& args) {
   // --pipeline: the whole training pipeline under mpirun (bench_pipeline.cpp).
   if (std::find(args.begin(), args.end(), "--pipeline") != args.end()) return bench_pipeline(args);
-  CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype="});
+  CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device="});
   const std::string shape = cl.flags.count("shape") ? cl.flags["shape"] : "all";
   const int threads = cl.flags.count("threads") ? std::stoi(cl.flags["threads"]) : 2;
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "bench-model.json";
@@ -214,11 +237,14 @@ int bench_cmd(const std::vector<std::string>& args) {
   if (threads < 1) throw Error("--threads must be >= 1", "--threads");
   const torch::ScalarType dt = model::parse_dtype(cl.flags.count("dtype") ? cl.flags["dtype"] : "fp32", "--dtype");
   torch::set_num_threads(threads);
+  g_dev = pick_device(cl.flags.count("device") ? cl.flags["device"] : "cpu", 0, 1);
   nlohmann::json j;
+  j["device"] = device_name(g_dev);
+  if (g_dev.is_cuda() && dt == torch::kBFloat16) use_tf32_matmul(true);
   j["threads"] = threads;
   j["dtype"] = model::dtype_name(dt);
   j["torch_version"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
-  const double peak = peak_gflops(quick ? 512 : 2048, dt);
+  const double peak = peak_gflops(quick ? 512 : g_dev.is_cuda() ? 8192 : 2048, dt);
   j[dt == torch::kBFloat16 ? "peak_gflops_bf16" : "peak_gflops_fp32"] = peak;
   std::vector<std::string> shapes = shape == "all" ? std::vector<std::string>{"tiny", "small"}
                                                    : std::vector<std::string>{shape};
@@ -235,7 +261,8 @@ int bench_cmd(const std::vector<std::string>& args) {
 }  // namespace
 
 SDZ_COMMAND("bench", "measure the model engine: peak matmul, prefill, decode, training MFU, scoring",
-            "usage: sdzero bench [--shape tiny|small|all] [--threads N (2)] [--out FILE (bench-model.json)] [--quick]\n"
+            "usage: sdzero bench [--shape tiny|small|qwen3-0.6b|all] [--threads N (2)] [--out FILE (bench-model.json)] [--quick]\n"
+            "                    [--device cpu|cuda (cpu; cuda: GPU 0, peak = a bf16/fp32 8192^3 matmul on it)]\n"
             "                    [--dtype fp32|bf16 (fp32; bf16: model.dtype=bf16, fractions over a bf16 matmul peak)]\n"
             "Prints JSON and writes it to FILE. Per shape: peak_gflops_fp32, prefill_tokens_per_s,\n"
             "decode_b1_tokens_per_s, decode_b64_tokens_per_s, decode_b64_frac_of_bound, train_tokens_per_s,\n"

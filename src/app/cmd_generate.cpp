@@ -9,6 +9,7 @@
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/setup.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/dist/device.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
@@ -45,7 +46,8 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 int generate_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"model=", "prompt=", "prompt-ids=", "tokenizer=", "chat=",
                                              "max-new-tokens=", "temperature=", "top-p=", "top-k=", "seed=",
-                                             "samples=", "threads=", "dtype=", "random-weights", "json"});
+                                             "samples=", "threads=", "dtype=", "random-weights", "json", "logits-out=",
+                                             "device="});
   if (!cl.flags.count("model")) throw Error("--model DIR is required", "sdzero generate", "sdzero help generate");
   const std::string dir = cl.flags["model"];
   const bool have_text = cl.flags.count("prompt") > 0, have_ids = cl.flags.count("prompt-ids") > 0;
@@ -61,6 +63,7 @@ int generate_cmd(const std::vector<std::string>& args) {
     m = model::load_model_dir(dir);
   }
   if (cl.flags.count("dtype")) m->set_dtype(model::parse_dtype(cl.flags["dtype"], "--dtype"));
+  m->to(pick_device(cl.flags.count("device") ? cl.flags["device"] : "cpu", 0, 1));
 
   std::unique_ptr<text::Tokenizer> tok;
   const std::string tok_path = cl.flags.count("tokenizer") ? cl.flags["tokenizer"] : dir + "/tokenizer.json";
@@ -89,6 +92,18 @@ int generate_cmd(const std::vector<std::string>& args) {
     }
     prompt = tok->encode(text);
   }
+  if (cl.flags.count("logits-out")) {
+    // The model's logits at every prompt position (fp32, [T, V]) as JSON: the numbers another
+    // implementation is compared against (tools/device/hf_compare.py), no generation.
+    torch::NoGradGuard ng;
+    auto ids = torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), torch::kInt64).unsqueeze(0);
+    auto lg = m->logits(ids).squeeze(0).to(torch::kFloat32).cpu().contiguous();
+    nlohmann::json j{{"ids", prompt}, {"dtype", model::dtype_name(m->dtype())}, {"logits", nlohmann::json::array()}};
+    for (int64_t t = 0; t < lg.size(0); ++t)
+      j["logits"].push_back(std::vector<float>(lg[t].data_ptr<float>(), lg[t].data_ptr<float>() + lg.size(1)));
+    write_file_atomic(cl.flags["logits-out"], j.dump() + "\n");
+    return 0;
+  }
   std::vector<model::GenRequest> reqs;
   for (int64_t i = 0; i < samples; ++i) reqs.push_back({0, uint64_t(i), prompt});
   model::GenerationEngine engine(*m, std::min<int64_t>(samples, 64));
@@ -116,7 +131,8 @@ SDZ_COMMAND("generate", "complete a prompt with a Hugging Face model directory",
             "usage: sdzero generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--chat chatml|olmo3|toy]\n"
             "       [--max-new-tokens 64] [--temperature 0.7 (0: greedy)] [--top-p 1] [--top-k 0] [--seed 0]\n"
             "       [--samples 1] [--tokenizer FILE (DIR/tokenizer.json)] [--threads 2] [--dtype fp32|bf16 (fp32)]\n"
-            "       [--json] [--random-weights]\n"
+            "       [--json] [--random-weights] [--device cpu|cuda (cpu)] [--logits-out FILE]\n"
+            "--logits-out writes the prompt's logits ([T, V] fp32, JSON) to FILE instead of generating.\n"
             "DIR holds config.json (Qwen3ForCausalLM or Olmo3ForCausalLM) and model.safetensors or a sharded\n"
             "index. Sample i of a prompt uses the randomness keyed by (seed, 0, i). --json prints one line per\n"
             "sample with ids, sampling log-probs and text. --random-weights ignores the weight files (smoke tests).",

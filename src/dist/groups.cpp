@@ -1,5 +1,7 @@
 #include "sdzero/dist/groups.hpp"
 
+#include "sdzero/dist/nccl.hpp"
+
 #include "sdzero/core/error.hpp"
 
 namespace sdz {
@@ -40,7 +42,7 @@ Groups::~Groups() {
   MPI_Finalized(&finalized);
   if (finalized) return;
   for (MPI_Comm* c : {&role_comm_, &learners_, &policy_bridge_, &teacher_bridge_, &trainers_})
-    if (*c != MPI_COMM_NULL) MPI_Comm_free(c);
+    if (*c != MPI_COMM_NULL) nccl::release(*c), MPI_Comm_free(c);
 }
 
 }  // namespace sdz

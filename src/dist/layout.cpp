@@ -100,6 +100,11 @@ void declare_dist_keys(Schema& s) {
   s.add_bool("dist.zero1", false,
              "ZeRO-1: shard the AdamW state over the learners (gradients reduce-scattered, each learner "
              "updates the parameters it owns, parameters all-gathered); same result as unsharded.");
+  s.add_string("dist.device", "auto",
+               "Where each rank computes: auto (a GPU when this build has CUDA and one is visible, else the CPU), "
+               "cpu, or cuda (one GPU per rank by node-local rank; more ranks per node than GPUs is an error). "
+               "See docs/GPU.md.",
+               {"auto", "cpu", "cuda"});
   s.add_int("dist.bucket_mb", 64, "Size of the flat buckets for weight sync and gradient allreduce, MiB.", 1, 4096);
 }
 

@@ -3,13 +3,35 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/dist/device.hpp"
+#include "sdzero/dist/nccl.hpp"
 
 namespace sdz {
 
 static void check_cpu_contiguous(const torch::Tensor& t) {
   if (!t.is_contiguous() || !t.device().is_cpu()) throw Error("tensor sync needs contiguous CPU tensors", "dist");
+}
+
+// All tensors on one GPU (true), all on the CPU (false); a mix is a caller bug.
+static bool on_gpu(const std::vector<torch::Tensor>& ts) {
+  bool gpu = !ts.empty() && ts[0].is_cuda();
+  for (const auto& t : ts) {
+    if (t.is_cuda() != gpu) throw Error("tensor sync got CPU and GPU tensors in one call", "dist");
+    if (!t.is_contiguous()) throw Error("tensor sync needs contiguous tensors", "dist");
+  }
+  return gpu;
+}
+
+// GPU tensors on a path without a device transport: host copies go through MPI and come back.
+static void via_host(const std::vector<torch::Tensor>& ts, const std::function<void(const std::vector<torch::Tensor>&)>& f) {
+  std::vector<torch::Tensor> host;
+  for (const auto& t : ts) host.push_back(t.detach().cpu().contiguous());
+  f(host);
+  torch::NoGradGuard ng;
+  for (size_t k = 0; k < ts.size(); ++k) ts[k].copy_(host[k]);
 }
 
 // Calls f(first, last) for runs of tensors whose bytes fit one bucket (a big tensor gets its own).
@@ -24,7 +46,43 @@ static void for_each_bucket(const std::vector<torch::Tensor>& ts, size_t bucket_
   }
 }
 
+// GPU: the root packs each bucket into one device buffer, one ncclBroadcast moves it, the others
+// unpack; all on torch's current stream (see nccl.hpp).
+static size_t broadcast_gpu(MPI_Comm comm, int root, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes) {
+  int me = 0;
+  MPI_Comm_rank(comm, &me);
+  torch::NoGradGuard ng;
+  size_t moved = 0;
+  for_each_bucket(tensors, bucket_bytes, [&](size_t a, size_t b, size_t bytes) {
+    torch::Tensor buf;
+    if (me == root) {
+      std::vector<torch::Tensor> parts;
+      for (size_t k = a; k < b; ++k) parts.push_back(tensors[k].detach().reshape({-1}).view(torch::kUInt8));
+      buf = torch::cat(parts);
+    } else {
+      buf = torch::empty({int64_t(bytes)}, tensors[a].options().dtype(torch::kUInt8));
+    }
+    nccl::broadcast(comm, buf.data_ptr(), bytes, nccl::Type::U8, root);
+    if (me != root) {
+      int64_t off = 0;
+      for (size_t k = a; k < b; ++k) {
+        const int64_t n = int64_t(tensors[k].nbytes());
+        tensors[k].view({-1}).view(torch::kUInt8).copy_(buf.narrow(0, off, n));
+        off += n;
+      }
+    }
+    moved += bytes;
+  });
+  return moved;
+}
+
 size_t broadcast_tensors(MPI_Comm comm, int root, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes) {
+  if (on_gpu(tensors)) {
+    if (nccl_built()) return broadcast_gpu(comm, root, tensors, bucket_bytes);
+    size_t moved = 0;
+    via_host(tensors, [&](const std::vector<torch::Tensor>& h) { moved = broadcast_tensors(comm, root, h, bucket_bytes); });
+    return moved;
+  }
   for (const auto& t : tensors) check_cpu_contiguous(t);
   int me = 0;
   MPI_Comm_rank(comm, &me);
@@ -49,7 +107,9 @@ size_t broadcast_tensors(MPI_Comm comm, int root, const std::vector<torch::Tenso
 }
 
 void allreduce_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& tensors, size_t bucket_bytes, bool average) {
-  for (const auto& t : tensors) check_cpu_contiguous(t);
+  const bool gpu = on_gpu(tensors);
+  if (gpu && !nccl_built())
+    return via_host(tensors, [&](const std::vector<torch::Tensor>& h) { allreduce_tensors(comm, h, bucket_bytes, average); });
   int n = 1;
   MPI_Comm_size(comm, &n);
   // Reduce in fp32 (fp64 for fp64 tensors): bf16 sums lose too much and MPI has no bf16 type.
@@ -58,12 +118,17 @@ void allreduce_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& tensors,
     std::vector<torch::Tensor> flat;
     for (size_t k = a; k < b; ++k) flat.push_back(tensors[k].reshape({-1}).to(f64 ? torch::kFloat64 : torch::kFloat32));
     torch::Tensor bucket = torch::cat(flat);
-    const int64_t chunk = int64_t(1) << 28;
-    for (int64_t off = 0; off < bucket.numel(); off += chunk) {
-      int cnt = int(std::min(chunk, bucket.numel() - off));
-      void* p = static_cast<char*>(bucket.data_ptr()) + off * int64_t(bucket.element_size());
-      MPI_Allreduce(MPI_IN_PLACE, p, cnt, f64 ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM, comm);
+    if (gpu) {
+      nccl::allreduce_sum(comm, bucket.data_ptr(), size_t(bucket.numel()), f64 ? nccl::Type::F64 : nccl::Type::F32);
+    } else {
+      const int64_t chunk = int64_t(1) << 28;
+      for (int64_t off = 0; off < bucket.numel(); off += chunk) {
+        int cnt = int(std::min(chunk, bucket.numel() - off));
+        void* p = static_cast<char*>(bucket.data_ptr()) + off * int64_t(bucket.element_size());
+        MPI_Allreduce(MPI_IN_PLACE, p, cnt, f64 ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM, comm);
+      }
     }
+    torch::NoGradGuard ng;
     if (average) bucket.div_(double(n));
     int64_t off = 0;
     for (size_t k = a; k < b; ++k) {
@@ -75,6 +140,7 @@ void allreduce_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& tensors,
 }
 
 torch::Tensor reduce_scatter_flat(MPI_Comm comm, const torch::Tensor& flat) {
+  if (flat.is_cuda()) return reduce_scatter_flat(comm, flat.cpu()).to(flat.device());
   int n = 1;
   MPI_Comm_size(comm, &n);
   torch::Tensor f = flat.to(torch::kFloat32).contiguous();
@@ -86,6 +152,7 @@ torch::Tensor reduce_scatter_flat(MPI_Comm comm, const torch::Tensor& flat) {
 }
 
 torch::Tensor allgather_flat(MPI_Comm comm, const torch::Tensor& shard) {
+  if (shard.is_cuda()) return allgather_flat(comm, shard.cpu()).to(shard.device());
   int n = 1;
   MPI_Comm_size(comm, &n);
   torch::Tensor s = shard.to(torch::kFloat32).contiguous();
@@ -97,7 +164,7 @@ torch::Tensor allgather_flat(MPI_Comm comm, const torch::Tensor& shard) {
 uint64_t tensors_checksum(const std::vector<torch::Tensor>& tensors) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const auto& t0 : tensors) {
-    torch::Tensor t = t0.contiguous();
+    torch::Tensor t = t0.detach().cpu().contiguous();
     const auto* p = static_cast<const uint8_t*>(t.data_ptr());
     // 8 bytes at a time with a multiply-xorshift; the tail byte-wise.
     size_t n = t.nbytes(), i = 0;
@@ -150,7 +217,10 @@ static void check_owners(MPI_Comm comm, const std::vector<torch::Tensor>& ts, co
   }
 }
 
+// ZeRO-1 on GPUs stages through host memory (MPI): NCCL's reduce-scatter wants equal shards and
+// ours are whole tensors of unequal size. Correct, but a copy each way per step (docs/GPU.md).
 void reduce_scatter_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts, const std::vector<int>& owner) {
+  if (on_gpu(ts)) return via_host(ts, [&](const std::vector<torch::Tensor>& h) { reduce_scatter_tensors(comm, h, owner); });
   check_owners(comm, ts, owner);
   int n = 1, me = 0;
   MPI_Comm_size(comm, &n);
@@ -179,6 +249,7 @@ void reduce_scatter_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts,
 }
 
 void allgather_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts, const std::vector<int>& owner) {
+  if (on_gpu(ts)) return via_host(ts, [&](const std::vector<torch::Tensor>& h) { allgather_tensors(comm, h, owner); });
   check_owners(comm, ts, owner);
   int n = 1, me = 0;
   MPI_Comm_size(comm, &n);

@@ -1,6 +1,8 @@
 // MPI bootstrap. Everything here runs before or around MPI_Init; no algorithm code lives here.
 #include "sdzero/dist/world.hpp"
 
+#include "sdzero/dist/nccl.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -77,7 +79,7 @@ World::~World() {
   if (std::uncaught_exceptions() > 0 && size_ > 1) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (!finalized) nccl::release_all(), MPI_Finalize();
 }
 
 void World::abort(int code) {

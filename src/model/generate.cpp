@@ -12,11 +12,47 @@
 
 namespace sdz::model {
 
-std::vector<Draw> sample_rows(const torch::Tensor& logits, const SamplingParams& sp, const std::vector<double>& us) {
-  // Row-wise ops over the whole [n, V] block at once (one threaded kernel each), then a scan per row.
-  auto lg = logits.to(torch::kFloat32).contiguous();
+namespace {
+
+// The device half of sample_rows for GPU logits, where a [n, V] copy to the host per decode step
+// would cost more than the step. Same rule as the host scan: the first id whose running mass
+// exceeds u (counted as the number of ids whose running mass is <= u), in fp64. Filtered sampling
+// (top-k / top-p) sorts on the device and finishes on the host with the sorted rows.
+std::vector<Draw> sample_rows_on_device(const torch::Tensor& lg, const SamplingParams& sp,
+                                        const std::vector<double>& us) {
   const int64_t n = lg.size(0), V = lg.size(1);
-  SDZ_CHECK(int64_t(us.size()) == n, "sample_rows: one uniform per row");
+  std::vector<Draw> out(static_cast<size_t>(n));
+  torch::Tensor pick, lp, mlp;
+  auto model_lp = torch::log_softmax(lg, 1);
+  if (sp.temperature <= 0) {
+    pick = lg.argmax(1);
+    lp = torch::zeros({n}, lg.options());
+  } else {
+    auto logp = torch::log_softmax(lg / sp.temperature, 1);
+    auto u = torch::tensor(us, torch::kFloat64).to(lg.device()).unsqueeze(1);
+    auto cdf = logp.exp().to(torch::kFloat64).cumsum(1);
+    pick = cdf.le(u).sum(1).clamp_max(V - 1);
+    lp = logp.gather(1, pick.unsqueeze(1)).squeeze(1);
+  }
+  mlp = model_lp.gather(1, pick.unsqueeze(1)).squeeze(1);
+  auto host = torch::stack({pick.to(torch::kFloat64), lp.to(torch::kFloat64), mlp.to(torch::kFloat64)}).cpu();
+  auto a = host.accessor<double, 2>();
+  for (int64_t r = 0; r < n; ++r)
+    out[size_t(r)] = {int32_t(a[0][r]), sp.temperature <= 0 ? 0.0f : float(a[1][r]),
+                      sp.temperature <= 0 ? float(a[2][r]) : float(a[1][r])};
+  return out;
+}
+
+}  // namespace
+
+std::vector<Draw> sample_rows(const torch::Tensor& logits, const SamplingParams& sp, const std::vector<double>& us) {
+  SDZ_CHECK(logits.dim() == 2 && int64_t(us.size()) == logits.size(0), "sample_rows: one uniform per row");
+  const int64_t V0 = logits.size(1);
+  const bool filter0 = (sp.top_k > 0 && sp.top_k < V0) || sp.top_p < 1.0;
+  if (logits.is_cuda() && !(filter0 && sp.temperature > 0)) return sample_rows_on_device(logits.to(torch::kFloat32), sp, us);
+  // Row-wise ops over the whole [n, V] block at once (one threaded kernel each), then a scan per row.
+  auto lg = logits.to(torch::kFloat32).cpu().contiguous();
+  const int64_t n = lg.size(0), V = lg.size(1);
   std::vector<Draw> out(static_cast<size_t>(n));
   if (sp.temperature <= 0) {
     auto best = lg.argmax(1);
@@ -199,7 +235,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
     std::vector<double> us;
     for (int64_t b = 0; b < slots_; ++b)
       if (slot[size_t(b)].active) rows.push_back(b), us.push_back(slot[size_t(b)].rng.uniform());
-    auto hr = int64_t(rows.size()) == slots_ ? h : h.index_select(0, torch::tensor(rows, torch::kInt64));
+    auto hr = int64_t(rows.size()) == slots_ ? h : h.index_select(0, torch::tensor(rows, torch::kInt64).to(h.device()));
     auto draws = sample_rows(torch::matmul(hr, W.t()), sp, us);
     for (size_t i = 0; i < rows.size(); ++i) {
       Slot& s = slot[size_t(rows[i])];

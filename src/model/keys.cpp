@@ -12,6 +12,9 @@ void declare_model_keys(Schema& s) {
                "Compute precision: fp32, or bf16 (bf16 copies of the fp32 master weights in the blocks; norms, "
                "softmax, lm_head and losses in fp32; optimizer and checkpoints keep fp32). See docs/MODEL.md.",
                {"fp32", "bf16"});
+  s.add_bool("model.activation_checkpointing", false,
+             "Recompute each block's activations in backward instead of keeping them (training memory for long "
+             "sequences and big models; about one extra forward of compute). See docs/MEMORY.md.");
   s.add_string("model.family", "qwen3", "Architecture family of a tiny model.", {"qwen3", "olmo3"});
   s.add_int("model.vocab_size", 0, "Vocabulary of a tiny model; 0 = the tokenizer's size.", 0);
   s.add_int("model.hidden_size", 128, "Width of a tiny model.", 1);

@@ -22,9 +22,11 @@ TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, con
   const int64_t N = h.size(0);
   if (chunk <= 0) chunk = chunk_rows(W.size(0));
   TopK out;
-  out.logits = torch::empty({N, k}, torch::kFloat32);
-  out.ids = torch::empty({N, k}, torch::kInt64);
-  if (targets.defined()) out.target_logprobs = torch::empty({N}, torch::kFloat32);
+  const auto on = torch::TensorOptions().device(h.device());
+  out.logits = torch::empty({N, k}, on.dtype(torch::kFloat32));
+  out.ids = torch::empty({N, k}, on.dtype(torch::kInt64));
+  const torch::Tensor tg = targets.defined() ? targets.to(h.device()) : targets;
+  if (targets.defined()) out.target_logprobs = torch::empty({N}, on.dtype(torch::kFloat32));
   for (int64_t s = 0; s < N; s += chunk) {
     const int64_t n = std::min(chunk, N - s);
     auto lg = torch::matmul(h.narrow(0, s, n), W.t()).to(torch::kFloat32);
@@ -34,7 +36,7 @@ TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, con
     out.ids.narrow(0, s, n).copy_(std::get<1>(tk));
     if (targets.defined()) {
       auto lse = torch::logsumexp(lg, -1);
-      auto t = lg.gather(1, targets.narrow(0, s, n).view({n, 1}).to(torch::kInt64)).squeeze(1);
+      auto t = lg.gather(1, tg.narrow(0, s, n).view({n, 1}).to(torch::kInt64)).squeeze(1);
       out.target_logprobs.narrow(0, s, n).copy_(t - lse);
     }
   }
@@ -127,13 +129,13 @@ torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const 
   SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
   if (chunk <= 0) chunk = chunk_rows(W.size(0));
   const bool fused = torch::GradMode::is_enabled() && (h.requires_grad() || W.requires_grad());
-  return ChunkedNll::apply(h, W, targets.to(torch::kInt64).contiguous(), weights.to(h.scalar_type()).contiguous(),
-                           chunk, fused);
+  return ChunkedNll::apply(h, W, targets.to(h.device(), torch::kInt64).contiguous(),
+                           weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused);
 }
 
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk) {
   SDZ_CHECK(h.dim() == 2 && ids.dim() == 2 && ids.size(0) == h.size(0), "logits_at: h [N,d], ids [N,k] expected");
-  return LogitsAt::apply(h, W, ids.to(torch::kInt64).contiguous(), std::max<int64_t>(chunk, 1));
+  return LogitsAt::apply(h, W, ids.to(h.device(), torch::kInt64).contiguous(), std::max<int64_t>(chunk, 1));
 }
 
 }  // namespace sdz::model

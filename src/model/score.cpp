@@ -61,6 +61,8 @@ std::vector<ScoreOut> score(const Transformer& m, const std::vector<ScoreItem>& 
     }
     auto tk = chunked_topk(torch::cat(rows), m.lm_head_weight(), std::min(opt.top_k, V), torch::cat(tgts),
                            opt.temperature, opt.chunk_rows);
+    // Scores travel between ranks and into files: one copy to the host per batch.
+    tk.logits = tk.logits.cpu(), tk.ids = tk.ids.cpu(), tk.target_logprobs = tk.target_logprobs.cpu();
     int64_t off = 0;
     for (size_t r = 0; r < batch.size(); ++r) {
       ScoreOut& o = out[batch[r]];
@@ -78,11 +80,11 @@ PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const t
   SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes(), "predict_rows: ids and weights must both be [B,T]");
   const int64_t B = ids.size(0), T = ids.size(1);
   auto h = m.hidden(ids, checkpoint);
-  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
+  auto w = weights.to(h.device()).narrow(1, 1, T - 1).reshape({-1});
   auto sel = w.ne(0).nonzero().squeeze(1);
   PredictRows pr;
   pr.hidden = h.narrow(1, 0, T - 1).reshape({B * (T - 1), -1}).index_select(0, sel);
-  pr.targets = ids.narrow(1, 1, T - 1).reshape({-1}).index_select(0, sel);
+  pr.targets = ids.to(h.device()).narrow(1, 1, T - 1).reshape({-1}).index_select(0, sel);
   pr.weights = w.index_select(0, sel).to(torch::kFloat32);
   return pr;
 }

@@ -13,6 +13,14 @@
 #include "sdzero/model/transformer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/version.h>
+
+// at::scaled_dot_product_attention with grouped-query support (enable_gqa) exists from torch 2.5.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+#define SDZ_HAVE_SDPA 1
+#else
+#define SDZ_HAVE_SDPA 0
+#endif
 
 #include <cmath>
 
@@ -99,6 +107,18 @@ Transformer::Transformer(const ModelConfig& cfg) : cfg_(cfg) {
 
 void Transformer::set_dtype(torch::ScalarType t) { cw_.set_dtype(t); }
 
+void Transformer::to(const torch::Device& d) {
+  torch::NoGradGuard ng;
+  // Assigned in place in params_, so the Layer pointers stay valid.
+  for (auto& np : params_) {
+    const bool rg = np.second.requires_grad();
+    np.second = np.second.detach().to(d).requires_grad_(rg);
+  }
+  inv_freq_default_ = inv_freq_default_.to(d);
+  inv_freq_scaled_ = inv_freq_scaled_.to(d);
+  cw_.set_dtype(cw_.dtype());  // drop compute copies of the old tensors
+}
+
 void Transformer::init_random(uint64_t seed, double std) {
   torch::NoGradGuard ng;
   auto gen = at::detail::createCPUGenerator(seed);
@@ -158,7 +178,7 @@ torch::Tensor make_mask(const torch::Tensor& qpos, int64_t S, int64_t window) {
   auto qp = qpos.unsqueeze(-1);  // [B,T,1]
   auto ok = kpos <= qp;
   if (window > 0) ok = ok & (qp - kpos < window);
-  auto m = torch::zeros(ok.sizes(), torch::kFloat32).masked_fill_(ok.logical_not(), -INFINITY);
+  auto m = torch::zeros(ok.sizes(), qpos.options().dtype(torch::kFloat32)).masked_fill_(ok.logical_not(), -INFINITY);
   return m.unsqueeze(1).unsqueeze(1);
 }
 
@@ -204,6 +224,15 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
     }
   }
   const int64_t S = keys.size(2);
+#if SDZ_HAVE_SDPA
+  // On a GPU, full-attention layers without a cache read use the fused kernel (flash attention for
+  // bf16): no T x S scores in memory. Rows start at position 0, so "causal" is exactly our mask.
+  if (x.is_cuda() && !c.decode && cfg_.layer_window(li) == 0 && S == T) {
+    auto o = at::scaled_dot_product_attention(q, keys, vals, {}, 0.0, /*is_causal=*/true, 1.0 / std::sqrt(double(D)),
+                                              /*enable_gqa=*/true);
+    return finish(x, L, o.transpose(1, 2).reshape({B, T, H * D}));
+  }
+#endif
   // Grouped attention without repeating keys: queries of one kv head are stacked, [B,KV,G*T,D].
   // Scores are scaled, masked and normalised in fp32 (transformers' softmax(dtype=float32)).
   auto qg = q.reshape({B, KV, G * T, D});
@@ -212,8 +241,13 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   scores = scores.view({B, KV, G, T, S}).add_(cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
   auto probs = torch::softmax(scores, -1).view({B, KV, G * T, S}).to(vals.scalar_type());
   auto out = torch::matmul(probs, vals).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
-  auto a = torch::linear(out, w(L.o), w(L.ob));
+  return finish(x, L, out);
+}
 
+// The block after attention: output projection, residuals, norms and the MLP.
+torch::Tensor Transformer::finish(const torch::Tensor& x, const Layer& L, const torch::Tensor& out) const {
+  const bool qwen = cfg_.family == Family::Qwen3;
+  auto a = torch::linear(out, w(L.o), w(L.ob));
   if (qwen) {
     auto x1 = x + a;
     auto m = rms_norm(x1, w(L.norm_b), cfg_.rms_eps);
@@ -270,11 +304,14 @@ torch::autograd::tensor_list BlockCheckpoint::backward(torch::autograd::Autograd
 
 }  // namespace
 
-torch::Tensor Transformer::run(const torch::Tensor& ids, const torch::Tensor& qpos, KVCache* cache,
+torch::Tensor Transformer::run(const torch::Tensor& ids_in, const torch::Tensor& qpos_in, KVCache* cache,
                                const torch::Tensor& slots, bool decode, bool checkpoint) const {
+  // Callers build ids on the CPU; the model's device is where they are used.
+  const torch::Device dev = device();
+  const torch::Tensor ids = ids_in.to(dev), qpos = qpos_in.to(dev);
   Ctx c;
   c.cache = cache;
-  c.slots = slots;
+  c.slots = slots.defined() ? slots.to(dev) : slots;
   c.decode = decode;
   // RoPE tables for the positions of this call, [B,1,T,D].
   auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin) {
@@ -314,7 +351,7 @@ torch::Tensor Transformer::hidden(const torch::Tensor& ids, bool checkpoint) con
                                                   " tokens exceeds max_position_embeddings " +
                                                   std::to_string(cfg_.max_position));
   auto qpos = torch::arange(ids.size(1), torch::kInt64).unsqueeze(0).expand({ids.size(0), ids.size(1)});
-  return run(ids, qpos, nullptr, torch::Tensor(), false, checkpoint);
+  return run(ids, qpos, nullptr, torch::Tensor(), false, checkpoint || checkpoint_all_);
 }
 
 torch::Tensor Transformer::logits(const torch::Tensor& ids) const {
@@ -324,8 +361,9 @@ torch::Tensor Transformer::logits(const torch::Tensor& ids) const {
 KVCache Transformer::make_cache(int64_t slots, int64_t capacity) const {
   KVCache c;
   for (int64_t i = 0; i < cfg_.num_layers; ++i) {
-    c.k.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, dtype()));
-    c.v.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, dtype()));
+    auto o = torch::TensorOptions().dtype(dtype()).device(device());
+    c.k.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, o));
+    c.v.push_back(torch::zeros({slots, cfg_.num_kv_heads, capacity, cfg_.head_dim}, o));
   }
   c.len.assign(size_t(slots), 0);
   return c;
@@ -347,8 +385,8 @@ torch::Tensor Transformer::prefill(KVCache& cache, const torch::Tensor& ids, con
     last[i] = lengths[i] - 1;
     cache.len[size_t(slots[i])] = lengths[i];
   }
-  auto idx = torch::tensor(last, torch::kInt64);
-  return h.index({torch::arange(n), idx});
+  auto idx = torch::tensor(last, torch::kInt64).to(h.device());
+  return h.index({torch::arange(n, idx.options()), idx});
 }
 
 torch::Tensor Transformer::decode(KVCache& cache, const torch::Tensor& tokens, const std::vector<bool>& active) const {

@@ -62,7 +62,7 @@ void save_model_dir(const Transformer& m, const std::string& dir, DType dtype, s
   std::vector<torch::Tensor> keep;
   std::vector<TensorBytes> out;
   for (const auto& [name, p] : m.named_parameters()) {
-    keep.push_back(p.detach().to(scalar_type(dtype)).contiguous());
+    keep.push_back(p.detach().cpu().to(scalar_type(dtype)).contiguous());
     const auto& t = keep.back();
     out.push_back({name, dtype, std::vector<int64_t>(t.sizes().begin(), t.sizes().end()), t.data_ptr(),
                    size_t(t.numel()) * t.element_size()});

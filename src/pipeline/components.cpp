@@ -2,6 +2,8 @@
 
 #include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/dist/device.hpp"
+#include "sdzero/dist/world.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/model/config.hpp"
@@ -63,6 +65,11 @@ Components build_components(const Config& cfg, bool needs_teacher) {
     c.model_source = "random tiny";
   }
   c.policy->set_dtype(model::parse_dtype(cfg.get_string("model.dtype")));
+  c.policy->set_activation_checkpointing(cfg.get_bool("model.activation_checkpointing"));
+  const LaunchInfo li = launch_info_from_env();
+  c.device = pick_device(cfg.get_string("dist.device"), li.local_rank, li.local_size);
+  c.policy->to(c.device);
+  if (c.device.is_cuda() && c.policy->dtype() == torch::kBFloat16) use_tf32_matmul(true);
   if (c.policy->config().vocab_size < c.tokenizer->vocab_size())
     throw Error("the tokenizer has more ids than the model's vocabulary", dir.empty() ? "[model]" : dir);
 
@@ -77,6 +84,7 @@ Components build_components(const Config& cfg, bool needs_teacher) {
   c.method = algo::make_method(c.algo, c.method_context);
   if (needs_teacher) {
     c.teacher = std::make_unique<model::Transformer>(c.policy->config());
+    c.teacher->to(c.device);
     c.teacher->copy_from(*c.policy);
     c.teacher->set_dtype(c.policy->dtype());
     c.teacher->set_requires_grad(false);

@@ -1,7 +1,8 @@
 // defines: moving parameter and gradient tensors between ranks as flat buckets:
 // broadcast (weight sync: learner root -> rollout / teacher ranks), allreduce (learner gradients),
 // reduce-scatter / all-gather of a flat vector (ZeRO-1), and a cross-rank identity check.
-// Tensors must be contiguous CPU tensors here; GPU builds swap the transport, not this interface.
+// Tensors are contiguous, all on the CPU (MPI) or all on the GPU (NCCL on NCCL builds, else staged
+// through host memory and MPI): GPU builds swap the transport, not this interface.
 #pragma once
 #include <mpi.h>
 #include <torch/torch.h>

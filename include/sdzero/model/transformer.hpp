@@ -34,6 +34,11 @@ class Transformer {
   explicit Transformer(const ModelConfig& cfg);
   const ModelConfig& config() const { return cfg_; }
 
+  // Moves parameters (keeping requires_grad) and RoPE tables to `d`; inputs may stay on the CPU (each
+  // call moves its ids), outputs are on the model's device. Call before making an optimizer or cache.
+  void to(const torch::Device& d);
+  torch::Device device() const { return embed_->device(); }
+
   // Compute precision of the blocks: kFloat32 (default) or kBFloat16 (see above).
   void set_dtype(torch::ScalarType t);
   torch::ScalarType dtype() const { return cw_.dtype(); }
@@ -51,8 +56,13 @@ class Transformer {
   // Copies values (not storage) from a model of the same config.
   void copy_from(const Transformer& other);
 
-  // ids [B,T] (int64, right-padded). Final-normed hidden states [B,T,hidden]. With `checkpoint` the
-  // blocks' activations are recomputed in backward instead of kept (training memory).
+  // Activation checkpointing for every training forward of this model (model.activation_checkpointing):
+  // each block keeps only its input and recomputes the rest in backward, one block at a time.
+  void set_activation_checkpointing(bool on) { checkpoint_all_ = on; }
+  bool activation_checkpointing() const { return checkpoint_all_; }
+
+  // ids [B,T] (int64, right-padded). Final-normed hidden states [B,T,hidden]. With `checkpoint` (or
+  // activation checkpointing on) the blocks' activations are recomputed in backward instead of kept.
   torch::Tensor hidden(const torch::Tensor& ids, bool checkpoint = false) const;
   // Full logits [B,T,vocab]: small inputs and tests only; use lm_head.hpp for real sequences.
   torch::Tensor logits(const torch::Tensor& ids) const;
@@ -75,6 +85,7 @@ class Transformer {
     torch::Tensor *q, *k, *v, *o, *qb = nullptr, *kb = nullptr, *vb = nullptr, *ob = nullptr;
     torch::Tensor *q_norm, *k_norm, *gate, *up, *down, *norm_a, *norm_b;
   };
+  torch::Tensor finish(const torch::Tensor& x, const Layer& L, const torch::Tensor& attn_out) const;
   torch::Tensor run(const torch::Tensor& ids, const torch::Tensor& qpos, KVCache* cache,
                     const torch::Tensor& slots, bool decode, bool checkpoint) const;
   torch::Tensor& add(const std::string& name, std::vector<int64_t> shape, bool ones = false);
@@ -86,6 +97,7 @@ class Transformer {
   torch::Tensor *embed_ = nullptr, *final_norm_ = nullptr, *lm_head_ = nullptr;
   torch::Tensor inv_freq_default_, inv_freq_scaled_;
   double attn_factor_scaled_ = 1.0;
+  bool checkpoint_all_ = false;
   ComputeWeights cw_;
 };
 

@@ -32,6 +32,7 @@ struct Components {
   std::vector<tasks::Question> questions;       // the [train] split, in split order
   std::unique_ptr<tasks::Verifier> verifier;
   std::string model_source;                     // "random tiny", or the directory loaded
+  torch::Device device = torch::kCPU;           // where policy and teacher live (dist.device)
 
   // chat(x) as token ids for one question.
   algo::Ids prompt_ids(const tasks::Question& q) const;
