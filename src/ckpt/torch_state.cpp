@@ -1,6 +1,7 @@
 #include "sdzero/ckpt/torch_state.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <type_traits>
 
 #include "sdzero/ckpt/h5io.hpp"
@@ -14,8 +15,13 @@ namespace {
 template <class Map>
 typename Map::key_type state_key(const torch::Tensor& p) {
   using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) return c10::guts::to_string(p.unsafeGetTensorImpl());
-  else return static_cast<Key>(p.unsafeGetTensorImpl());
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;  // what c10::guts::to_string did in 1.x (gone in 2.x)
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
 }
 
 }  // namespace

@@ -177,10 +177,25 @@ ModelConfig config_from_hf_json(const std::string& text, const std::string& path
   c.bos_id = r.has("bos_token_id") ? int32_t(r.integer("bos_token_id")) : -1;
   c.pad_id = r.has("pad_token_id") ? int32_t(r.integer("pad_token_id")) : -1;
 
-  if (r.has("rope_scaling")) {
-    const json& rs = j.at("rope_scaling");
-    if (!rs.is_object()) throw r.err("rope_scaling", "expected an object or null");
-    Reader s{rs, path + ": rope_scaling"};
+  // transformers 5 writes rope_parameters (per layer type for Olmo-3) instead of rope_theta and
+  // rope_scaling; one RoPE base for all layers is what this model supports.
+  const json* rope = r.has("rope_scaling") ? &j.at("rope_scaling") : nullptr;
+  std::string rope_field = "rope_scaling";
+  if (!rope && r.has("rope_parameters")) {
+    const json& rp = j.at("rope_parameters");
+    if (!rp.is_object()) throw r.err("rope_parameters", "expected an object");
+    rope = rp.contains("full_attention") ? &rp.at("full_attention") : &rp;
+    rope_field = rp.contains("full_attention") ? "rope_parameters.full_attention" : "rope_parameters";
+    if (!rope->is_object()) throw r.err(rope_field, "expected an object");
+    c.rope_theta = Reader{*rope, path + ": " + rope_field}.number("rope_theta", c.rope_theta);
+    if (rp.contains("sliding_attention") && rp.at("sliding_attention").is_object() &&
+        Reader{rp.at("sliding_attention"), path}.number("rope_theta", c.rope_theta) != c.rope_theta)
+      throw r.err("rope_parameters", "sliding and full attention layers with different rope_theta are not supported");
+  }
+  if (rope) {
+    const json& rs = *rope;
+    if (!rs.is_object()) throw r.err(rope_field, "expected an object or null");
+    Reader s{rs, path + ": " + rope_field};
     c.rope_scaling.type = s.string("rope_type", s.string("type", "default"));
     if (c.rope_scaling.type != "default" && c.rope_scaling.type != "yarn")
       throw r.err("rope_scaling", "unsupported rope_type \"" + c.rope_scaling.type + "\" (default, yarn)");
@@ -258,6 +273,15 @@ std::string ModelConfig::to_hf_json() const {
                          {"original_max_position_embeddings", rope_scaling.original_max_position}};
   else
     j["rope_scaling"] = nullptr;
+  if (family == Family::Olmo3) {
+    // transformers 5 reads Olmo-3's RoPE per layer type and, given only rope_theta, leaves the sliding
+    // layers at Olmo3Config's default base (500000): say both explicitly (measured: logits differed
+    // by 0.1 on a tiny model with rope_theta 10000 before this). Older versions ignore the field.
+    json full = rope_scaling.type == "yarn" ? j["rope_scaling"] : json{{"rope_type", "default"}};
+    full["rope_theta"] = rope_theta;
+    j["rope_parameters"] = {{"full_attention", full},
+                            {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", rope_theta}}}};
+  }
   json types = json::array();
   for (bool s : sliding_layers) types.push_back(s ? "sliding_attention" : "full_attention");
   j["layer_types"] = types;

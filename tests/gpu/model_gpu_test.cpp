@@ -2,6 +2,10 @@
 // CPU build of the same model: its own tests compare it with hand-written attention and norms).
 // Built only with SDZ_ENABLE_CUDA; every test needs a visible GPU and fails without one.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <torch/torch.h>
 
 #include "sdzero/dist/device.hpp"

@@ -2,6 +2,10 @@
 // NCCL behind dist/tensor_sync on GPU tensors, against the MPI path on host copies of the same
 // tensors. One rank per GPU: tools/device/check.sh also runs it with one rank per visible GPU.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <mpi.h>
 #include <torch/torch.h>
 
