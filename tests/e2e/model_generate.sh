@@ -40,6 +40,24 @@ if out=$("$SDZERO" generate --model "$work/tiny" --random-weights --prompt-ids 1
   fail "unknown dtype accepted"; fi
 echo "$out" | grep -q "unknown model dtype" || fail "unclear dtype error: $out"
 
+# --logits-out: the prompt's logits as JSON, [T, V]; greedy decoding picks the argmax of the last row.
+"$SDZERO" generate --model "$work/tiny" --random-weights --seed 5 --prompt-ids 1,2,3 --logits-out "$work/lg.json"
+g=$("$SDZERO" generate --model "$work/tiny" --random-weights --seed 5 --prompt-ids 1,2,3 --max-new-tokens 1 \
+      --temperature 0 --json | sed 's/.*"ids":\[\([0-9]*\)\].*/\1/')
+python3 - "$work/lg.json" "$g" <<'PY' || fail "--logits-out disagrees with greedy decoding"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ids"] == [1, 2, 3] and len(j["logits"]) == 3 and all(len(r) == 40 for r in j["logits"]), "shape"
+last = j["logits"][-1]
+assert last.index(max(last)) == int(sys.argv[2]), (last.index(max(last)), sys.argv[2])
+PY
+# A GPU asked of a CPU build: a clear error, not a crash.
+if [[ $("$SDZERO" version 2>&1) != *CUDA\ available* ]]; then
+  if out=$("$SDZERO" generate --model "$work/tiny" --random-weights --prompt-ids 1 --device cuda 2>&1); then
+    fail "--device cuda accepted by a CPU build"; fi
+  echo "$out" | grep -q "built without CUDA" || fail "unclear --device cuda error: $out"
+fi
+
 # Errors: a missing directory, a corrupt weight file, bad ids; each non-zero with a message.
 if out=$("$SDZERO" generate --model "$work/none" --prompt-ids 1 2>&1); then fail "missing dir accepted"; fi
 echo "$out" | grep -q "config.json" || fail "missing-dir error does not name config.json: $out"

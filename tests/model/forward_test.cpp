@@ -2,6 +2,8 @@
 // activation checkpointing.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "reference.hpp"
 #include "sdzero/model/transformer.hpp"
 
@@ -99,6 +101,47 @@ TEST_P(Families, CheckpointingGivesSameLossAndGrads) {
   }
   EXPECT_NEAR(loss[0], loss[1], 1e-6);
   for (size_t i = 0; i < g[0].size(); ++i) EXPECT_LT(maxdiff(g[0][i], g[1][i]), 1e-5) << m.named_parameters()[i].first;
+}
+
+// model.activation_checkpointing: the model-wide switch behaves as hidden(ids, true) for every
+// training forward, and to() keeps values and requires_grad (a move to the same device here).
+TEST_P(Families, ActivationCheckpointingSwitchAndTo) {
+  Transformer m(testref::tiny(GetParam()));
+  m.init_random(4, 0.2);
+  m.set_requires_grad(true);
+  auto ids = torch::randint(0, m.config().vocab_size, {2, 8}, torch::kInt64);
+  auto ref = m.hidden(ids, true).detach();
+  m.set_activation_checkpointing(true);
+  EXPECT_TRUE(m.activation_checkpointing());
+  auto h = m.hidden(ids);
+  EXPECT_LT(maxdiff(h.detach(), ref), 1e-6);
+  // The checkpointing function sits in the graph (a walk from the output's grad_fn).
+  auto graph_has = [](const torch::Tensor& t, const std::string& what) {
+    std::vector<torch::autograd::Node*> todo{t.grad_fn().get()};
+    std::set<torch::autograd::Node*> seen;
+    while (!todo.empty()) {
+      auto* n = todo.back();
+      todo.pop_back();
+      if (!n || !seen.insert(n).second) continue;
+      if (n->name().find(what) != std::string::npos) return true;
+      for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
+    }
+    return false;
+  };
+  EXPECT_TRUE(graph_has(h, "BlockCheckpoint"));
+  m.set_activation_checkpointing(false);
+  EXPECT_FALSE(graph_has(m.hidden(ids), "BlockCheckpoint"));
+  m.set_activation_checkpointing(true);
+  std::vector<torch::Tensor> before;
+  for (const auto& p : m.parameters()) before.push_back(p.detach().clone());
+  m.to(torch::Device(torch::kCPU));
+  EXPECT_TRUE(m.device().is_cpu());
+  auto after = m.parameters();
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_TRUE(after[i].requires_grad()) << i;
+    EXPECT_TRUE(after[i].is_leaf()) << i;
+    EXPECT_TRUE(torch::equal(after[i], before[i])) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Model, Families, ::testing::Values(Family::Qwen3, Family::Olmo3),
