@@ -18,6 +18,7 @@
 #include "sdzero/dist/device.hpp"
 #include "sdzero/model/compute_weights.hpp"
 #include "sdzero/model/generate.hpp"
+#include "sdzero/model/lm_head.hpp"
 #include "sdzero/model/score.hpp"
 #include "sdzero/model/transformer.hpp"
 
@@ -205,6 +206,20 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
     j["train_mfu"] = flops / sec / (peak * 1e9);
     j["train_step_s"] = sec;
     j["train_batch"] = std::to_string(B) + "x" + std::to_string(T);
+    // Where the step's time goes (each part timed on its own, best of repeats): forward, forward +
+    // backward, the AdamW step, and the chunked lm_head with its loss alone (forward + backward).
+    {
+      auto fwd = [&] { auto l = model::masked_nll(m, ids, w); (void)l; };
+      auto fwd_bwd = [&] { opt.zero_grad(); model::masked_nll(m, ids, w).backward(); };
+      auto h = torch::randn({B * T, c.hidden_size}).to(m.device()).requires_grad_(true);
+      auto tg = torch::randint(0, V, {B * T}, torch::kInt64);
+      auto ones = torch::ones({B * T});
+      auto head = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones).backward(); };
+      j["train_part_forward_s"] = best_seconds([&] { return timed(fwd); }, 2, min_s / 4);
+      j["train_part_forward_backward_s"] = best_seconds([&] { return timed(fwd_bwd); }, 2, min_s / 4);
+      j["train_part_optimizer_s"] = best_seconds([&] { return timed([&] { opt.step(); }); }, 2, min_s / 4);
+      j["train_part_lm_head_loss_s"] = best_seconds([&] { return timed(head); }, 2, min_s / 4);
+    }
     j["train_peak_bytes"] = peak_memory_bytes(g_dev);
     m.set_requires_grad(false);
   }

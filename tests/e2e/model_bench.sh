@@ -29,6 +29,10 @@ check() {  # check FILE PEAK_KEY
       v=$(get "$f" $shape $key)
       awk -v v="$v" 'BEGIN { exit !(v > 0 && v < 1e300) }' || { echo "FAIL: $shape.$key = $v" >&2; exit 1; }
     done
+    # The step's parts: each positive, and forward alone no slower than forward + backward (2x slack).
+    fw=$(get "$f" $shape train_part_forward_s); fb=$(get "$f" $shape train_part_forward_backward_s)
+    get "$f" $shape train_part_optimizer_s > /dev/null; get "$f" $shape train_part_lm_head_loss_s > /dev/null
+    awk -v a="$fw" -v b="$fb" 'BEGIN { exit !(a > 0 && a <= 2 * b) }' || { echo "FAIL: $shape forward $fw vs forward+backward $fb" >&2; exit 1; }
     for key in decode_b64_frac_of_bound train_mfu; do
       v=$(get "$f" $shape $key)
       awk -v v="$v" 'BEGIN { exit !(v <= 1.0) }' || { echo "FAIL: $shape.$key = $v > 1" >&2; exit 1; }

@@ -122,6 +122,7 @@ j = json.load(open(sys.argv[1])); s = j["shapes"]["qwen3-0.6b"]
 peak = j["peak_gflops_bf16"] / 1e3
 print(f"bf16 matmul peak (8192^3, measured)|{peak:.0f} TFLOP/s")
 print(f"train step MFU (qwen3-0.6b bf16, {s['train_batch']})|{s['train_mfu']:.3f} of measured peak; {s['train_mfu']*peak/989:.3f} of 989 TFLOP/s; {s['train_tokens_per_s']:.0f} tok/s, peak mem {s['train_peak_bytes']/2**30:.1f} GiB")
+print(f"train step parts (s)|forward {s['train_part_forward_s']:.3f}, forward+backward {s['train_part_forward_backward_s']:.3f}, AdamW {s['train_part_optimizer_s']:.3f}, lm_head+loss fwd+bwd {s['train_part_lm_head_loss_s']:.3f}; whole step {s['train_step_s']:.3f}")
 print(f"decode tokens/s (b1 / b64)|{s['decode_b1_tokens_per_s']:.0f} / {s['decode_b64_tokens_per_s']:.0f}")
 print(f"prefill / score tokens/s|{s['prefill_tokens_per_s']:.0f} / {s['score_top64_tokens_per_s']:.0f}")
 PY
