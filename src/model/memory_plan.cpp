@@ -178,9 +178,10 @@ RolePlan learner_plan(const ModelConfig& cfg, const RunSizes& rs, const Shape& s
                      rs.zero1 ? "AdamW moments (2 x fp32) of the tensors this learner owns (ZeRO-1)"
                               : "AdamW moments: 2 x fp32 x params"});
   // Saved activations of one sequence, and the working set of the moment they peak. Fused layers keep
-  // the kernel's fp32 log-sum-exp per head and token instead of the probabilities.
+  // the kernel's fp32 log-sum-exp per head and token instead of the probabilities, and its output
+  // (o_proj keeps a reshaped copy of it).
   const int64_t bpt = block_saved_bytes_per_token(cfg, s.e);
-  const int64_t attn_x = attention_saved_bytes_per_score(s.e) * s.H * T * T, attn_f = 4 * s.H * T;
+  const int64_t attn_x = attention_saved_bytes_per_score(s.e) * s.H * T * T, attn_f = (4 * s.H + s.e * s.q) * T;
   const int64_t final_norm = 12 * T * s.d;  // fp32 input, normalised value, output (the head's input)
   const int64_t bwd_scores = scores ? (bf16 ? 10 : 12) * s.H * T * T : 0;  // grad of probs, fp32 grad, softmax grad
   const int64_t bwd_tokens = T * (4 * s.e * s.I + 4 * s.e * s.d);
