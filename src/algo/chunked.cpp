@@ -7,6 +7,27 @@
 
 namespace sdz::algo {
 
+namespace {
+thread_local bool t_backward_now = false;
+}
+
+StepBackward::StepBackward() : before_(t_backward_now) { t_backward_now = true; }
+StepBackward::~StepBackward() { t_backward_now = before_; }
+
+GradAccumulator::GradAccumulator(double scale)
+    : scale_(scale), now_(t_backward_now && torch::GradMode::is_enabled()), sum_(torch::zeros({})) {}
+
+void GradAccumulator::add(const torch::Tensor& part) {
+  if (!now_) {
+    sum_ = sum_ + part;
+    return;
+  }
+  if (part.requires_grad() && scale_ != 0) (part * scale_).backward();
+  sum_ = sum_ + part.detach().to(sum_.device());
+}
+
+torch::Tensor GradAccumulator::result() const { return now_ ? (sum_ * scale_).detach() : sum_ * scale_; }
+
 RowLoss chunked_head_loss(const HeadView& head, const RowLossFn& f, int64_t chunk_rows) {
   SDZ_CHECK(head.hidden.dim() == 2 && head.weight.dim() == 2 && head.hidden.size(1) == head.weight.size(1),
             "HeadView needs hidden [n, d] and weight [V, d]", "algo::chunked_head_loss");

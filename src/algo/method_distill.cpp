@@ -26,7 +26,8 @@ TokenCounts SdZeroMethod::count_tokens(const Batch& b) const {
 LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
   SDZ_CHECK(b.signals.size() == b.trajectories.size(), "distillation needs one teacher signal per trajectory",
             "algo::" + name() + "::loss", "score every kept trajectory with the teacher first");
-  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
   double tokens = 0, truncated = 0, reward = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const ScoredLayout layout = *teacher_layout(b.trajectories[i]);
@@ -44,13 +45,13 @@ LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts
           .sum();
     };
     RowLoss rl = row_loss(student, layout.student_ids, layout.student_row, n, kl, cfg_.chunk_rows);
-    total = total + rl.value;
-    grad_source = grad_source + rl.backward;
+    total = total + grads.value(rl.value);
+    grads.add(rl.backward);
     tokens += double(n);
   }
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
-  out.backward = global.main > 0 ? grad_source / global.main : grad_source * 0.0;
+  out.backward = grads.result();
   out.stats = {{"loss/kl_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"samples/truncated", truncated}, {"samples/reward_sum", reward},
                {"samples/count", double(b.trajectories.size())}};

@@ -49,7 +49,8 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
   const bool with_ref = cfg_.clip.kl_coef > 0;
   SDZ_CHECK(!with_ref || b.signals.size() == b.trajectories.size(),
             "grpo.kl_coef > 0 needs one reference signal per trajectory", "algo::grpo::loss");
-  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
   double tokens = 0, clipped = 0, kl = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const Trajectory& t = b.trajectories[i];
@@ -73,13 +74,13 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
       return terms.loss.sum();
     };
     RowLoss rl = row_loss(student, ids, int64_t(t.prompt_ids.size()) - 1, n, surrogate, cfg_.chunk_rows);
-    total = total + rl.value;
-    grad_source = grad_source + rl.backward;
+    total = total + grads.value(rl.value);
+    grads.add(rl.backward);
     tokens += double(n);
   }
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
-  out.backward = global.main > 0 ? grad_source / global.main : grad_source * 0.0;
+  out.backward = grads.result();
   out.stats = {{"loss/surrogate_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"grpo/clipped_tokens", clipped}, {"grpo/kl_sum", kl},
                {"samples/count", double(b.trajectories.size())}};

@@ -44,7 +44,8 @@ TokenCounts SftMethod::count_tokens(const Batch& b) const {
 }
 
 LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
-  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
   double tokens = 0;
   for (const auto& t : b.trajectories) {
     const MaskedSequence seq = response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens);
@@ -52,13 +53,13 @@ LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
     if (tg.n <= 0) continue;
     auto nll = [&](const torch::Tensor& z, int64_t b, int64_t e) { return token_nll(z, tg.ids.slice(0, b, e)).sum(); };
     RowLoss rl = row_loss(student, seq.ids, tg.row, tg.n, nll, cfg_.chunk_rows);
-    total = total + rl.value;
-    grad_source = grad_source + rl.backward;
+    total = total + grads.value(rl.value);
+    grads.add(rl.backward);
     tokens += double(tg.n);
   }
   LossOutput out;
   out.loss = normalise(total, global.main);
-  out.backward = normalise(grad_source, global.main);
+  out.backward = grads.result();
   out.stats = {{"loss/nll_sum", total.item<double>()}, {"loss/tokens", tokens},
                {"samples/count", double(b.trajectories.size())}};
   return out;
@@ -126,7 +127,8 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
   // One weighted NLL per token: w = [rev] / N_rev + [gen] / N_gen over the terms this step trains.
   const double w_rev = use_rev && global.aux > 0 ? 1.0 / global.aux : 0.0;
   const double w_gen = use_gen && global.main > 0 ? 1.0 / global.main : 0.0;
-  torch::Tensor total = torch::zeros({}, torch::kFloat), grad_source = total;
+  torch::Tensor total = torch::zeros({}, torch::kFloat);
+  GradAccumulator grads(1.0);  // the per-term weights are inside each sequence's loss
   double rev = 0, gen = 0;
   for (const auto& tr : b.srt) {
     const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
@@ -143,12 +145,12 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
       return (nll * (w_rev * rm + w_gen * gm)).sum();
     };
     RowLoss rl = row_loss(student, l.ids, tg.row, tg.n, weighted, cfg_.chunk_rows);
-    total = total + rl.value;
-    grad_source = grad_source + rl.backward;
+    total = total + grads.value(rl.value);
+    grads.add(rl.backward);
   }
   LossOutput out;
   out.loss = total;
-  out.backward = grad_source;
+  out.backward = grads.result();
   out.stats = {{"loss/revision_nll_sum", rev}, {"loss/generation_nll_sum", gen},
                {"srt/revision_term", use_rev ? 1.0 : 0.0}, {"srt/generation_term", use_gen ? 1.0 : 0.0},
                {"samples/count", double(b.srt.size())}};

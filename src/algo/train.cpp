@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/core/error.hpp"
 
 namespace sdz::algo {
@@ -10,7 +11,11 @@ namespace sdz::algo {
 StepResult train_step(Method& method, Scorer& student, Optimizer& opt, const Batch& b, const TokenCounts& global,
                       int64_t step, const std::function<void()>& reduce_grads) {
   opt.zero_grad();
-  LossOutput out = method.loss(student, b, global, step);
+  LossOutput out;
+  {
+    StepBackward per_sequence;  // methods back-propagate each sequence as they go (chunked.hpp)
+    out = method.loss(student, b, global, step);
+  }
   SDZ_CHECK(std::isfinite(out.loss.item<double>()), "non-finite loss at step " + std::to_string(step),
             "algo::" + method.name(), "lower optim.lr or check the batch");
   const torch::Tensor& grad_source = out.backward.defined() ? out.backward : out.loss;

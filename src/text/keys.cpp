@@ -23,7 +23,9 @@ void declare_text_keys(Schema& s) {
   s.add_string("prompt.sdft_template",
                "{question}\n\nThis is an example for a response to the question:\n{demo}\n\n"
                "Now answer with a response of your own, including the thinking process.",
-               "SDFT teacher's user turn; {question} and {demo} are replaced.");
+               "SDFT teacher's user turn; {question} and {demo} are replaced. \"{rephrase}\" alone: the generator "
+               "prompt, the demonstration and the correct cue (the reviser context with the demonstration as the "
+               "attempt; the toy format's default).");
   s.add_string("tokenizer.char_specials", text::kToySpecials,
                "Char tokenizer of tiny models: special tokens (space separated), ids 0.. in this order.");
   s.add_string("tokenizer.char_alphabet", text::kToyAlphabet,

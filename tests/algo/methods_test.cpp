@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sdzero/algo/losses.hpp"
+#include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/methods.hpp"
 #include "sdzero/algo/srt_collect.hpp"
 #include "sdzero/algo/train.hpp"
@@ -190,6 +191,43 @@ TEST(MethodSmoke, GrpoGradientIsTheAdvantageWeightedLogProb) {
   (ref / c.main).backward();
   EXPECT_LT((g1 - s.parameters()[0].grad()).abs().max().item<double>(), 1e-5);
   EXPECT_GT(g1.abs().max().item<double>(), 0);
+}
+
+// Gradient accumulation (chunked.hpp): inside train_step's StepBackward scope each sequence is
+// back-propagated as it is added; the gradients equal one backward of the summed graph, on the
+// plain and the row-chunked (HeadView) paths.
+TEST(MethodSmoke, PerSequenceBackwardEqualsOneBackward) {
+  for (bool chunked : {false, true}) {
+    for (const char* name : {"grpo", "rft"}) {
+      AlgoConfig cfg = config_for(name, chunked ? std::vector<std::string>{"--method.chunk_rows=1"}
+                                                : std::vector<std::string>{});
+      auto m = make_method(cfg, toy_context());
+      HeadScorer s(21);
+      std::vector<Trajectory> ts;
+      for (int k = 0; k < 4; ++k) ts.push_back(sample(s, prompt_of(2), 2, k, m->sampling(), 5));
+      for (int k = 0; k < 4; ++k) ts[size_t(k)].reward = float(k % 2);
+      Batch b;
+      b.trajectories = m->keep(ts, nullptr);
+      ASSERT_FALSE(b.trajectories.empty());
+      const TokenCounts c = m->count_tokens(b);
+      LossOutput deferred = m->loss(s, b, c, 0);
+      ASSERT_TRUE(deferred.backward.requires_grad());
+      deferred.backward.backward();
+      std::vector<torch::Tensor> ref;
+      for (auto& p : s.parameters()) ref.push_back(p.grad().clone()), p.grad().zero_();
+      LossOutput now;
+      {
+        StepBackward scope;
+        now = m->loss(s, b, c, 0);
+      }
+      EXPECT_FALSE(now.backward.requires_grad()) << "already applied";
+      EXPECT_NEAR(now.loss.item<double>(), deferred.loss.item<double>(), 1e-6);
+      auto ps = s.parameters();
+      for (size_t k = 0; k < ps.size(); ++k)
+        EXPECT_LT((ps[k].grad() - ref[k]).abs().max().item<double>(), 1e-6) << name << " chunked " << chunked << " " << k;
+      if (chunked) EXPECT_GT(s.head_calls, 0);
+    }
+  }
 }
 
 TEST(MethodSmoke, SftOnDemonstrationsLowersItsLoss) {

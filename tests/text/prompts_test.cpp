@@ -75,7 +75,10 @@ TEST(Prompts, ToyLayouts) {
   const PromptConfig pc = PromptConfig::toy();
   EXPECT_EQ(generator_prompt(pc, "456/8"), "<q>456/8<a>");
   EXPECT_EQ(teacher_context(pc, "456/8", "56*8=448", false), "<q>456/8<a>56*8=448<w>56*8=448");
-  EXPECT_EQ(sdft_teacher_prompt(pc, "456/8", "57*8=456"), "<q>456/8<a>57*8=456<e><q>456/8<a>");
+  EXPECT_EQ(sdft_teacher_prompt(pc, "456/8", "57*8=456"), "<q>456/8<a>57*8=456<r>");
+  PromptConfig two = pc;
+  two.sdft_template = "{question}<a>{demo}<e><q>{question}";  // a template with fields still works
+  EXPECT_EQ(sdft_teacher_prompt(two, "456/8", "57*8=456"), "<q>456/8<a>57*8=456<e><q>456/8<a>");
 }
 
 TEST(Prompts, FromConfigKeys) {

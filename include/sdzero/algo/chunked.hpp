@@ -31,6 +31,39 @@ RowLoss row_loss(Scorer& model, const Ids& ids, int64_t row, int64_t n, const Ro
 // The chunked path on a HeadView (exposed for tests).
 RowLoss chunked_head_loss(const HeadView& head, const RowLossFn& f, int64_t chunk_rows);
 
+// The step's gradient source, summed sequence by sequence. Inside train_step (a StepBackward scope)
+// each part is back-propagated as soon as it is added, times `scale` (the 1 / global count the loss
+// is divided by), so one sequence's graph and its lm_head gradient buffers ([V, d] each) are freed
+// before the next sequence is built: gradient accumulation. For a Qwen3-4B learner batch the kept
+// buffers alone were about 196 GiB (docs/MEMORY.md). Outside that scope the parts are summed into one
+// graph the caller back-propagates (tests comparing gradients with a reference do that).
+class GradAccumulator {
+ public:
+  explicit GradAccumulator(double scale);
+  void add(const torch::Tensor& part);
+  // A sequence's loss value for the step's total: detached when its gradient is already applied.
+  torch::Tensor value(const torch::Tensor& v) const { return now_ ? v.detach() : v; }
+  // What train_step back-propagates: the summed graph, or a constant when everything already was.
+  torch::Tensor result() const;
+
+ private:
+  double scale_;
+  bool now_;
+  torch::Tensor sum_;
+};
+
+// While alive, GradAccumulators on this thread back-propagate as they go (train_step opens one).
+class StepBackward {
+ public:
+  StepBackward();
+  ~StepBackward();
+  StepBackward(const StepBackward&) = delete;
+  StepBackward& operator=(const StepBackward&) = delete;
+
+ private:
+  bool before_;
+};
+
 // Applies `fn` to the logits of each chunk of rows without gradient (teacher scoring):
 // fn(logits [m, V], begin, end).
 void for_each_logits_chunk(Scorer& model, const Ids& ids, int64_t row, int64_t n, int64_t chunk_rows,
