@@ -128,7 +128,10 @@ Resolved resolve(const Config& cfg, const CommandLine& cl) {
   }
   rs.student_tokens = std::min(rs.student_tokens, r.mc.max_position);
   rs.scored_tokens = std::min(rs.scored_tokens, rs.student_tokens);
-  rs.live_sequences = int64_t(flag_number(cl, "live-sequences", double(ceil_div(sequences, learners))));
+  rs.learner_sequences = int64_t(flag_number(cl, "learner-sequences", double(ceil_div(sequences, learners))));
+  if (rs.learner_sequences < 1) throw Error("--learner-sequences must be >= 1", "--learner-sequences");
+  // algo::train_step back-propagates sequence by sequence: one graph alive unless told otherwise.
+  rs.live_sequences = int64_t(flag_number(cl, "live-sequences", 1));
   if (rs.live_sequences < 1) throw Error("--live-sequences must be >= 1", "--live-sequences");
   rs.has_teacher = teacher;
   if (teacher) {
@@ -196,35 +199,25 @@ Verdict verdict(const model::ModelConfig& mc, const RunSizes& rs, const model::M
       x.dtype_bytes = 2;
       say("model.dtype=bf16 (fused attention on GPU)", x);
     }
+    if (!rs.activation_checkpointing && rs.dtype_bytes == 4) {
+      RunSizes x = rs;
+      x.activation_checkpointing = true;
+      x.dtype_bytes = 2;
+      say("both: activation checkpointing + bf16", x);
+    }
     for (int64_t k : {2, 4, 8}) {
+      if (rs.colocated) break;
       RunSizes x = rs;
       x.learners = rs.learners * k;
       x.zero1 = true;
-      x.live_sequences = ceil_div(rs.live_sequences, k);
-      if (!rs.colocated) say(strprintf("dist.zero1=true with %lld learners (batch split too)", (long long)x.learners), x);
-    }
-    if (rs.live_sequences > 1) {
-      RunSizes x = rs;
-      x.live_sequences = 1;
-      say(strprintf("one sequence's graph at a time instead of %lld (needs backward per sequence in "
-                    "algo::train_step: not done yet)", (long long)rs.live_sequences),
-          x);
-      if (!rs.activation_checkpointing || rs.dtype_bytes != 2) {
-        x.activation_checkpointing = true;
-        x.dtype_bytes = 2;
-        say("that + activation checkpointing + bf16", x);
-      }
-      for (int64_t k : {2, 4}) {
-        RunSizes y = x;
-        y.learners = rs.learners * k;
-        y.zero1 = true;
-        if (!rs.colocated) say(strprintf("that + dist.zero1=true with %lld learners", (long long)y.learners), y);
-        RunSizes z = y;
-        z.fused_sliding = true;
-        if (!rs.colocated && rs.gpu && model::plan_memory(mc, y).find("learner")->total() -
-                                           model::plan_memory(mc, z).find("learner")->total() > int64_t(kGiB))
-          say("  + sliding-window layers through a fused kernel (not done yet)", z);
-      }
+      x.learner_sequences = ceil_div(rs.learner_sequences, k);
+      x.live_sequences = std::min(rs.live_sequences, x.learner_sequences);
+      say(strprintf("dist.zero1=true with %lld learners (batch split too)", (long long)x.learners), x);
+      RunSizes z = x;
+      z.fused_sliding = true;
+      if (rs.gpu && rs.dtype_bytes == 2 &&
+          total(x) - model::plan_memory(mc, z).find("learner")->total() > int64_t(kGiB))
+        say("  + sliding-window layers through a fused kernel (not done yet)", z);
     }
   }
   if (rs.gpu && rs.dtype_bytes == 2 && !rs.fused_sliding) {
@@ -290,7 +283,8 @@ nlohmann::json to_json(const Resolved& r, const model::MemoryPlan& p, int64_t ca
   const RunSizes& s = r.rs;
   j["sizes"] = {{"dtype_bytes", s.dtype_bytes}, {"activation_checkpointing", s.activation_checkpointing},
                 {"gpu_paths", s.gpu}, {"learners", s.learners}, {"zero1", s.zero1},
-                {"live_sequences", s.live_sequences}, {"student_tokens", s.student_tokens},
+                {"live_sequences", s.live_sequences}, {"learner_sequences", s.learner_sequences},
+                {"student_tokens", s.student_tokens},
                 {"scored_tokens", s.scored_tokens}, {"chunk_rows", s.chunk_rows}, {"slots", s.slots},
                 {"prompt_tokens", s.prompt_tokens}, {"max_new_tokens", s.max_new_tokens},
                 {"teacher_tokens", s.teacher_tokens}, {"teacher_scored", s.teacher_scored},
@@ -312,7 +306,7 @@ nlohmann::json to_json(const Resolved& r, const model::MemoryPlan& p, int64_t ca
 
 int plan_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"memory", "shape=", "model-config=", "device-gib=", "ranks=",
-                                             "prompt-tokens=", "live-sequences=", "overhead-gib=", "target=",
+                                             "prompt-tokens=", "live-sequences=", "learner-sequences=", "overhead-gib=", "target=",
                                              "json", "measure", "measure-role="});
   if (!cl.flags.count("memory") && !cl.flags.count("measure-role"))
     throw Error("say what to plan: --memory", "sdzero plan", "sdzero help plan");
@@ -358,9 +352,10 @@ int plan_cmd(const std::vector<std::string>& args) {
             << strprintf("run        method %s, layout %s, %s%s, %s paths\n", r.method.c_str(), r.layout.c_str(),
                          s.dtype_bytes == 2 ? "bf16" : "fp32",
                          s.activation_checkpointing ? ", activation checkpointing" : "", s.gpu ? "GPU" : "CPU")
-            << strprintf("learner    %lld learner(s)%s, %lld sequence graph(s) live, %lld tokens (%lld scored), "
+            << strprintf("learner    %lld learner(s)%s, %lld sequences each, %lld graph(s) live, %lld tokens (%lld scored), "
                          "chunk_rows %lld\n",
-                         (long long)s.learners, s.zero1 ? " with ZeRO-1" : "", (long long)s.live_sequences,
+                         (long long)s.learners, s.zero1 ? " with ZeRO-1" : "", (long long)s.learner_sequences,
+                         (long long)s.live_sequences,
                          (long long)s.student_tokens, (long long)s.scored_tokens, (long long)s.chunk_rows)
             << strprintf("rollout    %lld slots x (%lld prompt + %lld new tokens)\n", (long long)s.slots,
                          (long long)s.prompt_tokens, (long long)s.max_new_tokens);
@@ -394,8 +389,8 @@ int plan_cmd(const std::vector<std::string>& args) {
 SDZ_COMMAND("plan", "memory plan: bytes per role (rollout, teacher, learner) for a config, and whether it fits",
             "usage: sdzero plan --memory [--config FILE] [--section.key=value ...]\n"
             "                   [--shape qwen3-0.6b|qwen3-4b|olmo3-7b | --model-config config.json]\n"
-            "                   [--ranks N] [--device-gib 80] [--prompt-tokens 512] [--live-sequences N]\n"
-            "                   [--overhead-gib 2] [--target gpu|cpu] [--json] [--measure]\n"
+            "                   [--ranks N] [--device-gib 80] [--prompt-tokens 512] [--live-sequences 1]\n"
+            "                   [--learner-sequences N] [--overhead-gib 2] [--target gpu|cpu] [--json] [--measure]\n"
             "Prints, per role, the bytes of weights (fp32 masters), bf16 compute copies, gradients, AdamW\n"
             "moments (sharded by dist.zero1), activations, KV cache, logits and batch data, for a job of\n"
             "--ranks ranks split by [layout] (colocated: one device holds every role), and FITS / DOES NOT\n"
@@ -403,6 +398,8 @@ SDZ_COMMAND("plan", "memory plan: bytes per role (rollout, teacher, learner) for
             "fewer slots, shorter teacher sequences). The model comes from train.init / model.path, or\n"
             "without weights from --shape (published Hugging Face shapes) or --model-config.\n"
             "Sequence sizes are worst cases: responses of method.max_new_tokens after --prompt-tokens.\n"
+            "The learner back-propagates one sequence at a time (--live-sequences overrides the 1) and holds\n"
+            "the teacher signals of its share of the batch (--learner-sequences overrides that share).\n"
             "--target gpu (default) plans the CUDA build's paths (fused attention in bf16); cpu the CPU ones.\n"
             "--measure runs one learner step and one rollout generate call of this config on dist.device\n"
             "(each in a fresh process) and prints the measured peak next to the plan. docs/MEMORY.md.",

@@ -67,7 +67,7 @@ int measure_role(const Config& cfg, const model::ModelConfig& mc, const model::R
         throw Error("--measure runs a learner step on sampled trajectories; method " + a.method + " trains on fixed data",
                     "method.name", "measure with --method.name=sdzero (the same model and sequence sizes)");
       algo::Batch b;
-      for (int64_t i = 0; i < rs.live_sequences; ++i) {
+      for (int64_t i = 0; i < rs.learner_sequences; ++i) {
         algo::Trajectory t;
         t.question_id = i;
         t.prompt_ids = random_ids(rs.prompt_tokens, V, gen);
@@ -91,7 +91,7 @@ int measure_role(const Config& cfg, const model::ModelConfig& mc, const model::R
       const algo::TokenCounts counts = method->count_tokens(b);
       algo::StepResult res = algo::train_step(*method, scorer, opt, b, counts, 0, nullptr);
       out["loss"] = res.loss;
-      out["sequences"] = rs.live_sequences;
+      out["sequences"] = rs.learner_sequences;
     } else {
       model::GenerationEngine eng(m, rs.slots);
       model::SamplingParams sp;

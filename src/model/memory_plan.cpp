@@ -172,7 +172,8 @@ RolePlan learner_plan(const ModelConfig& cfg, const RunSizes& rs, const Shape& s
                                "cached bf16 block weights + one block's casts while it is recomputed"});
     else r.parts.push_back({"compute copy", live * 2 * s.Pb, "bf16 casts of the block weights kept by each live graph"});
   }
-  r.parts.push_back({"grads", 4 * s.P, "fp32 .grad of every parameter (full on each learner, also under ZeRO-1)"});
+  r.parts.push_back({"grads", 4 * s.P,
+                     "fp32 .grad of every parameter, from the first sequence's backward (full on each learner, also under ZeRO-1)"});
   const int64_t owned = rs.zero1 ? zero1_max_owned(cfg, int(rs.learners)) : s.P;
   r.parts.push_back({"optimizer", 8 * owned,
                      rs.zero1 ? "AdamW moments (2 x fp32) of the tensors this learner owns (ZeRO-1)"
@@ -206,7 +207,10 @@ RolePlan learner_plan(const ModelConfig& cfg, const RunSizes& rs, const Shape& s
   r.parts.push_back({"logits", live * head_keep + 8 * rows * s.V,
                      rows < n ? "per graph a [vocab, hidden] fp32 weight-grad buffer + a chunk's [rows, vocab] logits and grad"
                               : "per graph its [scored, vocab] fp32 logits + their grad"});
-  r.parts.push_back({"batch data", live * n * (rs.top_k * 12 + 4), "teacher top-k ids (int64) + logits (fp32) per scored token"});
+  // Teacher signals arrive for the learner's whole share before its step and stay until it ends.
+  if (rs.has_teacher)
+    r.parts.push_back({"batch data", std::max<int64_t>(rs.learner_sequences, 1) * n * (rs.top_k * 12 + 4),
+                       "teacher top-k ids (int64) + logits (fp32) per scored token of every sequence of the learner's share"});
   if (rs.learners > 1) r.parts.push_back({"comm buffers", 2 * rs.bucket_bytes, "two flat buckets of dist.bucket_mb"});
   return r;
 }

@@ -20,8 +20,10 @@ done
 # 4 B x 4,022,468,096 parameters = 14.98 GiB of fp32 masters; AdamW 29.97 GiB.
 expect_contains "$out" "14.98" "weights GiB"
 expect_contains "$out" "29.97" "optimizer GiB"
-expect_contains "$out" "DOES NOT FIT" "fp32, 128 live graphs of 8K tokens do not fit"
+expect_contains "$out" "DOES NOT FIT" "fp32 graphs of 8K tokens without checkpointing do not fit"
 expect_contains "$out" "hint: model.activation_checkpointing=true" "checkpointing hint"
+expect_contains "$out" "hint: both: activation checkpointing + bf16: 76.44 GiB per learner (fits)" "both levers"
+[[ "$out" != *"one sequence's graph at a time"* ]] || fail "per-sequence backward is done (algo::train_step): no hint"
 
 json=$("$SDZERO" plan --memory --config "$paper/qwen3-4b-math-distill.ini" --shape qwen3-4b --ranks 3 \
   --model.dtype=bf16 --json)
@@ -32,6 +34,16 @@ echo "$json" | jq -e '(.roles[] | select(.role == "learner") | .parts.optimizer)
   fail "learner optimizer bytes"
 echo "$json" | jq -e '.sizes.student_tokens == 8192 and .sizes.scored_tokens == 7680' > /dev/null ||
   fail "sequence sizes from method.max_new_tokens and student_max_tokens"
+# One graph alive (algo::train_step back-propagates each sequence), but the teacher top-k signals of
+# all 128 sequences of the learner's share are held: 128 x 7680 x (64 x 12 + 4) bytes.
+echo "$json" | jq -e '.sizes.live_sequences == 1 and .sizes.learner_sequences == 128' > /dev/null ||
+  fail "one live graph, 128 sequences in the learner's share"
+echo "$json" | jq -e '(.roles[] | select(.role == "learner") | .parts["batch data"]) == 128 * 7680 * (64 * 12 + 4)' \
+  > /dev/null || fail "batch data counts the learner's whole share"
+ck=$("$SDZERO" plan --memory --config "$paper/qwen3-4b-math-distill.ini" --shape qwen3-4b --ranks 3 \
+  --model.dtype=bf16 --model.activation_checkpointing=true)
+expect_contains "$ck" "total               174.52       28.68       76.44" "Qwen3-4B bf16 + checkpointing totals"
+expect_contains "$ck" "learner fits" "the learner fits 80 GB"
 echo "$json" | jq -e '(.roles[] | select(.role == "rollout") | .parts["KV cache"]) == 36 * 2 * 128 * 8 * 8192 * 128 * 2' \
   > /dev/null || fail "KV cache bytes (36 layers, 128 slots, 8 kv heads, 8192 capacity, head_dim 128, bf16)"
 
@@ -44,6 +56,12 @@ echo "$o2" | jq -e '.sizes.learners == 2 and .sizes.zero1' > /dev/null || fail "
 opt2=$(echo "$o2" | jq '.roles[] | select(.role == "learner") | .parts.optimizer')
 opt4=$(echo "$o4" | jq '.roles[] | select(.role == "learner") | .parts.optimizer')
 [[ $opt2 -lt $((8 * 7298011136 * 6 / 10)) && $opt4 -lt $opt2 ]] || fail "zero1 optimizer shards: $opt2, $opt4"
+# One graph per learner whatever the share: the activations do not shrink with more learners.
+act2=$(echo "$o2" | jq '.roles[] | select(.role == "learner") | .parts.activations')
+act4=$(echo "$o4" | jq '.roles[] | select(.role == "learner") | .parts.activations')
+[[ $act2 -eq $act4 ]] || fail "one live graph per learner: activations $act2 vs $act4"
+echo "$o2" | jq -e '(.roles[] | select(.role == "learner") | .total) / 1073741824 | . > 137.10 and . < 137.12' \
+  > /dev/null || fail "Olmo-3-7B learner, 2 learners with ZeRO-1: 137.11 GiB"
 
 # Errors: a model directory that does not exist names itself and says how to plan without weights.
 if err=$("$SDZERO" plan --memory --config "$paper/qwen3-4b-math-distill.ini" 2>&1); then fail "missing model accepted"; fi
@@ -53,8 +71,8 @@ if err=$("$SDZERO" plan --memory --shape llama 2>&1); then fail "unknown shape a
 expect_contains "$err" "qwen3-4b" "unknown shape lists the names"
 if err=$("$SDZERO" plan --memory --model-config "$scratch/none.json" 2>&1); then fail "missing config.json accepted"; fi
 
-# --measure on a small shape on the CPU (29M parameters): the learner step holds 0.5 GB of weights,
-# grads and moments plus 0.5 GB of activations and logits; the rollout 0.1 GB of weights plus a
+# --measure on a small shape on the CPU (29M parameters): the learner step (2 sequences, backward
+# after each) holds 0.5 GB of weights, grads and moments plus one graph's 0.3 GB of activations and logits; the rollout 0.1 GB of weights plus a
 # 0.13 GB KV cache (32 slots x 512 tokens). Unplanned CPU memory (BLAS packing buffers, allocator
 # fragmentation: ~0.1 GB here) stays a minor share.
 cat > "$scratch/small.ini" <<'INI'
@@ -80,7 +98,7 @@ slots = 32
 [dist]
 device = cpu
 INI
-out=$("$SDZERO" plan --memory --measure --config "$scratch/small.ini" --prompt-tokens 64 --live-sequences 2 --json)
+out=$("$SDZERO" plan --memory --measure --config "$scratch/small.ini" --prompt-tokens 64 --learner-sequences 2 --json)
 echo "$out" | jq -c '.measured[] | {role, plan_bytes, peak_bytes, ratio}'
 echo "$out" | jq -e '[.measured[] | .role] == ["learner", "rollout"]' > /dev/null || fail "both roles measured"
 echo "$out" | jq -e 'all(.measured[]; .ratio >= 0.6 and .ratio <= 1.6)' > /dev/null ||

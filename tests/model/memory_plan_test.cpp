@@ -134,6 +134,26 @@ TEST(MemoryPlan, Bf16AndCheckpointing) {
   EXPECT_LT(q.find("learner")->part("activations"), p.find("learner")->part("activations"));
 }
 
+TEST(MemoryPlan, OneLiveGraphButTheWholeShareOfSignals) {
+  // algo::train_step back-propagates sequence by sequence: graphs (activations, the head's kept
+  // buffers, bf16 casts) scale with the live graphs, the teacher signals with the learner's share.
+  const ModelConfig c = tiny(Family::Qwen3);
+  RunSizes rs = tiny_sizes();
+  EXPECT_EQ(rs.live_sequences, 1);  // the default
+  rs.learner_sequences = 5;
+  const RolePlan one = *plan_memory(c, rs).find("learner");
+  EXPECT_EQ(one.part("batch data"), 5 * 4 * (3 * 12 + 4));
+  rs.live_sequences = 3;
+  const RolePlan three = *plan_memory(c, rs).find("learner");
+  EXPECT_EQ(three.part("batch data"), one.part("batch data"));
+  EXPECT_EQ(three.part("activations") - one.part("activations"), 2 * (3200 + 384));  // per graph, see above
+  EXPECT_EQ(three.part("logits") - one.part("logits"), 2 * 160);                  // [4, 10] fp32 kept per graph
+  EXPECT_EQ(three.part("grads"), one.part("grads"));
+  // No teacher (sft, grpo without a reference): no signals held.
+  rs.has_teacher = false;
+  EXPECT_EQ(plan_memory(c, rs).find("learner")->part("batch data"), 0);
+}
+
 TEST(MemoryPlan, FusedAttentionDropsTheScores) {
   // GPU + bf16: full-attention layers keep no [T, T] probabilities; Olmo-3's sliding layers still do.
   RunSizes rs = tiny_sizes();
@@ -198,7 +218,7 @@ TEST(MemoryPlan, FitDecisions) {
   const int64_t gib80 = int64_t(80 * kGiB);
   // fp32 masters + bf16 copy + grads + AdamW = 18 B/param ~ 67 GiB: one short sequence fits on 80 GB.
   EXPECT_LE(plan_memory(q, rs).find("learner")->total(), gib80);
-  // The whole paper batch (64 graphs of 8K tokens, no checkpointing) does not.
+  // 64 graphs of 8K tokens without checkpointing (a single backward over the batch) do not.
   RunSizes big = rs;
   big.activation_checkpointing = false;
   big.live_sequences = 64;

@@ -25,9 +25,11 @@ struct RunSizes {
   // Learner.
   int64_t learners = 1;
   bool zero1 = false;
-  // Sequences whose autograd graphs are alive at once: algo::train_step runs the method's loss over
-  // the learner's whole batch and back-propagates once, so today this is the learner's batch.
+  // Sequences whose autograd graphs are alive at once: algo::train_step back-propagates each
+  // sequence as soon as its loss is computed (GradAccumulator, algo/chunked.hpp), so one.
   int64_t live_sequences = 1;
+  // Sequences in the learner's share of the step: their teacher signals are all held during it.
+  int64_t learner_sequences = 1;
   int64_t student_tokens = 0;  // T of one student sequence (prompt + response)
   int64_t scored_tokens = 0;   // rows of it with a loss (the response)
   int64_t chunk_rows = 1024;   // method.chunk_rows (0: no chunking)
