@@ -130,7 +130,11 @@ PY
 
 # ---- 5. the memory plan against measured peaks (when the plan command is built)
 if $sdz help 2>/dev/null | grep -q "^ *plan"; then
-  $sdz plan --memory --shape qwen3-0.6b --dist.device=cuda --measure > "$out/plan.log" 2>&1 && row "plan --memory --measure" "$(grep -iE 'measured' "$out/plan.log" | head -3 | tr '\n' ';')" || { tail -10 "$out/plan.log"; row "plan --memory --measure" FAILED; }
+  # The plan against the GPU's own peaks (caching allocator) for one learner step and one generate.
+  $sdz plan --memory --shape qwen3-0.6b --dist.device=cuda --model.dtype=bf16 --model.activation_checkpointing=true \
+    --learner-sequences 2 --measure > "$out/plan.log" 2>&1 &&
+    row "plan --memory --measure (0.6b)" "$(grep -iE 'measured|plan/' "$out/plan.log" | head -4 | tr -s ' ' | tr '\n' ';')" ||
+    { tail -10 "$out/plan.log"; row "plan --memory --measure" FAILED; }
 fi
 
 echo
