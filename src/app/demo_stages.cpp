@@ -102,6 +102,12 @@ DemoRow ensure_base(DemoContext& d) {
       picked_at = done;
     }
     row.info = {{"picked_at_step", picked_at}, {"val_avg_at_k_at_pick", picked_acc}};
+    if (const int64_t sc = cfg.get_int("demo.self_chain_steps"); sc > 0) {
+      log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, worked solution)",
+                          (unsigned long long)d.seed, (long long)sc));
+      pipeline::pretrain_self_chains(c, opt, po, world, done, sc, cfg.get_float("demo.self_chain_mix"));
+      row.info["self_chain_steps"] = sc;
+    }
     if (d.s->world->rank() == 0) {
       pipeline::save_policy(*c.policy, *c.tokenizer, base);
       write_file_atomic(base + "/picked.json", row.info.dump());

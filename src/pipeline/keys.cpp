@@ -18,6 +18,11 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.pretrain_steps", 1500, "Most supervised pretraining steps of the demo's base model.", 1);
   s.add_int("demo.pretrain_batch", 64, "Worked solutions per pretraining step.", 1);
   s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
+  s.add_int("demo.self_chain_steps", 0,
+            "After the base is picked: steps on self chains (its own answer to each pretraining question, the cue "
+            "its verdict picks, then the worked solution), so the reviser reads failures like its own. 0 = off.", 0);
+  s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "
+              "usual documents).", 0.0, 1.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);
   s.add_bool("demo.correction_uses_attempt", true, "After a wrong attempt, the chain's next attempt corrects it (vs a fresh solution).");
   s.add_bool("demo.wrong_value_loss", true, "Loss on the value digits of wrong chain attempts with true arithmetic "

@@ -1,5 +1,7 @@
 #include "sdzero/pipeline/pretrain.hpp"
 
+#include <algorithm>
+
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/progress.hpp"
@@ -8,27 +10,86 @@
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/model/score.hpp"
+#include "sdzero/pipeline/rollout.hpp"
 #include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/equation.hpp"
 
 namespace sdz::pipeline {
 
-int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
-                 const std::function<bool(int64_t, double)>& after_step) {
+namespace {
+
+// A pretraining document: ids and a per-token loss weight (1 = target).
+struct Doc {
+  algo::Ids ids;
+  std::vector<float> w;
+};
+void append(Doc& d, const algo::Ids& ids, float weight) {
+  d.ids.insert(d.ids.end(), ids.begin(), ids.end());
+  d.w.insert(d.w.end(), ids.size(), weight);
+}
+
+// Batched masked NLL over documents drawn by `draw` (the same on every rank; each rank takes rows
+// r, r + size, ...), steps [first, first + steps) of the optimizer's schedule.
+int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<const Doc&(Rng&)>& draw, int64_t batch,
+                   uint64_t seed, int64_t first, int64_t steps, MPI_Comm comm, const std::string& label,
+                   const std::function<bool(int64_t, double)>& after_step) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
+  c.policy->set_requires_grad(true);
+  Progress progress(label, steps, "step");
+  int64_t done = 0;
+  for (int64_t step = first; step < first + steps; ++step) {
+    Rng rng(key_seed({seed, 0x9e7a, uint64_t(step)}));
+    std::vector<const Doc*> mine;
+    for (int64_t i = 0; i < batch; ++i) {
+      const Doc& d = draw(rng);
+      if (i % size == rank) mine.push_back(&d);
+    }
+    size_t T = 0;
+    for (const Doc* d : mine) T = std::max(T, d->ids.size());
+    torch::Tensor ids = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kInt64);
+    torch::Tensor w = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kFloat32);
+    double tokens = 0;
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto w_a = w.accessor<float, 2>();
+    for (size_t r = 0; r < mine.size(); ++r) {
+      const Doc& doc = *mine[r];
+      for (size_t t = 0; t < doc.ids.size(); ++t) {
+        ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
+        w_a[int64_t(r)][int64_t(t)] = doc.w[t];
+        tokens += doc.w[t];
+      }
+    }
+    double global_tokens = allreduce_sum(comm, tokens);
+    opt.zero_grad();
+    torch::Tensor loss = mine.empty() ? torch::zeros({}) : model::masked_nll(*c.policy, ids, w) / global_tokens;
+    if (loss.requires_grad()) loss.backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : opt.params()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.mutable_grad());
+    }
+    if (size > 1) allreduce_tensors(comm, grads, size_t(64) << 20, /*average=*/false);
+    opt.step(step);
+    double l = allreduce_sum(comm, loss.item<double>());
+    ++done;
+    progress.update(done, strprintf("loss %.4f", l));
+    if (after_step && !after_step(step, l)) break;
+  }
+  progress.finish();
+  return done;
+}
+
+std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o);
+
+}  // namespace
+
+namespace {
+
+std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
   const int32_t stop = c.method_context.stop_ids.front();
-  // Documents: ids and a per-token loss weight (1 = target).
-  struct Doc {
-    algo::Ids ids;
-    std::vector<float> w;
-  };
   std::vector<Doc> docs;
-  auto append = [](Doc& d, const algo::Ids& ids, float weight) {
-    d.ids.insert(d.ids.end(), ids.begin(), ids.end());
-    d.w.insert(d.w.end(), ids.size(), weight);
-  };
   // A wrong attempt whose last equation is true arithmetic (a near miss: 55*8=440 for 456/8) gets
   // loss on its value digits only. Without it the base learns to write "=target" after any guess
   // (TOY-STUDY.md), so a failed attempt shows no miss and the reviser has nothing to go on.
@@ -98,50 +159,54 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
     append(d, {stop}, 1.f);
     docs.push_back(std::move(d));
   }
-  c.policy->set_requires_grad(true);
-  Progress progress("pretrain", o.steps, "step");
-  int64_t done = 0;
-  for (int64_t step = 0; step < o.steps; ++step) {
-    // Every rank draws the same batch and takes its slice (rows r, r + size, ...).
-    Rng rng(key_seed({o.seed, 0x9e7a, uint64_t(step)}));
-    std::vector<size_t> mine;
-    for (int64_t i = 0; i < o.batch; ++i) {
-      size_t d = size_t(rng.randint(0, int64_t(docs.size()) - 1));
-      if (i % size == rank) mine.push_back(d);
-    }
-    size_t T = 0;
-    for (size_t d : mine) T = std::max(T, docs[d].ids.size());
-    torch::Tensor ids = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kInt64);
-    torch::Tensor w = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kFloat32);
-    double tokens = 0;
-    auto ids_a = ids.accessor<int64_t, 2>();
-    auto w_a = w.accessor<float, 2>();
-    for (size_t r = 0; r < mine.size(); ++r) {
-      const Doc& doc = docs[mine[r]];
-      for (size_t t = 0; t < doc.ids.size(); ++t) {
-        ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
-        w_a[int64_t(r)][int64_t(t)] = doc.w[t];
-        tokens += doc.w[t];
-      }
-    }
-    double global_tokens = allreduce_sum(comm, tokens);
-    opt.zero_grad();
-    torch::Tensor loss = mine.empty() ? torch::zeros({}) : model::masked_nll(*c.policy, ids, w) / global_tokens;
-    if (loss.requires_grad()) loss.backward();
-    std::vector<torch::Tensor> grads;
-    for (auto& p : opt.params()) {
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      grads.push_back(p.mutable_grad());
-    }
-    if (size > 1) allreduce_tensors(comm, grads, size_t(64) << 20, /*average=*/false);
-    opt.step(step);
-    double l = allreduce_sum(comm, loss.item<double>());
-    ++done;
-    progress.update(done, strprintf("loss %.4f", l));
-    if (after_step && !after_step(step, l)) break;
+  return docs;
+}
+
+}  // namespace
+
+int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
+                 const std::function<bool(int64_t, double)>& after_step) {
+  const std::vector<Doc> docs = worked_docs(c, o);
+  auto draw = [&](Rng& rng) -> const Doc& { return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))]; };
+  return train_docs(c, opt, draw, o.batch, o.seed, 0, o.steps, comm, "pretrain", after_step);
+}
+
+int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
+                             int64_t first_step, int64_t steps, double mix) {
+  // One sample per pretraining question from the model as it is now (the same on every rank: the
+  // randomness is keyed by question and sample, never by rank).
+  RolloutRequest req;
+  for (size_t i = 0; i < c.questions.size(); ++i) req.question_indices.push_back(int64_t(i));
+  req.sampling = c.method->sampling();
+  req.sampling.samples_per_question = 1;
+  req.seed = key_seed({o.seed, 0x5e1f});
+  RolloutResult r = rollout(c, *c.policy, req);
+  const int32_t stop = c.method_context.stop_ids.front();
+  std::vector<Doc> self;
+  int64_t wrong = 0;
+  for (const auto& t : r.trajectories) {
+    const tasks::Question& q = c.questions[size_t(t.question_id)];
+    algo::Ids attempt = t.response_ids;
+    const auto& stops = c.method_context.stop_ids;
+    if (!attempt.empty() && std::find(stops.begin(), stops.end(), attempt.back()) != stops.end()) attempt.pop_back();
+    const bool ok = t.reward > 0.5f;
+    Doc d;
+    append(d, t.prompt_ids, 0.f);
+    append(d, attempt, 0.f);
+    append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
+    append(d, ok ? attempt : c.tokenizer->encode(q.demonstration), 1.f);
+    append(d, {stop}, 1.f);
+    wrong += ok ? 0 : 1;
+    self.push_back(std::move(d));
   }
-  progress.finish();
-  return done;
+  log::info(strprintf("pretrain: self chains from %zu own attempts (%lld wrong, each followed by the cue and the "
+                      "worked solution)", self.size(), (long long)wrong));
+  const std::vector<Doc> docs = worked_docs(c, o);
+  auto draw = [&](Rng& rng) -> const Doc& {
+    if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
+    return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];
+  };
+  return train_docs(c, opt, draw, o.batch, o.seed, first_step, steps, comm, "self chains", nullptr);
 }
 
 }  // namespace sdz::pipeline

@@ -4,7 +4,8 @@
 # A shortened built-in demo (2 seeds, a 2-rate grid, every method, the localization stage): every
 # stage ran, every method used exactly the same generation budget (its own budget counters say so),
 # the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
-# the table rows are the means of the per-seed rows, and a second run reuses the cached bases.
+# the table rows are the means of the per-seed rows, a second run reuses the cached bases, and the
+# optional self-chain stage runs.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
@@ -87,4 +88,13 @@ PY
   { tail -20 "$scratch/demo2.log"; fail "second demo failed"; }
 grep -q "demo: reusing the base model" "$scratch/demo2.log" || fail "the cached base was not reused"
 if grep -q "pretraining the base" "$scratch/demo2.log"; then fail "the second run pretrained again"; fi
+# Self chains (demo.self_chain_steps): after the pick, the base answers every pretraining question
+# once and trains on "own answer, cue, worked solution"; picked.json records the stage.
+"$SDZERO" demo "${short[@]}" --run.dir="$scratch/sc" --demo.seeds=1 --demo.methods=rft --demo.lr_grid=1e-4 \
+  --demo.localization_task=none --demo.self_chain_steps=20 > "$scratch/sc.log" 2>&1 ||
+  { tail -20 "$scratch/sc.log"; fail "demo with self chains failed"; }
+line=$(grep -o "self chains from [0-9]* own attempts ([0-9]* wrong" "$scratch/sc.log") || fail "no self-chain stage"
+n=$(echo "$line" | awk '{print $4}'); w=$(echo "$line" | awk '{print $7}' | tr -d '(')
+[[ $n -gt 0 && $w -ge 0 && $w -le $n ]] || fail "self chains: $line"
+grep -q '"self_chain_steps":20' "$scratch"/sc/seed-*/base/picked.json || fail "picked.json does not record the self chains"
 echo "demo: ok"

@@ -35,4 +35,13 @@ struct PretrainOptions {
 int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                  const std::function<bool(int64_t, double)>& after_step);
 
+// Self chains: the model samples one answer per pretraining question; each becomes a document
+// "answer, the cue its verdict picks, then the worked solution (after wrong) or a copy (after right)",
+// with loss only on what follows the cue. Trained for `steps` steps from schedule step `first_step`,
+// a share `mix` of each batch drawn from them and the rest from the usual documents. The reviser
+// then reads failures that look like the model's own (not only synthetic near misses). Returns
+// steps done.
+int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
+                             int64_t first_step, int64_t steps, double mix);
+
 }  // namespace sdz::pipeline
