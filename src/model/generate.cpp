@@ -17,29 +17,29 @@ namespace {
 // The device half of sample_rows for GPU logits, where a [n, V] copy to the host per decode step
 // would cost more than the step. Same rule as the host scan: the first id whose running mass
 // exceeds u (counted as the number of ids whose running mass is <= u), in fp64. Filtered sampling
-// (top-k / top-p) sorts on the device and finishes on the host with the sorted rows.
+// (top-k / top-p) is not done here: sample_rows copies those logits to the host path.
 std::vector<Draw> sample_rows_on_device(const torch::Tensor& lg, const SamplingParams& sp,
                                         const std::vector<double>& us) {
   const int64_t n = lg.size(0), V = lg.size(1);
   std::vector<Draw> out(static_cast<size_t>(n));
   torch::Tensor pick, lp, mlp;
-  auto model_lp = torch::log_softmax(lg, 1);
   if (sp.temperature <= 0) {
+    // Greedy: the drawn log-prob is 0, the model's is the untempered log-softmax at the argmax.
     pick = lg.argmax(1);
     lp = torch::zeros({n}, lg.options());
+    mlp = (lg.gather(1, pick.unsqueeze(1)).squeeze(1) - torch::logsumexp(lg, 1));
   } else {
     auto logp = torch::log_softmax(lg / sp.temperature, 1);
     auto u = torch::tensor(us, torch::kFloat64).to(lg.device()).unsqueeze(1);
     auto cdf = logp.exp().to(torch::kFloat64).cumsum(1);
     pick = cdf.le(u).sum(1).clamp_max(V - 1);
     lp = logp.gather(1, pick.unsqueeze(1)).squeeze(1);
+    mlp = lp;  // unfiltered sampling: the model's log-prob is the tempered one (as the host path)
   }
-  mlp = model_lp.gather(1, pick.unsqueeze(1)).squeeze(1);
   auto host = torch::stack({pick.to(torch::kFloat64), lp.to(torch::kFloat64), mlp.to(torch::kFloat64)}).cpu();
   auto a = host.accessor<double, 2>();
   for (int64_t r = 0; r < n; ++r)
-    out[size_t(r)] = {int32_t(a[0][r]), sp.temperature <= 0 ? 0.0f : float(a[1][r]),
-                      sp.temperature <= 0 ? float(a[2][r]) : float(a[1][r])};
+    out[size_t(r)] = {int32_t(a[0][r]), float(a[1][r]), float(a[2][r])};
   return out;
 }
 

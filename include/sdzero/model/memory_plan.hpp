@@ -20,7 +20,9 @@ struct RunSizes {
   // layers run the fused kernel (no [T, S] scores; sliding layers and fp32 still materialise them), and
   // unfiltered sampling runs on the device. false: the CPU paths.
   bool gpu = true;
-  // What-if: sliding-window layers through a fused kernel too (not implemented; for the hints).
+  // A what-if for the hints only: plan sliding-window layers as if they also ran a fused kernel.
+  // The model does not do that yet (transformer.cpp materialises their scores), so plans of real
+  // runs leave this false.
   bool fused_sliding = false;
   // Learner.
   int64_t learners = 1;
