@@ -3,10 +3,44 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <sstream>
+#include <type_traits>
 
 #include "sdzero/core/error.hpp"
 
 namespace sdz::algo {
+
+namespace {
+
+// libtorch 1.x keys optimizer state by the TensorImpl address as a string, 2.x by the pointer.
+template <class Map>
+typename Map::key_type state_key(const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;  // what c10::guts::to_string did in 1.x (gone in 2.x)
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+}  // namespace
+
+torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p) {
+  auto& state = opt.state();
+  auto it = state.find(state_key<std::remove_reference_t<decltype(state)>>(p));
+  return it == state.end() ? nullptr : static_cast<torch::optim::AdamWParamState*>(it->second.get());
+}
+
+torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p,
+                                                     std::unique_ptr<torch::optim::AdamWParamState> s) {
+  auto& state = opt.state();
+  auto& slot = state[state_key<std::remove_reference_t<decltype(state)>>(p)];
+  slot = std::move(s);
+  return static_cast<torch::optim::AdamWParamState&>(*slot);
+}
 
 LrSchedule parse_lr_schedule(const std::string& s) {
   if (s == "constant") return LrSchedule::Constant;
@@ -50,16 +84,77 @@ OptimStepStats Optimizer::step(int64_t step) {
   SDZ_CHECK(step >= first_step_, "optimizer step before the start of its schedule", "algo::Optimizer");
   st.lr = lr_at(opt_, step - first_step_);
   for (auto& g : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
-  if (opt_.grad_clip > 0) {
-    st.grad_norm = torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip);
-  } else {
-    double sq = 0;
-    for (auto& p : params_)
-      if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-    st.grad_norm = std::sqrt(sq);
+  if (!opt_.foreach) {
+    st.grad_norm = opt_.grad_clip > 0 ? double(torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip))
+                                      : global_grad_norm(params_);
+    adamw_->step();
+    return st;
   }
-  adamw_->step();
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params_)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  st.grad_norm = global_grad_norm(params_);
+  if (opt_.grad_clip > 0 && !grads.empty()) {
+    // torch's clip_grad_norm_ rule: scale by max / (norm + 1e-6) when that is below 1.
+    const double coef = opt_.grad_clip / (st.grad_norm + 1e-6);
+    torch::NoGradGuard ng;
+    if (coef < 1) torch::_foreach_mul_(grads, coef);
+  }
+  foreach_adamw_step(*adamw_, params_);
   return st;
+}
+
+double global_grad_norm(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0;
+  torch::NoGradGuard ng;
+  // Per-tensor norms in the gradients' dtype, then their norm: one host sync for the whole model.
+  return torch::stack(torch::_foreach_norm(grads, 2)).to(torch::kDouble).norm().item<double>();
+}
+
+void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard ng;
+  SDZ_CHECK(opt.param_groups().size() == 1, "the multi-tensor AdamW step expects one parameter group",
+            "algo::foreach_adamw_step");
+  const auto& o = static_cast<const torch::optim::AdamWOptions&>(opt.param_groups()[0].options());
+  SDZ_CHECK(!o.amsgrad(), "the multi-tensor AdamW step has no amsgrad", "algo::foreach_adamw_step");
+  const double lr = o.lr(), wd = o.weight_decay(), eps = o.eps();
+  const double b1 = std::get<0>(o.betas()), b2 = std::get<1>(o.betas());
+  // Parameters are grouped by their step count (the same for all of them unless some were frozen
+  // for a while); each group runs torch's AdamW update as one list operation per line.
+  struct Lists {
+    std::vector<torch::Tensor> p, g, m, v;
+  };
+  std::map<int64_t, Lists> by_step;
+  for (const torch::Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    SDZ_CHECK(!p.grad().is_sparse(), "AdamW does not support sparse gradients", "algo::foreach_adamw_step");
+    torch::optim::AdamWParamState* s = adamw_param_state(opt, p);
+    if (!s) {
+      auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+      fresh->step(0);
+      fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+      fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+      s = &set_adamw_param_state(opt, p, std::move(fresh));
+    }
+    s->step(s->step() + 1);
+    Lists& l = by_step[s->step()];
+    l.p.push_back(p), l.g.push_back(p.grad()), l.m.push_back(s->exp_avg()), l.v.push_back(s->exp_avg_sq());
+  }
+  for (auto& [t, l] : by_step) {
+    const double bc1 = 1 - std::pow(b1, double(t)), bc2 = 1 - std::pow(b2, double(t));
+    if (wd != 0) torch::_foreach_mul_(l.p, 1 - lr * wd);
+    torch::_foreach_mul_(l.m, b1);
+    torch::_foreach_add_(l.m, l.g, 1 - b1);
+    torch::_foreach_mul_(l.v, b2);
+    torch::_foreach_addcmul_(l.v, l.g, l.g, 1 - b2);
+    std::vector<torch::Tensor> denom = torch::_foreach_sqrt(l.v);
+    torch::_foreach_div_(denom, std::sqrt(bc2));
+    torch::_foreach_add_(denom, eps);
+    torch::_foreach_addcdiv_(l.p, l.m, denom, -lr / bc1);
+  }
 }
 
 }  // namespace sdz::algo

@@ -1,40 +1,20 @@
 #include "sdzero/ckpt/torch_state.hpp"
 
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <type_traits>
 
+#include "sdzero/algo/optim.hpp"
 #include "sdzero/ckpt/h5io.hpp"
 #include "sdzero/core/error.hpp"
 
 namespace sdz::ckpt {
 
-namespace {
-
-// libtorch 1.x keys optimizer state by the TensorImpl address as a string, 2.x by the pointer.
-template <class Map>
-typename Map::key_type state_key(const torch::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;  // what c10::guts::to_string did in 1.x (gone in 2.x)
-    os << static_cast<const void*>(p.unsafeGetTensorImpl());
-    return os.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
-
-}  // namespace
-
 OptimizerState capture_adamw(torch::optim::AdamW& opt, const NamedParams& params) {
   OptimizerState st;
   st.kind = "adamw";
-  auto& state = opt.state();
-  using Map = std::remove_reference_t<decltype(state)>;
   for (const auto& [name, p] : params) {
-    auto it = state.find(state_key<Map>(p));
-    if (it == state.end()) continue;
-    auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    const torch::optim::AdamWParamState* found = algo::adamw_param_state(opt, p);
+    if (!found) continue;
+    const torch::optim::AdamWParamState& s = *found;
     ParamSlots ps;
     ps.step = s.step();
     ps.slots["exp_avg"] = s.exp_avg().detach().clone();
@@ -55,9 +35,7 @@ OptimizerState capture_adamw(torch::optim::AdamW& opt, const NamedParams& params
 void restore_adamw(torch::optim::AdamW& opt, const NamedParams& params, const OptimizerState& st) {
   if (st.kind != "adamw") throw Error("checkpoint optimizer is '" + st.kind + "', the run uses adamw", "optimizer");
   std::map<std::string, torch::Tensor> by_name(params.begin(), params.end());
-  auto& state = opt.state();
-  using Map = std::remove_reference_t<decltype(state)>;
-  state.clear();
+  opt.state().clear();
   for (const auto& [name, ps] : st.params) {
     auto it = by_name.find(name);
     if (it == by_name.end())
@@ -75,7 +53,7 @@ void restore_adamw(torch::optim::AdamW& opt, const NamedParams& params, const Op
     s->exp_avg(ps.slots.at("exp_avg").to(p.device()).clone());
     s->exp_avg_sq(ps.slots.at("exp_avg_sq").to(p.device()).clone());
     if (auto m = ps.slots.find("max_exp_avg_sq"); m != ps.slots.end()) s->max_exp_avg_sq(m->second.to(p.device()).clone());
-    state[state_key<Map>(p)] = std::move(s);
+    algo::set_adamw_param_state(opt, p, std::move(s));
   }
   if (!st.hyper_json.empty()) {
     nlohmann::json h = nlohmann::json::parse(st.hyper_json, nullptr, false);

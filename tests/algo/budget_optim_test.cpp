@@ -123,3 +123,49 @@ TEST(Optimizer, ScheduleStartsAtFirstStep) {
   EXPECT_NEAR(late.step(13).lr, 1.0, 1e-12);
   EXPECT_THROW(late.step(9), sdz::Error);
 }
+
+// The multi-tensor step is torch's AdamW op for op: the same parameters and state after several
+// steps, with clipping on, float parameters of several shapes, and one parameter that skips a step
+// (no gradient), so the parameters sit at different step counts afterwards.
+TEST(Optimizer, ForeachStepEqualsTorchsPerParameterLoop) {
+  torch::manual_seed(7);
+  auto make = [] {
+    torch::manual_seed(11);
+    return std::vector<torch::Tensor>{torch::randn({5, 3}).requires_grad_(true), torch::randn({7}).requires_grad_(true),
+                                      torch::randn({2, 2, 2}).requires_grad_(true)};
+  };
+  std::vector<torch::Tensor> a = make(), b = make();
+  OptimOptions o;
+  o.lr = 0.05;
+  o.weight_decay = 0.1;
+  o.warmup_steps = 2;
+  o.grad_clip = 0.5;
+  OptimOptions slow = o;
+  slow.foreach = false;
+  Optimizer fast_opt(a, o), slow_opt(b, slow);
+  for (int step = 0; step < 6; ++step) {
+    fast_opt.zero_grad(), slow_opt.zero_grad();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (i == 1 && step == 2) {  // no gradient this step
+        a[i].mutable_grad() = torch::Tensor(), b[i].mutable_grad() = torch::Tensor();
+        continue;
+      }
+      auto g = torch::randn(a[i].sizes()) * (step == 0 ? 10.0 : 0.1);  // the first step is clipped
+      a[i].mutable_grad() = g.clone(), b[i].mutable_grad() = g.clone();
+    }
+    OptimStepStats fs = fast_opt.step(step), ss = slow_opt.step(step);
+    EXPECT_NEAR(fs.grad_norm, ss.grad_norm, 1e-5 * ss.grad_norm) << "step " << step;
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-6, 1e-7)) << "param " << i << " step " << step << ": max diff "
+                                                            << (a[i] - b[i]).abs().max().item<double>();
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto* fs = adamw_param_state(fast_opt.adamw(), a[i]);
+    auto* ss = adamw_param_state(slow_opt.adamw(), b[i]);
+    ASSERT_TRUE(fs && ss);
+    EXPECT_EQ(fs->step(), ss->step());
+    EXPECT_EQ(fs->step(), i == 1 ? 5 : 6);
+    EXPECT_TRUE(torch::allclose(fs->exp_avg(), ss->exp_avg(), 1e-6, 1e-8));
+    EXPECT_TRUE(torch::allclose(fs->exp_avg_sq(), ss->exp_avg_sq(), 1e-6, 1e-10));
+  }
+}

@@ -25,6 +25,7 @@ struct OptimOptions {
   int64_t total_steps = 0;       // cosine horizon (needed for cosine)
   double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
   double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
+  bool foreach = true;           // multi-tensor step (list ops over all parameters) vs torch's loop
 };
 
 int64_t warmup_length(const OptimOptions& o);
@@ -38,6 +39,21 @@ struct OptimStepStats {
   double grad_norm = 0;  // before clipping
 };
 
+// The AdamW state of parameter p (nullptr before its first step), and installing one: torch keys
+// the map differently across versions (1.x: the TensorImpl address as a string, 2.x: the pointer).
+torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p);
+torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p,
+                                                     std::unique_ptr<torch::optim::AdamWParamState> s);
+
+// The L2 norm of all defined gradients together (one host sync).
+double global_grad_norm(const std::vector<torch::Tensor>& params);
+
+// torch::optim::AdamW::step's arithmetic, op for op, as multi-tensor list operations over `params`
+// (each must be in `opt`'s single group), keeping the state in `opt` (so checkpoints do not change).
+// Why: torch's C++ AdamW launches about ten kernels per parameter, a Qwen3-0.6B has 310 of them, and
+// on a GPU those launches, not the arithmetic, are the optimizer's time.
+void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params);
+
 class Optimizer {
  public:
   // `first_step`: the run's step at which this optimizer's schedule begins (a later training stage
@@ -45,7 +61,7 @@ class Optimizer {
   Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_t first_step = 0);
   void zero_grad();
   // Sets the lr of step `step` (0-based; lr_at(step - first_step)), clips the gradient norm, takes
-  // the AdamW step.
+  // the AdamW step (foreach_adamw_step, or torch's per-parameter loop with options().foreach off).
   OptimStepStats step(int64_t step);
   torch::optim::AdamW& adamw() { return *adamw_; }
   const std::vector<torch::Tensor>& params() const { return params_; }
