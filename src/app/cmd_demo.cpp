@@ -66,7 +66,8 @@ static int demo(const std::vector<std::string>& args) {
 SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train it with each method, evaluate",
             "usage: [mpirun -np N] sdzero demo [--config FILE] [--section.key=value ...]\n"
             "`sdzero` with no arguments runs this with the built-in configuration (configs/demo.ini).\n"
-            "Per seed (demo.seeds from run.seed): a base pretrained into the accuracy band (cached in\n"
+            "Per seed (demo.seeds from run.seed): a base pretrained into the accuracy band, then trained on\n"
+            "its own answers followed by the cue and the worked solution (demo.self_chain_steps; cached in\n"
             "<run>/seed-N/base; delete it to pretrain again), then every method of demo.methods at every\n"
             "learning rate of demo.lr_grid with demo.budget generations. Writes results.md (the tables),\n"
             "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.",

@@ -23,7 +23,10 @@ nlohmann::json run_localization(Session& s, const Config& cfg) {
   d.cfg = cfg;
   std::vector<std::string> ov = {"--data.task=" + task,
                                  "--demo.pretrain_steps=" + cfg.text("demo.localization_pretrain_steps"),
-                                 "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens")};
+                                 "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens"),
+                                 // the figure is about a plain base (the toy study's); chains would
+                                 // also cost 1024 sampled scratchpads (localization_overrides may add them)
+                                 "--demo.self_chain_steps=0"};
   for (const std::string& o : split(cfg.get_string("demo.localization_overrides"), ' ')) {
     if (trim(o).empty()) continue;
     if (!starts_with(trim(o), "--") || trim(o).find('=') == std::string::npos)

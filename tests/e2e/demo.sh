@@ -5,11 +5,12 @@
 # stage ran, every method used exactly the same generation budget (its own budget counters say so),
 # the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
 # the table rows are the means of the per-seed rows, a second run reuses the cached bases, and the
-# optional self-chain stage runs.
+# self-chain stage of the base ran and is recorded.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
-       --demo.methods=rft,grpo,sdft,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16)
+       --demo.methods=rft,grpo,sdft,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
+       --demo.self_chain_steps=20)
 "$SDZERO" demo "${short[@]}" > "$scratch/demo.log" 2>&1 || { tail -40 "$scratch/demo.log"; fail "demo failed"; }
 for seed in 1234 1235; do
   grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
@@ -89,12 +90,14 @@ PY
 grep -q "demo: reusing the base model" "$scratch/demo2.log" || fail "the cached base was not reused"
 if grep -q "pretraining the base" "$scratch/demo2.log"; then fail "the second run pretrained again"; fi
 # Self chains (demo.self_chain_steps): after the pick, the base answers every pretraining question
-# once and trains on "own answer, cue, worked solution"; picked.json records the stage.
-"$SDZERO" demo "${short[@]}" --run.dir="$scratch/sc" --demo.seeds=1 --demo.methods=rft --demo.lr_grid=1e-4 \
-  --demo.localization_task=none --demo.self_chain_steps=20 > "$scratch/sc.log" 2>&1 ||
-  { tail -20 "$scratch/sc.log"; fail "demo with self chains failed"; }
-line=$(grep -o "self chains from [0-9]* own attempts ([0-9]* wrong" "$scratch/sc.log") || fail "no self-chain stage"
+# once and trains on "own answer, cue, worked solution"; picked.json records the stage. The
+# localization base is a plain one (no chains).
+line=$(grep -o "self chains from [0-9]* own attempts ([0-9]* wrong" "$scratch/demo.log" | head -1) || fail "no self-chain stage"
 n=$(echo "$line" | awk '{print $4}'); w=$(echo "$line" | awk '{print $7}' | tr -d '(')
 [[ $n -gt 0 && $w -ge 0 && $w -le $n ]] || fail "self chains: $line"
-grep -q '"self_chain_steps":20' "$scratch"/sc/seed-*/base/picked.json || fail "picked.json does not record the self chains"
+[[ $(grep -c "steps of self chains" "$scratch/demo.log") == 2 ]] || fail "self chains did not run once per seed"
+for seed in 1234 1235; do
+  grep -q '"self_chain_steps":20' "$scratch/demo/seed-$seed/base/picked.json" || fail "picked.json of $seed does not record the self chains"
+done
+if grep -q "self_chain_steps" "$scratch/demo/localization/base/picked.json"; then fail "the localization base ran self chains"; fi
 echo "demo: ok"
