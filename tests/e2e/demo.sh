@@ -4,7 +4,8 @@
 # A shortened built-in demo (2 seeds, a 2-rate grid, every method, the localization stage): every
 # stage ran, every method used exactly the same generation budget (its own budget counters say so),
 # the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
-# the table rows are the means of the per-seed rows, a second run reuses the cached bases, and the
+# the table rows are the means of the per-seed rows, the claim section's differences are the paired
+# per-seed differences, a second run reuses the cached bases, and the
 # self-chain stage of the base ran and is recorded.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
@@ -80,6 +81,18 @@ for t in tables:
     key = "avg_at_k" if t["table"] == "main" else "correction_rate"
     want = "%.1f ± %.1f" % (t[key]["mean"], t[key]["sd"])
     assert cells[col] == want, (t["model"], t["table"], cells[col], want)
+# The claim section: SD-Zero minus each model, paired by seed, each at its chosen rate.
+claims = [l for l in lines if l.get("table") == "claim"]
+assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft"], claims
+rate = {t["model"]: t["lr"] for t in tables if t["table"] == "main"}
+def acc(m, seed):
+    return next(r for r in runs if r["model"] == m and r["seed"] == seed and (m == "base" or r["lr"] == rate[m]))["test"]["sampling"]["avg_at_k"]
+for c in claims:
+    d = [100 * (acc("sdzero", seed) - acc(c["model"], seed)) for seed in (1234, 1235)]
+    assert abs(c["difference"]["mean"] - sum(d) / 2) < 1e-9, (c, d)
+    assert c["holds"] == (c["difference"]["mean"] >= 10 if c["model"] == "base" else c["difference"]["mean"] > 0), c
+    want = "| %s | %+.1f ± %.1f | %s" % (c["model"], c["difference"]["mean"], c["difference"]["sd"], "yes" if c["holds"] else "no")
+    assert want in md, want
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})
