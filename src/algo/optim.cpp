@@ -26,6 +26,13 @@ typename Map::key_type state_key(const torch::Tensor& p) {
   }
 }
 
+std::vector<torch::Tensor> defined_grads(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> g;
+  for (const torch::Tensor& p : params)
+    if (p.grad().defined()) g.push_back(p.grad());
+  return g;
+}
+
 }  // namespace
 
 torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p) {
@@ -90,24 +97,18 @@ OptimStepStats Optimizer::step(int64_t step) {
     adamw_->step();
     return st;
   }
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params_)
-    if (p.grad().defined()) grads.push_back(p.grad());
   st.grad_norm = global_grad_norm(params_);
-  if (opt_.grad_clip > 0 && !grads.empty()) {
-    // torch's clip_grad_norm_ rule: scale by max / (norm + 1e-6) when that is below 1.
-    const double coef = opt_.grad_clip / (st.grad_norm + 1e-6);
+  // torch's clip_grad_norm_ rule: scale by max / (norm + 1e-6) when that is below 1.
+  if (const double coef = opt_.grad_clip / (st.grad_norm + 1e-6); opt_.grad_clip > 0 && coef < 1) {
     torch::NoGradGuard ng;
-    if (coef < 1) torch::_foreach_mul_(grads, coef);
+    torch::_foreach_mul_(defined_grads(params_), coef);
   }
   foreach_adamw_step(*adamw_, params_);
   return st;
 }
 
 double global_grad_norm(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
+  const std::vector<torch::Tensor> grads = defined_grads(params);
   if (grads.empty()) return 0;
   torch::NoGradGuard ng;
   // Per-tensor norms in the gradients' dtype, then their norm: one host sync for the whole model.
