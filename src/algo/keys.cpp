@@ -65,9 +65,9 @@ void declare_algo_keys(Schema& s) {
   s.add_int("optim.total_steps", 0, "Cosine horizon in optimizer steps; 0: derived from the budget by the pipeline.", 0);
   s.add_float("optim.min_lr_ratio", 0.0, "Cosine floor as a fraction of optim.lr.", 0.0, 1.0);
   s.add_float("optim.grad_clip", 1.0, "Max global gradient norm; 0: no clipping.", 0.0);
-  s.add_bool("optim.foreach", true,
-             "AdamW as multi-tensor list operations over all parameters (few kernel launches on GPU); false: "
-             "torch's per-parameter loop. Same arithmetic.");
+  s.add_string("optim.foreach", "auto",
+               "AdamW update as multi-tensor list operations over all parameters (few kernel launches): on, off "
+               "(torch's per-parameter loop), auto (on for GPU parameters). Same arithmetic.", {"auto", "on", "off"});
 
   s.add_int("budget.max_generations", 0, "Stop after this many sampled responses (all methods count alike); 0: no limit.", 0);
   s.add_int("budget.max_generated_tokens", 0, "Stop after this many generated tokens; 0: no limit.", 0);
@@ -145,7 +145,7 @@ AlgoConfig algo_config(const Config& c) {
   a.optim.total_steps = c.get_int("optim.total_steps");
   a.optim.min_lr_ratio = c.get_float("optim.min_lr_ratio");
   a.optim.grad_clip = c.get_float("optim.grad_clip");
-  a.optim.foreach = c.get_bool("optim.foreach");
+  a.optim.foreach = parse_foreach_mode(c.get_string("optim.foreach"));
 
   a.budget.max_generations = c.get_int("budget.max_generations");
   a.budget.max_generated_tokens = c.get_int("budget.max_generated_tokens");

@@ -26,13 +26,6 @@ typename Map::key_type state_key(const torch::Tensor& p) {
   }
 }
 
-std::vector<torch::Tensor> defined_grads(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> g;
-  for (const torch::Tensor& p : params)
-    if (p.grad().defined()) g.push_back(p.grad());
-  return g;
-}
-
 }  // namespace
 
 torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p) {
@@ -47,6 +40,13 @@ torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, c
   auto& slot = state[state_key<std::remove_reference_t<decltype(state)>>(p)];
   slot = std::move(s);
   return static_cast<torch::optim::AdamWParamState&>(*slot);
+}
+
+ForeachMode parse_foreach_mode(const std::string& s) {
+  if (s == "auto") return ForeachMode::Auto;
+  if (s == "on") return ForeachMode::On;
+  if (s == "off") return ForeachMode::Off;
+  throw Error("unknown value '" + s + "'", "optim.foreach", "use auto, on or off");
 }
 
 LrSchedule parse_lr_schedule(const std::string& s) {
@@ -91,28 +91,25 @@ OptimStepStats Optimizer::step(int64_t step) {
   SDZ_CHECK(step >= first_step_, "optimizer step before the start of its schedule", "algo::Optimizer");
   st.lr = lr_at(opt_, step - first_step_);
   for (auto& g : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
-  if (!opt_.foreach) {
-    st.grad_norm = opt_.grad_clip > 0 ? double(torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip))
-                                      : global_grad_norm(params_);
+  // Clipping and the norm keep torch's clip_grad_norm_ arithmetic: ZeRO-1 (pipeline/zero1.cpp)
+  // reproduces it bit for bit from sharded gradients.
+  st.grad_norm = opt_.grad_clip > 0 ? double(torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip))
+                                    : global_grad_norm(params_);
+  // On a CPU the list operations are a per-tensor loop inside torch, slower than torch's own loop.
+  const bool lists = opt_.foreach == ForeachMode::On ||
+                     (opt_.foreach == ForeachMode::Auto && !params_.empty() && params_.front().is_cuda());
+  if (lists)
+    foreach_adamw_step(*adamw_, params_);
+  else
     adamw_->step();
-    return st;
-  }
-  st.grad_norm = global_grad_norm(params_);
-  // torch's clip_grad_norm_ rule: scale by max / (norm + 1e-6) when that is below 1.
-  if (const double coef = opt_.grad_clip / (st.grad_norm + 1e-6); opt_.grad_clip > 0 && coef < 1) {
-    torch::NoGradGuard ng;
-    torch::_foreach_mul_(defined_grads(params_), coef);
-  }
-  foreach_adamw_step(*adamw_, params_);
   return st;
 }
 
 double global_grad_norm(const std::vector<torch::Tensor>& params) {
-  const std::vector<torch::Tensor> grads = defined_grads(params);
-  if (grads.empty()) return 0;
-  torch::NoGradGuard ng;
-  // Per-tensor norms in the gradients' dtype, then their norm: one host sync for the whole model.
-  return torch::stack(torch::_foreach_norm(grads, 2)).to(torch::kDouble).norm().item<double>();
+  double sq = 0;  // summed in fp64, one tensor at a time
+  for (const torch::Tensor& p : params)
+    if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(sq);
 }
 
 void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {

@@ -229,7 +229,7 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       // The same AdamW step (clip + update) as torch's per-parameter loop: the baseline of the
       // multi-tensor step above, in the same run (a second set of moments, after the peak was read).
       algo::OptimOptions loop = oo;
-      loop.foreach = false;
+      loop.foreach = algo::ForeachMode::Off;
       algo::Optimizer ref(params, loop);
       int64_t ref_steps = 0;
       ref.step(ref_steps++);  // allocates its state

@@ -140,8 +140,9 @@ TEST(Optimizer, ForeachStepEqualsTorchsPerParameterLoop) {
   o.weight_decay = 0.1;
   o.warmup_steps = 2;
   o.grad_clip = 0.5;
+  o.foreach = ForeachMode::On;  // CPU tensors: auto would take the loop
   OptimOptions slow = o;
-  slow.foreach = false;
+  slow.foreach = ForeachMode::Off;
   Optimizer fast_opt(a, o), slow_opt(b, slow);
   for (int step = 0; step < 6; ++step) {
     fast_opt.zero_grad(), slow_opt.zero_grad();

@@ -13,6 +13,10 @@
 namespace sdz::algo {
 
 enum class LrSchedule { Constant, Cosine };
+// The AdamW update as multi-tensor list operations (On), torch's per-parameter loop (Off), or the
+// list operations where they pay, i.e. for GPU parameters (Auto).
+enum class ForeachMode { Auto, On, Off };
+ForeachMode parse_foreach_mode(const std::string& s);  // "auto" | "on" | "off"
 LrSchedule parse_lr_schedule(const std::string& s);  // "constant" | "cosine"
 
 struct OptimOptions {
@@ -25,7 +29,7 @@ struct OptimOptions {
   int64_t total_steps = 0;       // cosine horizon (needed for cosine)
   double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
   double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
-  bool foreach = true;           // multi-tensor step (list ops over all parameters) vs torch's loop
+  ForeachMode foreach = ForeachMode::Auto;
 };
 
 int64_t warmup_length(const OptimOptions& o);
@@ -45,7 +49,7 @@ torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const
 torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p,
                                                      std::unique_ptr<torch::optim::AdamWParamState> s);
 
-// The L2 norm of all defined gradients together (one host sync).
+// The L2 norm of all defined gradients together, summed in fp64 (the norm without clipping).
 double global_grad_norm(const std::vector<torch::Tensor>& params);
 
 // torch::optim::AdamW::step's arithmetic, op for op, as multi-tensor list operations over `params`
@@ -61,7 +65,7 @@ class Optimizer {
   Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_t first_step = 0);
   void zero_grad();
   // Sets the lr of step `step` (0-based; lr_at(step - first_step)), clips the gradient norm, takes
-  // the AdamW step (foreach_adamw_step, or torch's per-parameter loop with options().foreach off).
+  // the AdamW step (foreach_adamw_step, or torch's per-parameter loop; see ForeachMode).
   OptimStepStats step(int64_t step);
   torch::optim::AdamW& adamw() { return *adamw_; }
   const std::vector<torch::Tensor>& params() const { return params_; }
