@@ -140,7 +140,7 @@ TEST(Optimizer, ForeachStepEqualsTorchsPerParameterLoop) {
   o.weight_decay = 0.1;
   o.warmup_steps = 2;
   o.grad_clip = 0.5;
-  o.foreach = ForeachMode::On;  // CPU tensors: auto would take the loop
+  o.foreach = ForeachMode::On;  // the default, said explicitly (auto would take the loop on a CPU)
   OptimOptions slow = o;
   slow.foreach = ForeachMode::Off;
   Optimizer fast_opt(a, o), slow_opt(b, slow);

@@ -13,8 +13,9 @@
 namespace sdz::algo {
 
 enum class LrSchedule { Constant, Cosine };
-// The AdamW update as multi-tensor list operations (On), torch's per-parameter loop (Off), or the
-// list operations where they pay, i.e. for GPU parameters (Auto).
+// The AdamW update as multi-tensor list operations (On, the default: the CPU tests then run the
+// GPU's code path), torch's per-parameter loop (Off), or the list operations for GPU parameters
+// only (Auto: on a CPU they are a per-tensor loop inside torch, a little slower than torch's).
 enum class ForeachMode { Auto, On, Off };
 ForeachMode parse_foreach_mode(const std::string& s);  // "auto" | "on" | "off"
 LrSchedule parse_lr_schedule(const std::string& s);  // "constant" | "cosine"
@@ -29,7 +30,7 @@ struct OptimOptions {
   int64_t total_steps = 0;       // cosine horizon (needed for cosine)
   double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
   double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
-  ForeachMode foreach = ForeachMode::Auto;
+  ForeachMode foreach = ForeachMode::On;
 };
 
 int64_t warmup_length(const OptimOptions& o);
