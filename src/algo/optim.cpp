@@ -26,6 +26,14 @@ typename Map::key_type state_key(const torch::Tensor& p) {
   }
 }
 
+// The L2 norm of all defined gradients together, summed in fp64 (the norm when not clipping).
+double global_grad_norm(const std::vector<torch::Tensor>& params) {
+  double sq = 0;
+  for (const torch::Tensor& p : params)
+    if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(sq);
+}
+
 }  // namespace
 
 torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p) {
@@ -103,13 +111,6 @@ OptimStepStats Optimizer::step(int64_t step) {
   else
     adamw_->step();
   return st;
-}
-
-double global_grad_norm(const std::vector<torch::Tensor>& params) {
-  double sq = 0;  // summed in fp64, one tensor at a time
-  for (const torch::Tensor& p : params)
-    if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-  return std::sqrt(sq);
 }
 
 void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {

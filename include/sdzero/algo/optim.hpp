@@ -13,12 +13,13 @@
 namespace sdz::algo {
 
 enum class LrSchedule { Constant, Cosine };
+LrSchedule parse_lr_schedule(const std::string& s);  // "constant" | "cosine"
+
 // The AdamW update as multi-tensor list operations (On, the default: the CPU tests then run the
 // GPU's code path), torch's per-parameter loop (Off), or the list operations for GPU parameters
 // only (Auto: on a CPU they are a per-tensor loop inside torch, a little slower than torch's).
 enum class ForeachMode { Auto, On, Off };
 ForeachMode parse_foreach_mode(const std::string& s);  // "auto" | "on" | "off"
-LrSchedule parse_lr_schedule(const std::string& s);  // "constant" | "cosine"
 
 struct OptimOptions {
   double lr = 5e-6;
@@ -49,9 +50,6 @@ struct OptimStepStats {
 torch::optim::AdamWParamState* adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p);
 torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, const torch::Tensor& p,
                                                      std::unique_ptr<torch::optim::AdamWParamState> s);
-
-// The L2 norm of all defined gradients together, summed in fp64 (the norm without clipping).
-double global_grad_norm(const std::vector<torch::Tensor>& params);
 
 // torch::optim::AdamW::step's arithmetic, op for op, as multi-tensor list operations over `params`
 // (each must be in `opt`'s single group), keeping the state in `opt` (so checkpoints do not change).
