@@ -11,6 +11,7 @@
 
 #include "sdzero/algo/optim.hpp"
 #include "sdzero/app/bench_pipeline.hpp"
+#include "sdzero/app/bench_profile.hpp"
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/setup.hpp"
 #include "sdzero/core/error.hpp"
@@ -123,7 +124,8 @@ double attn_flops(const ModelConfig& c, double ctx) {
   return 4.0 * double(c.num_layers) * ctx * double(c.num_heads * c.head_dim);
 }
 
-nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torch::ScalarType dt) {
+nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torch::ScalarType dt,
+                         const std::string& profile) {
   const ModelConfig c = bench_shape(shape);
   Transformer m(c);
   m.init_random(1);
@@ -223,8 +225,26 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       j["train_part_forward_backward_s"] = best_seconds([&] { return timed(fwd_bwd); }, 2, min_s / 4);
       j["train_part_optimizer_s"] = best_seconds([&] { return timed([&] { opt.step(opt_steps++); }); }, 2, min_s / 4);
       j["train_part_lm_head_loss_s"] = best_seconds([&] { return timed(head); }, 2, min_s / 4);
+      // The same head with bigger chunks (fewer, larger GEMMs; fewer passes over the fp32 dL/dW).
+      j["train_lm_head_default_rows"] = model::chunk_rows(V);
+      for (int64_t rows : {int64_t(1024), int64_t(4096)}) {
+        auto head_r = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, rows).backward(); };
+        j["train_part_lm_head_loss_rows" + std::to_string(rows) + "_s"] =
+            best_seconds([&] { return timed(head_r); }, 2, min_s / 4);
+      }
     }
     j["train_peak_bytes"] = peak_memory_bytes(g_dev);
+    // The fused GPU RMSNorm against the written-out one, same run (only where the build has it).
+    if (g_dev.is_cuda() && model::set_fused_norm(false)) {
+      j["train_step_unfused_norm_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
+      model::set_fused_norm(true);
+    }
+    // A profiler that cannot start (no CUPTI, say) must not cost the figures above.
+    if (!profile.empty()) try {
+        j["train_profile"] = profile_step(step, g_dev, profile);
+      } catch (const std::exception& e) {
+        j["train_profile_error"] = std::string(e.what()).substr(0, 300);
+      }
     {
       // The same AdamW step (clip + update) as torch's per-parameter loop: the baseline of the
       // multi-tensor step above, in the same run (a second set of moments, after the peak was read).
@@ -259,11 +279,12 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
 int bench_cmd(const std::vector<std::string>& args) {
   // --pipeline: the whole training pipeline under mpirun (bench_pipeline.cpp).
   if (std::find(args.begin(), args.end(), "--pipeline") != args.end()) return bench_pipeline(args);
-  CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device="});
+  CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile="});
   const std::string shape = cl.flags.count("shape") ? cl.flags["shape"] : "all";
   const int threads = cl.flags.count("threads") ? std::stoi(cl.flags["threads"]) : 2;
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "bench-model.json";
   const bool quick = cl.flags.count("quick") > 0;
+  const std::string profile = cl.flags.count("profile") ? cl.flags["profile"] : "";
   if (threads < 1) throw Error("--threads must be >= 1", "--threads");
   const torch::ScalarType dt = model::parse_dtype(cl.flags.count("dtype") ? cl.flags["dtype"] : "fp32", "--dtype");
   torch::set_num_threads(threads);
@@ -280,7 +301,7 @@ int bench_cmd(const std::vector<std::string>& args) {
                                                    : std::vector<std::string>{shape};
   for (const auto& s : shapes) {
     bench_shape(s);  // validates the name before any work
-    j["shapes"][s] = bench_one(s, peak, quick, dt);
+    j["shapes"][s] = bench_one(s, peak, quick, dt, shapes.size() > 1 && !profile.empty() ? profile + "." + s : profile);
   }
   const std::string text = j.dump(2) + "\n";
   write_file_atomic(out, text);
@@ -294,6 +315,8 @@ SDZ_COMMAND("bench", "measure the model engine: peak matmul, prefill, decode, tr
             "usage: sdzero bench [--shape tiny|small|qwen3-0.6b|all] [--threads N (2)] [--out FILE (bench-model.json)] [--quick]\n"
             "                    [--device cpu|cuda (cpu; cuda: GPU 0, peak = a bf16/fp32 8192^3 matmul on it)]\n"
             "                    [--dtype fp32|bf16 (fp32; bf16: model.dtype=bf16, fractions over a bf16 matmul peak)]\n"
+            "                    [--profile FILE (one training step under torch's profiler: train_profile in the JSON,\n"
+            "                     GPU kernels grouped by name and class, or CPU operators; Chrome trace to FILE with Kineto)]\n"
             "Prints JSON and writes it to FILE. Per shape: peak_gflops_fp32, prefill_tokens_per_s,\n"
             "decode_b1_tokens_per_s, decode_b64_tokens_per_s, decode_b64_frac_of_bound, train_tokens_per_s,\n"
             "train_mfu, score_top64_tokens_per_s. Each figure is the best of repeated runs (at least 0.5 s measured).\n"

@@ -21,6 +21,14 @@
 #else
 #define SDZ_HAVE_SDPA 0
 #endif
+// at::_fused_rms_norm (CUDA kernels, with autograd) exists from torch 2.9.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 9)
+#define SDZ_HAVE_FUSED_NORM 1
+#else
+#define SDZ_HAVE_FUSED_NORM 0
+#endif
+
+#include <atomic>
 
 #include <cmath>
 
@@ -30,7 +38,26 @@ namespace sdz::model {
 
 using torch::indexing::Slice;
 
+namespace {
+std::atomic<bool> g_fused_norm{true};
+}
+
+bool set_fused_norm(bool on) {
+  g_fused_norm = on;
+  return SDZ_HAVE_FUSED_NORM != 0;
+}
+
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
+#if SDZ_HAVE_FUSED_NORM
+  if (x.is_cuda() && g_fused_norm && x.scalar_type() == w.scalar_type()) {
+    const int64_t n = x.size(-1);
+    try {
+      return std::get<0>(at::_fused_rms_norm(x, at::IntArrayRef(&n, 1), w, eps));
+    } catch (const c10::Error&) {
+      g_fused_norm = false;  // a torch without the CUDA kernel: the written-out norm from now on
+    }
+  }
+#endif
   auto xf = x.to(torch::kFloat32);
   auto var = xf.pow(2).mean(-1, true);
   return (xf * torch::rsqrt(var + eps)).to(x.scalar_type()) * w;

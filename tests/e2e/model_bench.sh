@@ -56,6 +56,25 @@ check "$work/bench.json" peak_gflops_fp32
 grep -q '"dtype": "bf16"' "$work/bf16.json" || { echo "FAIL: bf16 run not labelled" >&2; exit 1; }
 check "$work/bf16.json" peak_gflops_bf16
 
+# --profile: one training step under torch's profiler; on the CPU the operators (inclusive times).
+"$SDZERO" bench --quick --threads 1 --shape tiny --profile "$work/trace.json" --out "$work/prof.json" > /dev/null
+python3 - "$work/prof.json" "$work/trace.json" <<'PY'
+import json, os, sys
+p = json.load(open(sys.argv[1]))["shapes"]["tiny"]["train_profile"]
+names = [r["name"] for r in p["top"]]
+assert p["step_wall_s"] > 0 and p["events"] > 0, p
+# The step's own operators must show up: a matmul and the backward of one.
+assert any("mm" in n for n in names) and any("Backward" in n for n in names), names
+assert all(r["s"] >= 0 and r["count"] >= 1 for r in p["top"]), p["top"]
+assert sorted((r["s"] for r in p["top"]), reverse=True) == [r["s"] for r in p["top"]], "top not sorted"
+# Either the Chrome trace was written (Kineto builds) or the JSON says why not.
+if p["trace"]:
+    json.load(open(sys.argv[2]))
+else:
+    assert "Kineto" in p["trace_not_written"] and not os.path.exists(sys.argv[2]), p
+print("profile ok:", names[:3])
+PY
+
 if "$SDZERO" bench --shape huge --out "$work/x.json" 2>"$work/err"; then echo "FAIL: unknown shape accepted" >&2; exit 1; fi
 grep -q "unknown bench shape" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")" >&2; exit 1; }
 if "$SDZERO" bench --dtype fp16 --out "$work/x.json" 2>"$work/err"; then echo "FAIL: unknown dtype accepted" >&2; exit 1; fi

@@ -150,6 +150,35 @@ TEST(GpuSample, DeviceSamplerDrawsWhatTheHostDraws) {
   }
 }
 
+// The fused CUDA RMSNorm (torch >= 2.9) against the written-out one and an fp64 reference on the
+// host: values and both gradients, in fp32 and bf16.
+TEST(GpuNorm, FusedRmsNormMatchesTheWrittenOutOne) {
+  auto d = gpu();
+  const bool have = model::set_fused_norm(true);
+  std::printf("[gpu] fused RMSNorm in this build: %s\n", have ? "yes" : "no");
+  for (auto dt : {torch::kFloat32, torch::kBFloat16}) {
+    torch::manual_seed(3);
+    auto x0 = torch::randn({4, 7, 128}) * 3, w0 = torch::rand({128}) + 0.5, g0 = torch::randn({4, 7, 128});
+    auto x64 = x0.to(torch::kFloat64), w64 = w0.to(torch::kFloat64);
+    auto ref = x64 * torch::rsqrt(x64.pow(2).mean(-1, true) + 1e-6) * w64;
+    torch::Tensor out[2], gx[2], gw[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      model::set_fused_norm(fused == 1);
+      auto x = x0.to(d, dt).requires_grad_(true), w = w0.to(d, dt).requires_grad_(true);
+      out[fused] = model::rms_norm(x, w, 1e-6);
+      EXPECT_EQ(out[fused].scalar_type(), dt);
+      out[fused].backward(g0.to(d, dt));
+      gx[fused] = x.grad(), gw[fused] = w.grad();
+    }
+    model::set_fused_norm(true);
+    const double tol = dt == torch::kBFloat16 ? 1e-2 : 1e-6;
+    EXPECT_LT(rel(out[1], ref), tol) << "fused vs fp64, dtype " << dt;
+    EXPECT_LT(rel(out[0], ref), tol) << "written out vs fp64";
+    EXPECT_LT(rel(gx[1], gx[0]), 2 * tol) << "input gradient";
+    EXPECT_LT(rel(gw[1], gw[0]), 2 * tol) << "weight gradient";
+  }
+}
+
 TEST(GpuDevice, PlacementAndMemoryFigures) {
   auto d = gpu();
   EXPECT_EQ(d.index(), 0);

@@ -11,11 +11,18 @@
 # and prints a short table last. Logs go to /tmp/sdz-check; under `device` they come back as
 # $OUT/logs.tgz with $OUT/summary.txt.
 set -uo pipefail
+# CHECK_PARTS=bench: build the CLI only and run the bench and the transformers baseline (a quick rerun).
+parts=${CHECK_PARTS:-all}
+[[ $parts == all || $parts == bench ]] || { echo "CHECK_PARTS must be all or bench" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=/tmp/sdz-check
 rm -rf "$out"; mkdir -p "$out"
-pack() { [[ -n "${OUT:-}" ]] && tar czf "$OUT/logs.tgz" -C /tmp sdz-check && cp "$out"/summary.txt "$out"/*.json "$OUT"/ 2>/dev/null; true; }
+pack() {
+  [[ -n "${OUT:-}" ]] || return 0
+  [[ -f "$out/trace_train_step.json" ]] && gzip -f "$out/trace_train_step.json" && mv "$out/trace_train_step.json.gz" "$OUT"/
+  tar czf "$OUT/logs.tgz" -C /tmp sdz-check && cp "$out"/summary.txt "$out"/*.json "$OUT"/ 2>/dev/null; true
+}
 trap pack EXIT
 jobs=$(nproc)
 t_start=$(date +%s)
@@ -53,7 +60,8 @@ rc=$?
 grep -E "^-- sdzero" "$out/configure.log"
 if [[ $rc -ne 0 ]]; then tail -40 "$out/configure.log"; row configure "FAILED (configure.log)"; printf '%s\n' "${rows[@]}" | tee "$out/summary.txt"; exit 1; fi
 keep=(); [[ ${#gen[@]} -gt 0 ]] && keep=(-- -k 0)  # report every compile error in one run
-cmake --build build-gpu -j "$jobs" --target sdzero test_gpu gpu_mpi_nccl "${keep[@]}" > "$out/build.log" 2>&1
+targets=(sdzero test_gpu gpu_mpi_nccl); [[ $parts == bench ]] && targets=(sdzero)
+cmake --build build-gpu -j "$jobs" --target "${targets[@]}" "${keep[@]}" > "$out/build.log" 2>&1
 rc=$?
 build_s=$(( $(date +%s) - t0 ))
 sdz=build-gpu/sdzero
@@ -66,6 +74,7 @@ else
 fi
 
 # ---- 2. GPU tests
+if [[ $parts == all ]]; then
 build-gpu/tests/test_gpu --gtest_color=no 2>&1 | tee "$out/test_gpu.log" | grep -E "^\[gpu\]|OK \]|FAILED|PASSED|error" 
 row "test_gpu" "$(grep -E '^\[  (PASSED|FAILED)' "$out/test_gpu.log" | tr '\n' ' ')"
 mpiexec -n 1 build-gpu/tests/gpu_mpi_nccl --gtest_color=no 2>&1 | tee "$out/nccl1.log" | grep -E "^\[gpu\]|FAILED|PASSED"
@@ -114,8 +123,10 @@ else
   row "transformers comparison" "not run: transformers not installed"
 fi
 
+fi  # CHECK_PARTS
 # ---- 4. bench on the GPU
-$sdz bench --device cuda --dtype bf16 --threads 8 --shape qwen3-0.6b --out "$out/bench_qwen3_0.6b_bf16.json" > "$out/bench.log" 2>&1
+$sdz bench --device cuda --dtype bf16 --threads 8 --shape qwen3-0.6b --profile "$out/trace_train_step.json" \
+  --out "$out/bench_qwen3_0.6b_bf16.json" > "$out/bench.log" 2>&1
 python3 - "$out/bench_qwen3_0.6b_bf16.json" <<'PY' | while IFS='|' read -r k v; do row "$k" "$v"; done
 import json, sys
 j = json.load(open(sys.argv[1])); s = j["shapes"]["qwen3-0.6b"]
@@ -123,12 +134,35 @@ peak = j["peak_gflops_bf16"] / 1e3
 print(f"bf16 matmul peak (8192^3, measured)|{peak:.0f} TFLOP/s")
 print(f"train step MFU (qwen3-0.6b bf16, {s['train_batch']})|{s['train_mfu']:.3f} of measured peak; {s['train_mfu']*peak/989:.3f} of 989 TFLOP/s; {s['train_tokens_per_s']:.0f} tok/s, peak mem {s['train_peak_bytes']/2**30:.1f} GiB")
 print(f"train step parts (s)|forward {s['train_part_forward_s']:.3f}, forward+backward {s['train_part_forward_backward_s']:.3f}, AdamW {s['train_part_optimizer_s']:.3f}, lm_head+loss fwd+bwd {s['train_part_lm_head_loss_s']:.3f}; whole step {s['train_step_s']:.3f}")
+if "train_profile_error" in s:
+    print(f"profiled step|FAILED: {s['train_profile_error'][:150]}")
+if "train_step_unfused_norm_s" in s:
+    print(f"fused RMSNorm (torch's kernel)|step {s['train_step_s']:.3f} s vs {s['train_step_unfused_norm_s']:.3f} s written out ({s['train_step_unfused_norm_s']/s['train_step_s']:.2f}x)")
+print(f"lm_head+loss by chunk rows|{s['train_lm_head_default_rows']}: {s['train_part_lm_head_loss_s']:.4f} s, 1024: {s['train_part_lm_head_loss_rows1024_s']:.4f} s, 4096: {s['train_part_lm_head_loss_rows4096_s']:.4f} s")
+if "train_part_optimizer_torch_loop_s" in s:
+    print(f"AdamW multi-tensor vs torch loop|{s['train_part_optimizer_s']:.4f} s vs {s['train_part_optimizer_torch_loop_s']:.4f} s")
+p = s.get("train_profile", {})
+if "gpu_busy_s" in p:
+    cls = ", ".join(f"{k} {v['share']*100:.0f}% ({v['launches']})" for k, v in sorted(p["classes"].items(), key=lambda kv: -kv[1]["s"]))
+    print(f"profiled step: GPU busy / wall|{p['gpu_busy_s']:.3f} / {p['step_wall_s']:.3f} s ({p['gpu_busy_frac']*100:.0f}%), {p['kernel_launches']} kernels")
+    print(f"profiled step: kernel classes|{cls}")
+    for r in p["top"][:6]:
+        print(f"  kernel {r['name'][:60]}|{r['s']*1e3:.1f} ms in {r['count']}")
 print(f"decode tokens/s (b1 / b64)|{s['decode_b1_tokens_per_s']:.0f} / {s['decode_b64_tokens_per_s']:.0f}")
 print(f"prefill / score tokens/s|{s['prefill_tokens_per_s']:.0f} / {s['score_top64_tokens_per_s']:.0f}")
 PY
 [[ -s "$out/bench_qwen3_0.6b_bf16.json" ]] || { tail -20 "$out/bench.log"; row bench FAILED; }
+# The eager-PyTorch baseline on the same shape, batch, peak and FLOP count: transformers' Qwen3.
+if [[ -s "$out/bench_qwen3_0.6b_bf16.json" ]] && python3 -c 'import transformers' 2>/dev/null; then
+  if python3 tools/device/hf_train_ref.py "$out/bench_qwen3_0.6b_bf16.json" "$out/hf_train_ref.json" > "$out/hf_train_ref.log" 2>&1; then
+    row "transformers train step (same shape)" "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.3f s, %.0f tok/s, MFU %.3f of measured peak, peak mem %.1f GiB" % (r["step_s"], r["tokens_per_s"], r["mfu"], r["peak_mem_gib"]))' "$out/hf_train_ref.json")"
+  else
+    tail -5 "$out/hf_train_ref.log"; row "transformers train step" FAILED
+  fi
+fi
 
 # ---- 5. the memory plan against measured peaks (when the plan command is built)
+if [[ $parts == all ]]; then
 if $sdz help 2>/dev/null | grep -q "^ *plan"; then
   # The plan against the GPU's own peaks (caching allocator) for one learner step and one generate.
   $sdz plan --memory --shape qwen3-0.6b --dist.device=cuda --model.dtype=bf16 --model.activation_checkpointing=true \
@@ -137,6 +171,7 @@ if $sdz help 2>/dev/null | grep -q "^ *plan"; then
     { tail -10 "$out/plan.log"; row "plan --memory --measure" FAILED; }
 fi
 
+fi  # CHECK_PARTS
 echo
 echo "==== sdzero GPU check on $gpu ($ngpu GPU), $(elapsed) s"
 printf '%s\n' "${rows[@]}" | tee "$out/summary.txt"
