@@ -1,13 +1,23 @@
 // AdamW with warmup/cosine schedules and grad-norm clipping (see optim.hpp).
 #include "sdzero/algo/optim.hpp"
 
+#include <torch/version.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <sstream>
 #include <type_traits>
 
 #include "sdzero/core/error.hpp"
+
+// at::_fused_adamw_ (CUDA) exists from torch 2.1.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define SDZ_HAVE_FUSED_ADAMW 1
+#else
+#define SDZ_HAVE_FUSED_ADAMW 0
+#endif
 
 namespace sdz::algo {
 
@@ -113,6 +123,43 @@ OptimStepStats Optimizer::step(int64_t step) {
   return st;
 }
 
+namespace {
+
+std::atomic<bool> g_fused_adamw{true};
+
+// torch's fused CUDA AdamW (what torch.optim.AdamW(fused=True) runs): one pass over p, g, m and v
+// per chunk of tensors instead of a pass per line of the update. The same formula; the rounding of the
+// fused arithmetic differs from the list operations' in the last bits. True when it took the step.
+bool fused_adamw(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, std::vector<torch::Tensor>& m,
+                 std::vector<torch::Tensor>& v, int64_t t, double lr, double b1, double b2, double wd, double eps) {
+#if SDZ_HAVE_FUSED_ADAMW
+  if (!g_fused_adamw || p.empty()) return false;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (!p[i].is_cuda() || p[i].scalar_type() != torch::kFloat32 || g[i].scalar_type() != torch::kFloat32) return false;
+  // The kernel reads each parameter's step count from a device tensor (already incremented).
+  auto steps = torch::full({int64_t(p.size())}, double(t), p[0].options());
+  std::vector<torch::Tensor> step_list;
+  for (int64_t i = 0; i < steps.size(0); ++i) step_list.push_back(steps.select(0, i));
+  try {
+    at::_fused_adamw_(p, g, m, v, {}, step_list, lr, b1, b2, wd, eps, /*amsgrad=*/false, /*maximize=*/false);
+  } catch (const c10::Error&) {
+    g_fused_adamw = false;  // a torch without it for these tensors: the list operations from now on
+    return false;
+  }
+  return true;
+#else
+  (void)p, (void)g, (void)m, (void)v, (void)t, (void)lr, (void)b1, (void)b2, (void)wd, (void)eps;
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool set_fused_adamw(bool on) {
+  g_fused_adamw = on;
+  return SDZ_HAVE_FUSED_ADAMW != 0;
+}
+
 void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {
   torch::NoGradGuard ng;
   SDZ_CHECK(opt.param_groups().size() == 1, "the multi-tensor AdamW step expects one parameter group",
@@ -143,6 +190,7 @@ void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tenso
     l.p.push_back(p), l.g.push_back(p.grad()), l.m.push_back(s->exp_avg()), l.v.push_back(s->exp_avg_sq());
   }
   for (auto& [t, l] : by_step) {
+    if (fused_adamw(l.p, l.g, l.m, l.v, t, lr, b1, b2, wd, eps)) continue;
     const double bc1 = 1 - std::pow(b1, double(t)), bc2 = 1 - std::pow(b2, double(t));
     if (wd != 0) torch::_foreach_mul_(l.p, 1 - lr * wd);
     torch::_foreach_mul_(l.m, b1);

@@ -234,6 +234,12 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       }
     }
     j["train_peak_bytes"] = peak_memory_bytes(g_dev);
+    // The list-operation AdamW that the fused GPU kernel replaces, same run.
+    if (g_dev.is_cuda() && algo::set_fused_adamw(false)) {
+      j["train_part_optimizer_foreach_s"] =
+          best_seconds([&] { return timed([&] { opt.step(opt_steps++); }); }, 2, min_s / 4);
+      algo::set_fused_adamw(true);
+    }
     // The fused GPU RMSNorm against the written-out one, same run (only where the build has it).
     if (g_dev.is_cuda() && model::set_fused_norm(false)) {
       j["train_step_unfused_norm_s"] = best_seconds([&] { return timed(step); }, 2, min_s);

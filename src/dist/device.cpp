@@ -101,7 +101,12 @@ void synchronize(const torch::Device& d) {
 
 void reset_peak_memory(const torch::Device& d) {
 #ifdef SDZ_WITH_CUDA
-  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
+  if (d.is_cuda()) {
+    // The caching allocator knows a device only after its first allocation there; resetting the
+    // stats of one it has not seen fails with "Invalid device argument" (torch 2.11).
+    (void)torch::empty({1}, torch::TensorOptions().device(d));
+    c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
+  }
 #else
   (void)d;
 #endif

@@ -48,18 +48,28 @@ namespace {
 // With `fused` (gradients wanted) the forward pass also computes dL/dh and dL/dW while each chunk's
 // logits are at hand, and backward only scales them by the upstream gradient: the logits are
 // computed once instead of twice (2 N V d FLOPs saved), and never all at once.
+// Two formulations of the same arithmetic. `passes` = Few (the GPU's): log_softmax once, the
+// probabilities as its exp in place, row weights applied to the [n,d] sides of the two gradient
+// matmuls: about 5 passes over the [n,V] logits. Many (the CPU's, which the demo's published numbers
+// were made with): logsumexp, then softmax and an [n,V] weight multiply: about 11 passes. On a GPU the
+// logits passes are memory-bound and cost as much as the lm_head's matmuls.
 struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
-  static void chunk_grad(const torch::Tensor& lg, const torch::Tensor& tg, const torch::Tensor& w,
-                         const torch::Tensor& W, const torch::Tensor& hc, torch::Tensor gh_rows, torch::Tensor& gW) {
-    auto p = torch::softmax(lg, -1);  // d(lse - z_t)/dz = softmax - onehot
-    const int64_t n = lg.size(0);
+  static void chunk_grad(torch::Tensor p, const torch::Tensor& tg, const torch::Tensor& w, const torch::Tensor& W,
+                         const torch::Tensor& hc, torch::Tensor gh_rows, torch::Tensor& gW, bool few) {
+    // p holds softmax(z); d(lse - z_t)/dz = softmax - onehot, times the row weight.
+    const int64_t n = p.size(0);
     p.scatter_add_(1, tg.view({n, 1}), -torch::ones({n, 1}, p.options()));
+    if (few) {
+      gh_rows.copy_(torch::matmul(p, W).mul_(w.view({n, 1})));
+      gW.addmm_(p.t(), hc * w.view({n, 1}));
+      return;
+    }
     p.mul_(w.view({n, 1}));
     gh_rows.copy_(torch::matmul(p, W));
     gW.addmm_(p.t(), hc);
   }
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor W, torch::Tensor targets,
-                               torch::Tensor weights, int64_t chunk, bool fused) {
+                               torch::Tensor weights, int64_t chunk, bool fused, bool few) {
     const int64_t N = h.size(0);
     auto total = torch::zeros({}, h.options());
     torch::Tensor gh, gW;
@@ -73,10 +83,17 @@ struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
       auto tg = targets.narrow(0, s, n);
       auto w = weights.narrow(0, s, n);
       auto lg = torch::matmul(hc, W.t());
+      if (few) {
+        auto lp = torch::log_softmax(lg, -1);
+        lg = torch::Tensor();  // its memory is free for the gradient matmuls
+        total -= (lp.gather(1, tg.view({n, 1})).squeeze(1) * w).sum();
+        if (fused) chunk_grad(lp.exp_(), tg, w, W, hc, gh.narrow(0, s, n), gW, true);
+        continue;
+      }
       auto lse = torch::logsumexp(lg, -1);
       auto t = lg.gather(1, tg.view({n, 1})).squeeze(1);
       total += ((lse - t) * w).sum();
-      if (fused) chunk_grad(lg, tg, w, W, hc, gh.narrow(0, s, n), gW);
+      if (fused) chunk_grad(torch::softmax(lg, -1), tg, w, W, hc, gh.narrow(0, s, n), gW, false);
     }
     if (fused) ctx->save_for_backward({gh, gW});
     return total;
@@ -85,7 +102,7 @@ struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
     auto sv = ctx->get_saved_variables();
     auto g = grads[0];
     // Not fused means no input wanted a gradient, so backward never runs then.
-    return {sv[0] * g, sv[1] * g, {}, {}, {}, {}};
+    return {sv[0] * g, sv[1] * g, {}, {}, {}, {}, {}};
   }
 };
 
@@ -124,13 +141,16 @@ struct LogitsAt : public torch::autograd::Function<LogitsAt> {
 }  // namespace
 
 torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
-                          const torch::Tensor& weights, int64_t chunk) {
+                          const torch::Tensor& weights, int64_t chunk, NllPasses passes) {
   SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_nll: h [N,d] and W [V,d] expected");
   SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
-  if (chunk <= 0) chunk = chunk_rows(W.size(0));
+  const bool few = passes == NllPasses::Few || (passes == NllPasses::Auto && h.is_cuda());
+  // A GPU holds a bigger chunk: 1 GiB of fp32 logits (~1800 rows at a 152k vocabulary); the lm_head's
+  // dL/dW GEMM then has a K of ~1800 instead of ~220 and skips split-K (docs/GPU.md).
+  if (chunk <= 0) chunk = h.is_cuda() ? chunk_rows(W.size(0), int64_t(1) << 28) : chunk_rows(W.size(0));
   const bool fused = torch::GradMode::is_enabled() && (h.requires_grad() || W.requires_grad());
   return ChunkedNll::apply(h, W, targets.to(h.device(), torch::kInt64).contiguous(),
-                           weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused);
+                           weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused, few);
 }
 
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk) {

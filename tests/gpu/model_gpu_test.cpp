@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <torch/torch.h>
 
+#include "sdzero/algo/optim.hpp"
 #include "sdzero/dist/device.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/score.hpp"
@@ -176,6 +177,38 @@ TEST(GpuNorm, FusedRmsNormMatchesTheWrittenOutOne) {
     EXPECT_LT(rel(out[0], ref), tol) << "written out vs fp64";
     EXPECT_LT(rel(gx[1], gx[0]), 2 * tol) << "input gradient";
     EXPECT_LT(rel(gw[1], gw[0]), 2 * tol) << "weight gradient";
+  }
+}
+
+// torch's fused CUDA AdamW (the GPU's optimizer step) against the list operations (the CPU tests'
+// path, itself tested against torch's per-parameter loop), three steps with clipping.
+TEST(GpuOptim, FusedAdamWMatchesTheListOperations) {
+  auto d = gpu();
+  const bool have = algo::set_fused_adamw(true);
+  std::printf("[gpu] fused AdamW in this build: %s\n", have ? "yes" : "no");
+  torch::manual_seed(5);
+  std::vector<torch::Tensor> init = {torch::randn({64, 48}), torch::randn({48}), torch::randn({7, 3, 5})};
+  std::vector<torch::Tensor> result[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    algo::set_fused_adamw(fused == 1);
+    std::vector<torch::Tensor> ps;
+    for (const auto& t : init) ps.push_back(t.to(d).requires_grad_(true));
+    algo::OptimOptions o;
+    o.lr = 1e-2, o.warmup_steps = 0, o.weight_decay = 0.1, o.grad_clip = 0.5;
+    algo::Optimizer opt(ps, o);
+    for (int64_t s = 0; s < 3; ++s) {
+      opt.zero_grad();
+      torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(d));
+      for (size_t i = 0; i < ps.size(); ++i) loss = loss + (ps[i] * ps[i]).sum() * double(i + 1) + ps[i].sin().sum();
+      loss.backward();
+      opt.step(s);
+    }
+    for (auto& p : ps) result[fused].push_back(p.detach().cpu());
+  }
+  algo::set_fused_adamw(true);
+  for (size_t i = 0; i < init.size(); ++i) {
+    EXPECT_FALSE(torch::equal(result[1][i], init[i])) << "the fused step moved nothing";
+    EXPECT_LT((result[1][i] - result[0][i]).abs().max().item<double>(), 1e-6) << "tensor " << i;
   }
 }
 

@@ -55,7 +55,10 @@ torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, c
 // (each must be in `opt`'s single group), keeping the state in `opt` (so checkpoints do not change).
 // Why: torch's C++ AdamW launches about ten kernels per parameter, a Qwen3-0.6B has 310 of them, and
 // on a GPU those launches, not the arithmetic, are the optimizer's time.
+// On a GPU (fp32 parameters, torch >= 2.1) the step is torch's fused AdamW kernel instead, unless
+// set_fused_adamw(false) (the bench's same-run baseline); returns whether this build has the kernel.
 void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params);
+bool set_fused_adamw(bool on);
 
 class Optimizer {
  public:

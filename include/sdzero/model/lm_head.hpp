@@ -23,10 +23,16 @@ struct TopK {
 TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, const torch::Tensor& targets,
                   double temperature = 1.0, int64_t chunk = 0);
 
+// How chunked_nll walks the logits: Few passes (log_softmax, then its exp in place: the GPU's
+// choice), Many (logsumexp and softmax: the CPU's, bit-identical to earlier releases), or Auto (Few on a
+// GPU, Many on the CPU). The same loss and gradients up to rounding.
+enum class NllPasses { Auto, Few, Many };
+
 // sum_i weights_i * -log softmax(h_i W^T)[targets_i], differentiable in h and W. weights [N] float
-// (a mask or per-token scale). Backward recomputes the logits chunk by chunk.
+// (a mask or per-token scale). The gradients are computed in forward, one chunk of logits at a time.
+// chunk 0: chunk_rows(vocab) on the CPU, 8x as many rows on a GPU.
 torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
-                          const torch::Tensor& weights, int64_t chunk = 0);
+                          const torch::Tensor& weights, int64_t chunk = 0, NllPasses passes = NllPasses::Auto);
 
 // out[i, j] = h_i . W[ids[i, j]], differentiable in h and W; memory O(chunk * k * d).
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk = 256);
