@@ -181,7 +181,7 @@ void Transformer::copy_from(const Transformer& other) {
 // ---- forward ----
 
 struct Transformer::Ctx {
-  torch::Tensor cos_d, sin_d, cos_s, sin_s;  // [B,1,T,D]: default and scaled RoPE (sin: first half negated)
+  torch::Tensor cos_d, sin_d, cos_s, sin_s;  // [B,T,1,D]: default and scaled RoPE (sin: first half negated)
   torch::Tensor mask_full, mask_slide;       // additive [B,1,1,T,S]
   KVCache* cache = nullptr;
   torch::Tensor slots;    // [B] cache rows (prefill/decode)
@@ -231,12 +231,13 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
     q = rms_norm(q, w(L.q_norm), cfg_.rms_eps).view({B, T, H, D});
     k = rms_norm(k, w(L.k_norm), cfg_.rms_eps).view({B, T, KV, D});
   }
-  q = q.transpose(1, 2);                      // [B,H,T,D]
-  k = k.transpose(1, 2);                      // [B,KV,T,D]
-  v = v.view({B, T, KV, D}).transpose(1, 2);  // [B,KV,T,D]
+  // RoPE while q and k are contiguous [B,T,heads,D] (cos/sin [B,T,1,D]): every operand of its
+  // elementwise kernels then has one layout, which the GPU's vectorized kernels need; rotating the
+  // [B,heads,T,D] views mixed two layouts and took the slow generic kernels.
   const bool scaled = cfg_.layer_uses_scaled_rope(li);
-  q = rotate(q, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d);
-  k = rotate(k, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d);
+  q = rotate(q, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,H,T,D]
+  k = rotate(k, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,KV,T,D]
+  v = v.view({B, T, KV, D}).transpose(1, 2);                                               // [B,KV,T,D]
 
   torch::Tensor keys = k, vals = v;
   if (c.cache) {
@@ -343,10 +344,10 @@ torch::Tensor Transformer::run(const torch::Tensor& ids_in, const torch::Tensor&
   c.cache = cache;
   c.slots = slots.defined() ? slots.to(dev) : slots;
   c.decode = decode;
-  // RoPE tables for the positions of this call, [B,1,T,D].
+  // RoPE tables for the positions of this call, [B,T,1,D].
   auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin) {
     auto f = qpos.to(torch::kFloat32).unsqueeze(-1) * inv.view({1, 1, -1});
-    auto e = torch::cat({f, f}, -1).unsqueeze(1);
+    auto e = torch::cat({f, f}, -1).unsqueeze(2);  // [B,T,1,D]: broadcast over heads
     cos = (e.cos() * factor).to(dtype());
     auto sn = e.sin();
     sn.narrow(-1, 0, sn.size(-1) / 2).neg_();  // see rotate()

@@ -170,7 +170,7 @@ if $sdz help 2>/dev/null | grep -q "^ *plan"; then
   # The plan against the GPU's own peaks (caching allocator) for one learner step and one generate.
   $sdz plan --memory --shape qwen3-0.6b --dist.device=cuda --model.dtype=bf16 --model.activation_checkpointing=true \
     --learner-sequences 2 --measure > "$out/plan.log" 2>&1 &&
-    row "plan --memory --measure (0.6b)" "$(grep -iE 'measured|plan/' "$out/plan.log" | head -4 | tr -s ' ' | tr '\n' ';')" ||
+    row "plan --memory --measure (0.6b)" "$(grep -E '^ +(learner|rollout) +[0-9]' "$out/plan.log" | awk '{printf "%s plan %s GiB, peak %s GiB (%s); ", $1, $2, $3, $4}')" ||
     { tail -10 "$out/plan.log"; row "plan --memory --measure" FAILED; }
 fi
 
