@@ -127,7 +127,8 @@ fi  # CHECK_PARTS
 # ---- 4. bench on the GPU
 $sdz bench --device cuda --dtype bf16 --threads 8 --shape qwen3-0.6b --profile "$out/trace_train_step.json" \
   --out "$out/bench_qwen3_0.6b_bf16.json" > "$out/bench.log" 2>&1
-python3 - "$out/bench_qwen3_0.6b_bf16.json" <<'PY' | while IFS='|' read -r k v; do row "$k" "$v"; done
+# (process substitution, not a pipe: rows added in a pipe's subshell never reached the summary)
+while IFS='|' read -r k v; do row "$k" "$v"; done < <(python3 - "$out/bench_qwen3_0.6b_bf16.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1])); s = j["shapes"]["qwen3-0.6b"]
 peak = j["peak_gflops_bf16"] / 1e3
@@ -154,6 +155,7 @@ if "gpu_busy_s" in p:
 print(f"decode tokens/s (b1 / b64)|{s['decode_b1_tokens_per_s']:.0f} / {s['decode_b64_tokens_per_s']:.0f}")
 print(f"prefill / score tokens/s|{s['prefill_tokens_per_s']:.0f} / {s['score_top64_tokens_per_s']:.0f}")
 PY
+)
 [[ -s "$out/bench_qwen3_0.6b_bf16.json" ]] || { tail -20 "$out/bench.log"; row bench FAILED; }
 # The eager-PyTorch baseline on the same shape, batch, peak and FLOP count: transformers' Qwen3.
 if [[ -s "$out/bench_qwen3_0.6b_bf16.json" ]] && python3 -c 'import transformers' 2>/dev/null; then
