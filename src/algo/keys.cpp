@@ -67,7 +67,8 @@ void declare_algo_keys(Schema& s) {
   s.add_float("optim.grad_clip", 1.0, "Max global gradient norm; 0: no clipping.", 0.0);
   s.add_string("optim.foreach", "on",
                "AdamW update as multi-tensor list operations over all parameters (few kernel launches): on, off "
-               "(torch's per-parameter loop), auto (on for GPU parameters only). Same arithmetic.", {"auto", "on", "off"});
+               "(torch's per-parameter loop), auto (on for GPU parameters only). Same arithmetic. On a GPU, on/auto "
+               "take torch's fused AdamW kernel (one pass per tensor chunk; equal up to rounding).", {"auto", "on", "off"});
 
   s.add_int("budget.max_generations", 0, "Stop after this many sampled responses (all methods count alike); 0: no limit.", 0);
   s.add_int("budget.max_generated_tokens", 0, "Stop after this many generated tokens; 0: no limit.", 0);
