@@ -124,7 +124,7 @@ Question builtin_question(const BuiltinTask& task, uint64_t seed, Split which, u
   q.kind = task.name();
   q.prompt = p.question;
   q.target.answer = p.target;
-  q.demonstration = task.solution(p);
+  q.demonstration = task.demonstration(p);
   q.source = "built-in:" + q.id;
   return q;
 }

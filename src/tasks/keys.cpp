@@ -3,6 +3,7 @@
 
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/strings.hpp"
+#include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/dataset.hpp"
 #include "sdzero/tasks/verifier.hpp"
 
@@ -18,6 +19,11 @@ void declare_tasks_keys(Schema& s) {
   s.add_string("data.answer_field", "answer,solution", "Field names of the reference answer (a \\boxed{} inside it is extracted).");
   s.add_string("data.tests_field", "tests,test_cases", "Field names of code tests: [{\"input\": ..., \"output\": ...}].");
   s.add_string("data.demo_field", "demonstration,solution", "Field names of a worked solution (SDFT demonstrations).");
+  s.add_string("data.demo_style", "own",
+               "Built-in tasks' demonstrations (what SDFT's teacher reads): own (the worked solution, the "
+               "pretraining's notation) or other (another notation with the same answer, as demonstrations "
+               "from another model; div only).",
+               {"own", "other"});
   s.add_string("data.id_field", "id", "Field names of a stable question id (default: file:line); splits hash the id.");
   s.add_string("data.kind_field", "kind", "Field names of the per-row verifier kind.");
   s.add_int("data.split_seed", 1234, "Seed of the Q1/Q2/eval split and of built-in question generation.", 0);
@@ -70,6 +76,7 @@ static std::vector<std::string> names(const Config& c, const std::string& key) {
 
 TaskKnobs task_knobs_from(const Config& c) {
   TaskKnobs k;
+  k.demo_other_style = c.get_string("data.demo_style") == "other";
   k.div_quotient_min = int(c.get_int("data.div_quotient_min"));
   k.div_quotient_max = int(c.get_int("data.div_quotient_max"));
   k.div_divisor_min = int(c.get_int("data.div_divisor_min"));
@@ -116,6 +123,9 @@ DatasetSpec dataset_spec_from(const Config& c) {
   d.q2_size = size_t(c.get_int("data.q2_size"));
   d.eval_size = size_t(c.get_int("data.eval_size"));
   if (d.task == "jsonl" && d.path.empty()) throw Error("data.task is jsonl but no file is given", "data.path");
+  if (d.knobs.demo_other_style && (d.task == "jsonl" || !make_builtin_task(d.task, d.knobs)->has_other_style_demonstrations()))
+    throw Error("demonstrations in another style exist for the built-in div task only, not '" + d.task + "'",
+                "data.demo_style", "use data.demo_style = own, or data.task = div");
   return d;
 }
 

@@ -38,6 +38,19 @@ class Div : public BuiltinTask {
     if (!parse_div(p.question, q)) return "";
     return eq(q.n / q.d, q.d);
   }
+  // Long division, tens then units: "456/8" -> "8*50=400|456-400=56|8*7=56|50+7=57". The same answer
+  // in a notation the pretraining never shows (its last equation is an addition, which the verifier
+  // would not accept as an answer: the teacher has to read it, not copy it).
+  std::string demonstration(const Problem& p) const override {
+    if (!k_.demo_other_style) return solution(p);
+    DivQ q;
+    if (!parse_div(p.question, q)) return "";
+    const int64_t quot = q.n / q.d, tens = quot / 10 * 10, units = quot - tens, rest = q.n - tens * q.d;
+    return strprintf("%lld*%lld=%lld|%lld-%lld=%lld|%lld*%lld=%lld|%lld+%lld=%lld", (long long)q.d, (long long)tens,
+                     (long long)(tens * q.d), (long long)q.n, (long long)(tens * q.d), (long long)rest, (long long)q.d,
+                     (long long)units, (long long)(units * q.d), (long long)tens, (long long)units, (long long)quot);
+  }
+  bool has_other_style_demonstrations() const override { return true; }
   std::string wrong_attempt(const Problem& p, uint64_t seed) const override {
     DivQ q;
     if (!parse_div(p.question, q)) return "";

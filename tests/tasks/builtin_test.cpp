@@ -77,6 +77,34 @@ TEST(Builtin, DivCorrectionMovesTheQuotientByTheGap) {
   EXPECT_LE(std::abs(e->a - 57), 3);
 }
 
+// data.demo_style = other: long division by tens and units, every step true, the same answer last; the
+// worked solution (pretraining, correction) is unchanged; own style is the worked solution.
+TEST(Builtin, DivOtherStyleDemonstrationsReachTheSameAnswer) {
+  TaskKnobs k;
+  k.demo_other_style = true;
+  auto t = make_builtin_task("div", k);
+  Problem p{"456/8", "456/8", "57"};
+  EXPECT_EQ(t->demonstration(p), "8*50=400|456-400=56|8*7=56|50+7=57");
+  EXPECT_EQ(t->solution(p), "57*8=456");
+  EXPECT_EQ(make_builtin_task("div")->demonstration(p), "57*8=456");
+  EXPECT_FALSE(make_builtin_task("mul")->has_other_style_demonstrations());
+  sdz::Rng r(11);
+  for (int i = 0; i < 200; ++i) {
+    Problem q = t->generate(r.next());
+    const std::string d = t->demonstration(q);
+    auto steps = sdz::split(d, '|');
+    ASSERT_EQ(steps.size(), 4u) << d;
+    for (const auto& st : steps) {
+      auto e = last_equation(st);
+      ASSERT_TRUE(e) << st;
+      const int64_t v = e->op == '*' ? e->a * e->b : e->op == '+' ? e->a + e->b : e->a - e->b;
+      EXPECT_EQ(e->v, v) << st << " in " << d;
+    }
+    EXPECT_EQ(std::to_string(last_equation(steps.back())->v), q.answer) << d;
+    EXPECT_EQ(t->verify(d, q.target).reward, 0.0) << "not a valid answer itself: the teacher must read it";
+  }
+}
+
 TEST(Builtin, MulWrongAttemptCorruptsOneStepAndPropagates) {
   auto t = make_builtin_task("mul");
   Problem p{"4721*8", "4721*8", "37768"};

@@ -156,6 +156,18 @@ TEST(Keys, DataAndRewardKeysFillTheOptions) {
   EXPECT_NE(error_of([&] { dataset_spec_from(bad); }).find("data.path"), std::string::npos);
   sdz::Config inverted = sdz::Config::load(s, "", {"--data.div_quotient_min=50"});
   EXPECT_NE(error_of([&] { dataset_spec_from(inverted); }).find("data.div_quotient_min"), std::string::npos);
+  // Demonstrations in another style: div questions carry them, other tasks refuse the key by name.
+  sdz::Config other = sdz::Config::load(s, "", {"--data.task=div", "--data.demo_style=other", "--data.q1_size=3"});
+  DatasetSpec od = dataset_spec_from(other);
+  EXPECT_TRUE(od.knobs.demo_other_style);
+  for (const Question& q : load_split(od, Split::Q1)) {
+    EXPECT_NE(q.demonstration, make_builtin_task("div")->solution({q.prompt, q.prompt, ""})) << q.prompt;
+    EXPECT_NE(q.demonstration.find("|"), std::string::npos) << q.demonstration;
+  }
+  for (const char* task : {"mul", "jsonl"}) {
+    sdz::Config no = sdz::Config::load(s, "", {std::string("--data.task=") + task, "--data.path=x.jsonl", "--data.demo_style=other"});
+    EXPECT_NE(error_of([&] { dataset_spec_from(no); }).find("data.demo_style"), std::string::npos) << task;
+  }
 }
 
 TEST(Dataset, ReadsConfigurableFieldsAsAStream) {

@@ -31,6 +31,7 @@ struct TaskKnobs {
   int arith_ops = 3, arith_max = 99;              // operators per expression, operands 1..arith_max
   bool arith_mul = true;                          // allow '*' (evaluated first, like in school)
   int countdown_numbers = 6, countdown_target_min = 100, countdown_target_max = 999;
+  bool demo_other_style = false;  // data.demo_style = other: demonstrations in another notation (div)
 };
 
 struct Problem {
@@ -57,6 +58,11 @@ class BuiltinTask {
   // (no structure to reuse) write the worked solution.
   virtual std::string correction(const Problem& p, const std::string& failed) const = 0;
   virtual Verdict verify(const std::string& response, const std::string& target) const = 0;
+  // The demonstration a question carries (what SDFT's teacher reads): the worked solution, or with
+  // data.demo_style = other a solution in another notation that reaches the same answer, as the
+  // paper's demonstrations come from another model (div: long division by tens and units).
+  virtual std::string demonstration(const Problem& p) const { return solution(p); }
+  virtual bool has_other_style_demonstrations() const { return false; }
 };
 
 const std::vector<std::string>& builtin_task_names();  // div cd mul arith countdown
