@@ -43,7 +43,7 @@ static int make_data_cmd(const std::vector<std::string>& args) {
         tasks::Problem p(q.prompt, q.target.answer, "");
         std::string wrong = task->wrong_attempt(p, key_seed({seed, hash_string(q.id), 1}));
         nlohmann::json row = {{"id", q.id},           {"kind", q.kind},       {"question", q.prompt},
-                              {"answer", q.target.answer}, {"solution", q.demonstration}, {"wrong", wrong},
+                              {"answer", q.target.answer}, {"solution", q.worked_solution()}, {"wrong", wrong},
                               {"correction", task->correction(p, wrong)}};
         text += row.dump() + "\n";
       }

@@ -127,11 +127,12 @@ std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
   Rng doc_rng(key_seed({o.seed, 0xd0c5}));
   for (size_t qi = 0; qi < c.questions.size(); ++qi) {
     const auto& q = c.questions[qi];
-    if (q.demonstration.empty()) throw Error("question has no worked solution to pretrain on", q.source);
+    const std::string& worked = q.worked_solution();  // own notation, whatever data.demo_style says
+    if (worked.empty()) throw Error("question has no worked solution to pretrain on", q.source);
     Doc d;
     append(d, c.prompt_ids(q), 0.f);
     if (!task || doc_rng.uniform() >= o.chain_fraction) {
-      append(d, c.tokenizer->encode(q.demonstration), 1.f);
+      append(d, c.tokenizer->encode(worked), 1.f);
     } else {
       tasks::Problem p(q.prompt, q.target.answer, "");
       double u = doc_rng.uniform();
@@ -143,13 +144,13 @@ std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
         std::string text;
         if (a > 0 && prev_ok) text = prev;  // after "right": an exact copy
         else if (!last && doc_rng.uniform() < o.chain_wrong) {
-          text = doc_rng.uniform() < o.slip_fraction ? slipped(q.demonstration, doc_rng.next()) : "";
+          text = doc_rng.uniform() < o.slip_fraction ? slipped(worked, doc_rng.next()) : "";
           if (text.empty()) text = task->wrong_attempt(p, doc_rng.next());
         }
         else if (a > 0 && o.correction_uses_attempt) text = task->correction(p, prev);
-        else text = q.demonstration;
+        else text = worked;
         bool ok = task->verify(text, p.target).reward > 0.5;
-        if (last && !ok) text = q.demonstration, ok = true;
+        if (last && !ok) text = worked, ok = true;
         if (!ok && o.wrong_value_loss) append_wrong(d, text);
         else append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
         if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
@@ -194,7 +195,7 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     append(d, t.prompt_ids, 0.f);
     append(d, attempt, 0.f);
     append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
-    append(d, ok ? attempt : c.tokenizer->encode(q.demonstration), 1.f);
+    append(d, ok ? attempt : c.tokenizer->encode(q.worked_solution()), 1.f);
     append(d, {stop}, 1.f);
     wrong += ok ? 0 : 1;
     self.push_back(std::move(d));

@@ -125,6 +125,7 @@ Question builtin_question(const BuiltinTask& task, uint64_t seed, Split which, u
   q.prompt = p.question;
   q.target.answer = p.target;
   q.demonstration = task.demonstration(p);
+  q.worked = task.solution(p);
   q.source = "built-in:" + q.id;
   return q;
 }

@@ -161,7 +161,10 @@ TEST(Keys, DataAndRewardKeysFillTheOptions) {
   DatasetSpec od = dataset_spec_from(other);
   EXPECT_TRUE(od.knobs.demo_other_style);
   for (const Question& q : load_split(od, Split::Q1)) {
-    EXPECT_NE(q.demonstration, make_builtin_task("div")->solution({q.prompt, q.prompt, ""})) << q.prompt;
+    const std::string own = make_builtin_task("div")->solution({q.prompt, q.prompt, ""});
+    EXPECT_NE(q.demonstration, own) << q.prompt;
+    EXPECT_EQ(q.worked_solution(), own) << "the base still pretrains on the task's own notation";
+    EXPECT_EQ(verify_builtin("div", q.worked_solution(), q.target.answer).reward, 1.0);
     EXPECT_NE(q.demonstration.find("|"), std::string::npos) << q.demonstration;
   }
   for (const char* task : {"mul", "jsonl"}) {

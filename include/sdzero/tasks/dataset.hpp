@@ -23,7 +23,12 @@ struct Question {
   std::string kind;           // "math" | "code" | a built-in task name
   std::string prompt;         // the question text the model sees
   Target target;              // what the verifier checks against
-  std::string demonstration;  // a worked solution (SDFT demonstrations, base pretraining); may be empty
+  std::string demonstration;  // a worked solution (SFT data, SDFT's teacher); may be empty
+  // The task's worked solution in its own notation, what the demo's base pretrains on: built-in tasks'
+  // solution() (differs from the demonstration with data.demo_style = other); empty for JSONL rows,
+  // whose demonstration serves (worked_solution()).
+  std::string worked;
+  const std::string& worked_solution() const { return worked.empty() ? demonstration : worked; }
   std::string source;         // file:line, for error messages and samples.jsonl
 };
 
