@@ -70,7 +70,9 @@ SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train i
             "its own answers followed by the cue and the worked solution (demo.self_chain_steps; cached in\n"
             "<run>/seed-N/base; delete it to pretrain again), then every method of demo.methods at every\n"
             "learning rate of demo.lr_grid with demo.budget generations. Writes results.md (the tables),\n"
-            "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.",
+            "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.\n"
+            "SDFT's teacher reads each question's demonstration: the worked solution, or with\n"
+            "--data.demo_style=other the same answer in another notation (docs/DEMO.md).",
             demo);
 
 }  // namespace sdz::app
