@@ -12,6 +12,10 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("train.slots", 64, "Sequences decoded at once by each rollout rank (continuous batching).", 1, 65536);
   s.add_int("train.log_every", 1, "Print the step line every this many steps (metrics.jsonl gets every step).", 1);
   s.add_int("train.samples_per_step", 2, "Completions per step written to samples.jsonl (0: none).", 0);
+  s.add_int("train.validate_every", 0,
+            "Every this many steps, sample one answer per held-out question (data eval split) and log the mean "
+            "reward as validation/reward; feeds teacher.update = plateau. Not counted in the budget. 0 = never.", 0);
+  s.add_int("train.validate_questions", 64, "Held-out questions per validation (the first of the eval split).", 1);
   s.add_string("train.init", "", "A model directory (config.json + safetensors + tokenizer.json) to start from; "
                "empty: model.path, or a random tiny model from [model].");
   s.add_string("train.save", "", "Write the trained policy here as a model directory at the end (empty: run_dir/final).");

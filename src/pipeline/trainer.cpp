@@ -43,12 +43,26 @@ TrainOptions TrainOptions::from_config(const Config& cfg, const std::string& run
   o.phase = "train:" + cfg.get_string("method.name");
   o.max_staleness = cfg.get_int("dist.max_staleness");
   o.zero1 = cfg.get_bool("dist.zero1");
+  o.validate_every = cfg.get_int("train.validate_every");
+  o.validate_questions = cfg.get_int("train.validate_questions");
   return o;
 }
 
 Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
     : opt_(std::move(opt)), c_(c), g_(g), student_(*c.policy), budget_(c.algo.budget) {
   if (c_.teacher) teacher_ = std::make_unique<ModelScorer>(*c_.teacher);
+  // The plateau rule syncs after validations without a gain: without validations it would never fire.
+  if (c_.algo.teacher.update == algo::TeacherUpdate::Plateau && opt_.validate_every == 0)
+    throw Error("the plateau rule needs validations during training", "teacher.update",
+                "set train.validate_every = K (validate every K steps), or use sync_every");
+  if (opt_.validate_every > 0) {
+    if (opt_.max_staleness > 0)
+      throw Error("validation during training runs on-policy only", "train.validate_every",
+                  "set dist.max_staleness = 0, or train.validate_every = 0");
+    validation_ = load_questions(c_.data, "eval");
+    if (validation_.empty()) throw Error("the eval split has no questions to validate on", "train.validate_every");
+    if (int64_t(validation_.size()) > opt_.validate_questions) validation_.resize(size_t(opt_.validate_questions));
+  }
   if (g_.has(Role::Learner)) {
     c_.policy->set_requires_grad(true);
     algo::OptimOptions oo = c_.algo.optim;
@@ -223,6 +237,12 @@ nlohmann::json Trainer::step(int64_t step) {
   const double secs = rec["t_step"].get<double>();
   rec["tokens_per_s"] = secs > 0 ? tokens / secs : 0.0;
   for (auto& [k, v] : budget_.metrics()) rec[k] = v;
+  if (opt_.validate_every > 0 && (step + 1) % opt_.validate_every == 0) {
+    const double score = validate(step);
+    rec["validation/reward"] = score;
+    rec["validation/generated_tokens"] = validation_tokens_;
+    c_.method->teacher().on_validation(step, score);  // plateau: a sync at the next step
+  }
 
   if (g_.world_rank() == 0) metrics_.write(rec);
   if (g_.world_rank() == 0 && (step + 1) % opt_.log_every == 0) {
@@ -234,6 +254,31 @@ nlohmann::json Trainer::step(int64_t step) {
                         rec.value("optim/lr", 0.0)));
   }
   return rec;
+}
+
+double Trainer::validate(int64_t step) {
+  auto t = timers_.scope("validate");
+  double local[3] = {0, 0, 0};  // reward sum, samples, generated tokens
+  if (g_.has(Role::Rollout)) {
+    const int share = g_.layout().colocated ? g_.layout().world : g_.layout().rollout;
+    const int me = g_.layout().colocated ? g_.world_rank() : g_.world_rank() - g_.layout().first_rank(Role::Rollout);
+    RolloutRequest req;
+    req.questions = &validation_;
+    for (int64_t i = me; i < int64_t(validation_.size()); i += share) req.question_indices.push_back(i);
+    req.sampling = c_.method->sampling();
+    req.sampling.samples_per_question = 1;
+    req.seed = key_seed({opt_.seed, 0x7a11d, uint64_t(step)});
+    req.version = version_;
+    req.slots = opt_.slots;
+    if (!req.question_indices.empty()) {
+      RolloutResult rr = rollout(c_, *c_.policy, req);
+      for (const auto& tr : rr.trajectories) local[0] += tr.reward, local[1] += 1;
+      local[2] = double(rr.generated_tokens);
+    }
+  }
+  MPI_Allreduce(MPI_IN_PLACE, local, 3, MPI_DOUBLE, MPI_SUM, g_.world());
+  validation_tokens_ = local[2];
+  return local[1] > 0 ? local[0] / local[1] : 0.0;
 }
 
 // The step's questions: an epoch-wise shuffle of the training split, cut to what the budget allows.
