@@ -225,11 +225,11 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       j["train_part_forward_backward_s"] = best_seconds([&] { return timed(fwd_bwd); }, 2, min_s / 4);
       j["train_part_optimizer_s"] = best_seconds([&] { return timed([&] { opt.step(opt_steps++); }); }, 2, min_s / 4);
       j["train_part_lm_head_loss_s"] = best_seconds([&] { return timed(head); }, 2, min_s / 4);
-      // The same head with bigger chunks (fewer, larger GEMMs; fewer passes over the fp32 dL/dW).
       j["train_lm_head_default_rows"] = model::nll_chunk_rows(V, g_dev.is_cuda());
       // The CPU's formulation (logsumexp + softmax: more passes over the logits), same rows.
       auto head_many = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, 0, model::NllPasses::Many).backward(); };
       j["train_part_lm_head_loss_many_passes_s"] = best_seconds([&] { return timed(head_many); }, 2, min_s / 4);
+      // The same head with other chunk sizes (bigger: fewer, larger GEMMs, fewer passes over dL/dW).
       for (int64_t rows : {int64_t(1024), int64_t(4096)}) {
         auto head_r = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, rows).backward(); };
         j["train_part_lm_head_loss_rows" + std::to_string(rows) + "_s"] =

@@ -14,7 +14,8 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("train.samples_per_step", 2, "Completions per step written to samples.jsonl (0: none).", 0);
   s.add_int("train.validate_every", 0,
             "Every this many steps, sample one answer per held-out question (data eval split) and log the mean "
-            "reward as validation/reward; feeds teacher.update = plateau. Not counted in the budget. 0 = never.", 0);
+            "reward as validation/reward (t_validate: its seconds); feeds teacher.update = plateau. Not counted in the budget. "
+            "0 = never.", 0);
   s.add_int("train.validate_questions", 64, "Held-out questions per validation (the first of the eval split).", 1);
   s.add_string("train.init", "", "A model directory (config.json + safetensors + tokenizer.json) to start from; "
                "empty: model.path, or a random tiny model from [model].");

@@ -238,7 +238,9 @@ nlohmann::json Trainer::step(int64_t step) {
   rec["tokens_per_s"] = secs > 0 ? tokens / secs : 0.0;
   for (auto& [k, v] : budget_.metrics()) rec[k] = v;
   if (opt_.validate_every > 0 && (step + 1) % opt_.validate_every == 0) {
+    Timer vt;  // after the step's phase figures: validation is not training time
     const double score = validate(step);
+    rec["t_validate"] = vt.seconds();
     rec["validation/reward"] = score;
     rec["validation/generated_tokens"] = validation_tokens_;
     c_.method->teacher().on_validation(step, score);  // plateau: a sync at the next step
@@ -256,12 +258,15 @@ nlohmann::json Trainer::step(int64_t step) {
   return rec;
 }
 
+std::pair<int, int> Trainer::rollout_share() const {
+  if (g_.layout().colocated) return {g_.layout().world, g_.world_rank()};
+  return {g_.layout().rollout, g_.world_rank() - g_.layout().first_rank(Role::Rollout)};
+}
+
 double Trainer::validate(int64_t step) {
-  auto t = timers_.scope("validate");
   double local[3] = {0, 0, 0};  // reward sum, samples, generated tokens
   if (g_.has(Role::Rollout)) {
-    const int share = g_.layout().colocated ? g_.layout().world : g_.layout().rollout;
-    const int me = g_.layout().colocated ? g_.world_rank() : g_.world_rank() - g_.layout().first_rank(Role::Rollout);
+    const auto [share, me] = rollout_share();
     RolloutRequest req;
     req.questions = &validation_;
     for (int64_t i = me; i < int64_t(validation_.size()); i += share) req.question_indices.push_back(i);
@@ -306,8 +311,7 @@ std::vector<int64_t> Trainer::questions_for_step(int64_t step) {
 // Rollout: this rank's share of the questions (position % rollout ranks), sampled with the policy
 // it holds, verified, and filtered by the method question by question.
 std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec) {
-  const int share = g_.layout().colocated ? g_.layout().world : g_.layout().rollout;
-  const int me = g_.layout().colocated ? g_.world_rank() : g_.world_rank() - g_.layout().first_rank(Role::Rollout);
+  const auto [share, me] = rollout_share();
   std::vector<int64_t> positions, qidx;
   for (int64_t p = 0; p < int64_t(questions.size()); ++p)
     if (p % share == me) positions.push_back(p), qidx.push_back(questions[size_t(p)]);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sdzero/algo/optim.hpp"
@@ -82,6 +83,9 @@ class Trainer {
   // Mean reward of one sample per validation question with the current policy, the same on every
   // rank (the rollout ranks generate, the world sums). Collective over the world.
   double validate(int64_t step);
+  // (rollout ranks sharing a question list, this rank's index among them): every rank of a colocated
+  // layout, the rollout group of a split one.
+  std::pair<int, int> rollout_share() const;
   // Moves every item to the world rank dest(position); identity for a colocated layout.
   std::vector<Routed> route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const);
   int teacher_dest(int64_t position, const Routed& r) const;
