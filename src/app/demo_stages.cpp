@@ -25,7 +25,8 @@ Config DemoContext::stage(const std::vector<std::string>& overrides) const {
 
 nlohmann::json DemoRow::to_json() const {
   nlohmann::json j = {{"model", model}, {"seed", seed}, {"lr", lr}, {"val_avg_at_k", val_avg_k},
-                      {"generations", generations}, {"seconds", seconds}, {"test", test.to_json()}, {"info", info}};
+                      {"generations", generations},
+                      {"demonstrations", demonstrations}, {"seconds", seconds}, {"test", test.to_json()}, {"info", info}};
   for (const auto& p : curve) j["curve"].push_back({p.generations, p.avg_k});
   if (!length_curve.empty()) j["length_curve"] = length_curve;
   return j;
@@ -129,6 +130,7 @@ pipeline::AfterStep curve_hook(DemoContext& d, DemoRow& row, int64_t offset, int
   auto next = std::make_shared<int64_t>(1);
   return [&d, &row, offset, budget, points, next](int64_t, nlohmann::json& rec, pipeline::Components& c) {
     const int64_t used = rec.value("budget/generations", int64_t(0));
+    row.demonstrations += int64_t(rec.value("samples/demonstrations", 0.0));
     if (rec.value("generations", 0.0) > 0 && row.model == "sdzero")
       row.length_curve.push_back(rec.value("generated_tokens", 0.0) / rec.value("generations", 1.0));
     if (*next < points && used >= budget * *next / points) {

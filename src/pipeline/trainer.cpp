@@ -428,6 +428,8 @@ algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, 
   if (learners > 1 && !tensors_identical(g_.learners(), c_.policy->parameters()))
     throw Error(strprintf("learner parameters differ after step %lld", (long long)(step + 1)), "pipeline");
   r.stats["learners"] = learners;
+  r.stats["samples/demonstrations"] =
+      allreduce_sum(g_.learners(), c_.method->reads_demonstrations() ? double(batch.trajectories.size()) : 0.0);
   if (opt_.max_staleness > 0) {
     MPI_Allreduce(MPI_IN_PLACE, &lag_min, 1, MPI_INT64_T, MPI_MIN, g_.learners());
     MPI_Allreduce(MPI_IN_PLACE, &lag_max, 1, MPI_INT64_T, MPI_MAX, g_.learners());

@@ -5,7 +5,8 @@
 # stage ran, every method used exactly the same generation budget (its own budget counters say so),
 # the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
 # the table rows are the means of the per-seed rows, the claim section's differences are the paired
-# per-seed differences, a second run reuses the cached bases, and the
+# per-seed differences (with what each compared method learns from: SDFT reads gold demonstrations, and
+# its rows count them), a second run reuses the cached bases, and the
 # self-chain stage of the base ran and is recorded.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
@@ -51,6 +52,8 @@ for r in runs:
     assert r["generations"] == 128, r
     assert last["budget/generations"] + phase1 == 128, (r["model"], last["budget/generations"], phase1)
     assert len(r["curve"]) >= 3 and r["curve"][-1][0] == 128, r["curve"]
+    # SDFT's teacher reads the gold demonstration of every sampled question; the others none.
+    assert r["demonstrations"] == (128 if r["model"] == "sdft" else 0), (r["model"], r["demonstrations"])
 # Each table row is the mean over seeds of the per-seed rows at its learning rate ...
 for t in tables:
     rows = [r for r in runs if r["model"] == t["model"] and (t["model"] == "base" or r["lr"] == t["lr"])]
@@ -91,8 +94,12 @@ for c in claims:
     d = [100 * (acc("sdzero", seed) - acc(c["model"], seed)) for seed in (1234, 1235)]
     assert abs(c["difference"]["mean"] - sum(d) / 2) < 1e-9, (c, d)
     assert c["holds"] == (c["difference"]["mean"] >= 10 if c["model"] == "base" else c["difference"]["mean"] > 0), c
-    want = "| %s | %+.1f ± %.1f | %s" % (c["model"], c["difference"]["mean"], c["difference"]["sd"], "yes" if c["holds"] else "no")
+    assert c["reads_demonstrations"] == (c["model"] == "sdft"), c
+    source = "-" if c["model"] == "base" else "gold demonstrations" if c["model"] == "sdft" else "binary reward"
+    want = "| %s | %s | %+.1f ± %.1f | %s" % (c["model"], source, c["difference"]["mean"], c["difference"]["sd"],
+                                            "yes" if c["holds"] else "no")
     assert want in md, want
+assert "Same questions and budget, not the same information." in md
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})

@@ -57,6 +57,10 @@ class Method {
   SamplingParams sampling() const { return sampling_; }
   // False for methods that train on fixed data (SFT demonstrations, SRT traces): no rollouts.
   virtual bool samples_online() const { return true; }
+  // True for methods that learn from the dataset's gold demonstrations (SFT's targets, SDFT's teacher
+  // context) rather than from the verifier alone; the trainer counts them (samples/demonstrations),
+  // so a comparison can say which methods read more than a binary reward.
+  virtual bool reads_demonstrations() const { return false; }
   // What the teacher scores for one trajectory; nullopt: this method asks the teacher nothing.
   virtual std::optional<ScoredLayout> teacher_layout(const Trajectory& t) const;
   virtual TeacherScoring teacher_scoring() const { return cfg_.teacher_scoring; }

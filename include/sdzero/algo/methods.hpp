@@ -21,6 +21,7 @@ class SdftMethod : public SdZeroMethod {
  public:
   SdftMethod(const AlgoConfig& cfg, const MethodContext& ctx);
   std::string name() const override { return "sdft"; }
+  bool reads_demonstrations() const override { return true; }
   std::optional<ScoredLayout> teacher_layout(const Trajectory& t) const override;
 };
 
@@ -29,6 +30,7 @@ class SftMethod : public Method {
   SftMethod(const AlgoConfig& cfg, const MethodContext& ctx);
   std::string name() const override { return "sft"; }
   bool samples_online() const override { return false; }
+  bool reads_demonstrations() const override { return true; }
   TokenCounts count_tokens(const Batch& b) const override;
   LossOutput loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const override;
 
@@ -41,6 +43,7 @@ class RftMethod : public SftMethod {
   RftMethod(const AlgoConfig& cfg, const MethodContext& ctx);
   std::string name() const override { return "rft"; }
   bool samples_online() const override { return true; }
+  bool reads_demonstrations() const override { return false; }
   std::vector<Trajectory> keep(std::vector<Trajectory> trajs, Stats* stats) const override;
 };
 

@@ -40,6 +40,7 @@ struct DemoRow {
   pipeline::EvalReport test;  // the full evaluation on the test slice
   double val_avg_k = 0;       // picks the learning rate
   int64_t generations = 0;    // used in training (budget counters)
+  int64_t demonstrations = 0;  // gold demonstrations trained on (samples/demonstrations; SDFT, SFT)
   double seconds = 0;
   std::vector<CurvePoint> curve;          // accuracy against generations used
   std::vector<double> length_curve;       // phase 2 (sdzero): mean response length per step
