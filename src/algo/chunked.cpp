@@ -68,6 +68,63 @@ RowLoss row_loss(Scorer& model, const Ids& ids, int64_t row, int64_t n, const Ro
   return out;
 }
 
+RowBatch::RowBatch(Scorer& model, GradAccumulator& grads, int64_t chunk_rows, int64_t batch_tokens)
+    : model_(model), grads_(grads), chunk_rows_(chunk_rows), batch_tokens_(batch_tokens),
+      total_(torch::zeros({}, torch::kFloat)) {}
+
+void RowBatch::take(const RowLoss& rl) {
+  total_ = total_ + grads_.value(rl.value);
+  grads_.add(rl.backward);
+}
+
+void RowBatch::add(Ids ids, int64_t row, int64_t n, RowLossFn f) {
+  const int64_t len = int64_t(ids.size());
+  const bool chunked = chunk_rows_ > 0 && n > chunk_rows_;
+  if (chunked || batch_tokens_ <= 1 || len > batch_tokens_) {  // alone, as before
+    ++forwards_;
+    take(row_loss(model_, ids, row, n, f, chunk_rows_));
+    return;
+  }
+  const int64_t longest = std::max(longest_, len);
+  if (!queue_.empty() && (int64_t(queue_.size() + 1) * longest > batch_tokens_ ||
+                          (chunk_rows_ > 0 && rows_ + n > chunk_rows_)))
+    flush();
+  longest_ = std::max(longest_, len);
+  rows_ += n;
+  queue_.push_back({std::move(ids), row, n, std::move(f)});
+}
+
+void RowBatch::flush() {
+  if (queue_.empty()) return;
+  std::vector<RowSpan> spans;
+  for (const Item& it : queue_) spans.push_back({&it.ids, it.row, it.n});
+  std::optional<std::vector<HeadView>> hv = queue_.size() > 1 ? model_.heads(spans) : std::nullopt;
+  if (!hv) {
+    for (const Item& it : queue_) ++forwards_, take(row_loss(model_, it.ids, it.row, it.n, it.f, chunk_rows_));
+  } else {
+    ++forwards_;
+    // One projection for every row of the micro-batch; each sequence's loss on its slice of it.
+    std::vector<torch::Tensor> hidden;
+    for (const HeadView& h : *hv) hidden.push_back(h.hidden);
+    const torch::Tensor z = torch::cat(hidden, 0).matmul(hv->front().weight.t());
+    torch::Tensor sum;
+    int64_t off = 0;
+    for (const Item& it : queue_) {
+      torch::Tensor l = it.f(z.narrow(0, off, it.n), 0, it.n);
+      sum = sum.defined() ? sum + l : l;
+      off += it.n;
+    }
+    take(RowLoss{sum, sum});
+  }
+  queue_.clear();
+  longest_ = rows_ = 0;
+}
+
+torch::Tensor RowBatch::finish() {
+  flush();
+  return total_;
+}
+
 void for_each_logits_chunk(Scorer& model, const Ids& ids, int64_t row, int64_t n, int64_t chunk_rows,
                            const std::function<void(const torch::Tensor&, int64_t, int64_t)>& fn) {
   torch::NoGradGuard ng;

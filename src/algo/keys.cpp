@@ -15,6 +15,9 @@ void declare_algo_keys(Schema& s) {
   s.add_int("method.student_max_tokens", 8192, "Longest student sequence (prompt + response) trained on.", 1);
   s.add_int("method.chunk_rows", 1024,
             "Token rows per chunk of vocabulary projection + loss (bounds [rows x vocab] memory); 0: no chunking.", 0);
+  s.add_int("method.micro_batch_tokens", 8192,
+            "Learner micro-batches: short sequences share one padded forward and backward of at most this many "
+            "tokens (and method.chunk_rows scored rows); <= 1: one sequence at a time. See docs/MEMORY.md.", 0);
 
   s.add_string("distill.mode", "topk", "Teacher signal: top-k logits, or full-vocabulary log-probs (small vocabularies).",
                {"topk", "full"});
@@ -104,6 +107,7 @@ AlgoConfig algo_config(const Config& c) {
   a.sampling.max_new_tokens = c.get_int("method.max_new_tokens");
   a.student_max_tokens = c.get_int("method.student_max_tokens");
   a.chunk_rows = c.get_int("method.chunk_rows");
+  a.micro_batch_tokens = c.get_int("method.micro_batch_tokens");
 
   a.teacher_scoring.mode = parse_teacher_mode(c.get_string("distill.mode"));
   a.teacher_scoring.top_k = c.get_int("distill.top_k");

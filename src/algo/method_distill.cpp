@@ -26,8 +26,8 @@ TokenCounts SdZeroMethod::count_tokens(const Batch& b) const {
 LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
   SDZ_CHECK(b.signals.size() == b.trajectories.size(), "distillation needs one teacher signal per trajectory",
             "algo::" + name() + "::loss", "score every kept trajectory with the teacher first");
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
   GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
+  RowBatch rows(student, grads, cfg_.chunk_rows, cfg_.micro_batch_tokens);
   double tokens = 0, truncated = 0, reward = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const ScoredLayout layout = *teacher_layout(b.trajectories[i]);
@@ -39,16 +39,15 @@ LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts
     SDZ_CHECK(sig.n_scored() == n, "teacher signal scores " + std::to_string(sig.n_scored()) + " tokens, layout " +
                                        std::to_string(n), "algo::" + name() + "::loss",
               "teacher and learner must use the same distill.teacher_max_tokens");
-    auto kl = [&](const torch::Tensor& z, int64_t b, int64_t e) {
-      return (sig.is_topk() ? topk_kl(z, sig.topk_ids.slice(0, b, e), sig.topk_logits.slice(0, b, e), cfg_.kl)
-                            : full_kl(z, sig.full_logprobs.slice(0, b, e), cfg_.kl))
+    auto kl = [sig = &sig, mode = cfg_.kl](const torch::Tensor& z, int64_t b, int64_t e) {
+      return (sig->is_topk() ? topk_kl(z, sig->topk_ids.slice(0, b, e), sig->topk_logits.slice(0, b, e), mode)
+                             : full_kl(z, sig->full_logprobs.slice(0, b, e), mode))
           .sum();
     };
-    RowLoss rl = row_loss(student, layout.student_ids, layout.student_row, n, kl, cfg_.chunk_rows);
-    total = total + grads.value(rl.value);
-    grads.add(rl.backward);
+    rows.add(layout.student_ids, layout.student_row, n, kl);
     tokens += double(n);
   }
+  const torch::Tensor total = rows.finish();
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
   out.backward = grads.result();

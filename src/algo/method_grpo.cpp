@@ -49,8 +49,8 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
   const bool with_ref = cfg_.clip.kl_coef > 0;
   SDZ_CHECK(!with_ref || b.signals.size() == b.trajectories.size(),
             "grpo.kl_coef > 0 needs one reference signal per trajectory", "algo::grpo::loss");
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
   GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
+  RowBatch rows(student, grads, cfg_.chunk_rows, cfg_.micro_batch_tokens);
   double tokens = 0, clipped = 0, kl = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const Trajectory& t = b.trajectories[i];
@@ -65,19 +65,19 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
     auto targets = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.end()), torch::kLong);
     const torch::Tensor old = torch::tensor(t.logprobs, torch::kFloat);
     const torch::Tensor ref = with_ref ? b.signals[i].token_logprobs : torch::Tensor();
-    auto surrogate = [&](const torch::Tensor& z, int64_t b, int64_t e) {
+    // Runs at the micro-batch's flush: the per-sequence tensors are captured by value.
+    auto surrogate = [&, targets, old, ref, advantage = t.advantage](const torch::Tensor& z, int64_t b, int64_t e) {
       auto lp = token_logprobs(z, targets.slice(0, b, e), cfg_.sampling.temperature);
-      auto terms = clipped_surrogate(lp, old.slice(0, b, e), t.advantage,
+      auto terms = clipped_surrogate(lp, old.slice(0, b, e), advantage,
                                      ref.defined() ? ref.slice(0, b, e) : ref, cfg_.clip);
       clipped += terms.clipped.sum().item<double>();
       kl += terms.kl.sum().item<double>();
       return terms.loss.sum();
     };
-    RowLoss rl = row_loss(student, ids, int64_t(t.prompt_ids.size()) - 1, n, surrogate, cfg_.chunk_rows);
-    total = total + grads.value(rl.value);
-    grads.add(rl.backward);
+    rows.add(std::move(ids), int64_t(t.prompt_ids.size()) - 1, n, surrogate);
     tokens += double(n);
   }
+  const torch::Tensor total = rows.finish();
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
   out.backward = grads.result();

@@ -44,19 +44,18 @@ TokenCounts SftMethod::count_tokens(const Batch& b) const {
 }
 
 LossOutput SftMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
   GradAccumulator grads(global.main > 0 ? 1.0 / global.main : 0.0);
+  RowBatch rows(student, grads, cfg_.chunk_rows, cfg_.micro_batch_tokens);
   double tokens = 0;
   for (const auto& t : b.trajectories) {
-    const MaskedSequence seq = response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens);
+    MaskedSequence seq = response_layout(t.prompt_ids, t.response_ids, cfg_.student_max_tokens);
     const Targets tg = targets_from(seq.ids, int64_t(t.prompt_ids.size()));
     if (tg.n <= 0) continue;
-    auto nll = [&](const torch::Tensor& z, int64_t b, int64_t e) { return token_nll(z, tg.ids.slice(0, b, e)).sum(); };
-    RowLoss rl = row_loss(student, seq.ids, tg.row, tg.n, nll, cfg_.chunk_rows);
-    total = total + grads.value(rl.value);
-    grads.add(rl.backward);
+    auto nll = [ids = tg.ids](const torch::Tensor& z, int64_t b, int64_t e) { return token_nll(z, ids.slice(0, b, e)).sum(); };
+    rows.add(std::move(seq.ids), tg.row, tg.n, nll);
     tokens += double(tg.n);
   }
+  const torch::Tensor total = rows.finish();
   LossOutput out;
   out.loss = normalise(total, global.main);
   out.backward = grads.result();
@@ -127,8 +126,8 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
   // One weighted NLL per token: w = [rev] / N_rev + [gen] / N_gen over the terms this step trains.
   const double w_rev = use_rev && global.aux > 0 ? 1.0 / global.aux : 0.0;
   const double w_gen = use_gen && global.main > 0 ? 1.0 / global.main : 0.0;
-  torch::Tensor total = torch::zeros({}, torch::kFloat);
   GradAccumulator grads(1.0);  // the per-term weights are inside each sequence's loss
+  RowBatch rows(student, grads, cfg_.chunk_rows, cfg_.micro_batch_tokens);
   double rev = 0, gen = 0;
   for (const auto& tr : b.srt) {
     const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
@@ -137,17 +136,16 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
     const Targets tg = targets_from(l.ids, begin);
     if (tg.n <= 0) continue;
     const torch::Tensor rev_mask = mask_from(l.revision_mask, begin), gen_mask = mask_from(l.generation_mask, begin);
-    auto weighted = [&](const torch::Tensor& z, int64_t b, int64_t e) {
-      auto nll = token_nll(z, tg.ids.slice(0, b, e));
+    auto weighted = [&, ids = tg.ids, rev_mask, gen_mask](const torch::Tensor& z, int64_t b, int64_t e) {
+      auto nll = token_nll(z, ids.slice(0, b, e));
       auto rm = rev_mask.slice(0, b, e).to(nll.device()), gm = gen_mask.slice(0, b, e).to(nll.device());
       rev += (nll * rm).sum().item<double>();
       gen += (nll * gm).sum().item<double>();
       return (nll * (w_rev * rm + w_gen * gm)).sum();
     };
-    RowLoss rl = row_loss(student, l.ids, tg.row, tg.n, weighted, cfg_.chunk_rows);
-    total = total + grads.value(rl.value);
-    grads.add(rl.backward);
+    rows.add(l.ids, tg.row, tg.n, weighted);
   }
+  const torch::Tensor total = rows.finish();
   LossOutput out;
   out.loss = total;
   out.backward = grads.result();

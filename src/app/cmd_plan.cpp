@@ -3,6 +3,7 @@
 // one real learner step and one rollout generate call next to the plan (app/plan_measure.hpp).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -130,8 +131,12 @@ Resolved resolve(const Config& cfg, const CommandLine& cl) {
   rs.scored_tokens = std::min(rs.scored_tokens, rs.student_tokens);
   rs.learner_sequences = int64_t(flag_number(cl, "learner-sequences", double(ceil_div(sequences, learners))));
   if (rs.learner_sequences < 1) throw Error("--learner-sequences must be >= 1", "--learner-sequences");
-  // algo::train_step back-propagates sequence by sequence: one graph alive unless told otherwise.
-  rs.live_sequences = int64_t(flag_number(cl, "live-sequences", 1));
+  // algo::train_step back-propagates micro-batch by micro-batch (algo::RowBatch): as many sequences
+  // of the plan's length as fit in method.micro_batch_tokens share a graph (at least one).
+  const int64_t packed = a.micro_batch_tokens > 1
+                            ? std::clamp<int64_t>(a.micro_batch_tokens / rs.student_tokens, 1, rs.learner_sequences)
+                            : 1;
+  rs.live_sequences = int64_t(flag_number(cl, "live-sequences", double(packed)));
   if (rs.live_sequences < 1) throw Error("--live-sequences must be >= 1", "--live-sequences");
   rs.has_teacher = teacher;
   if (teacher) {
@@ -398,7 +403,8 @@ SDZ_COMMAND("plan", "memory plan: bytes per role (rollout, teacher, learner) for
             "fewer slots, shorter teacher sequences). The model comes from train.init / model.path, or\n"
             "without weights from --shape (published Hugging Face shapes) or --model-config.\n"
             "Sequence sizes are worst cases: responses of method.max_new_tokens after --prompt-tokens.\n"
-            "The learner back-propagates one sequence at a time (--live-sequences overrides the 1) and holds\n"
+            "The learner back-propagates one micro-batch at a time: method.micro_batch_tokens / the sequence\n"
+            "length sequences, at least 1 (--live-sequences overrides it), and holds\n"
             "the teacher signals of its share of the batch (--learner-sequences overrides that share).\n"
             "--target gpu (default) plans the CUDA build's paths (fused attention in bf16); cpu the CPU ones.\n"
             "--measure runs one learner step and one rollout generate call of this config on dist.device\n"

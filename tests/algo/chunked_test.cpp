@@ -1,5 +1,6 @@
 // Row-chunked losses: values and parameter gradients equal the unchunked computation for every
-// method's loss, and chunked teacher scoring equals the one-shot scoring.
+// method's loss, and chunked teacher scoring equals the one-shot scoring. Micro-batched losses
+// (RowBatch) equal the one-sequence-at-a-time ones, and micro-batches respect their caps.
 #include <gtest/gtest.h>
 
 #include "sdzero/algo/chunked.hpp"
@@ -75,7 +76,99 @@ void check_method(const std::string& method, const std::vector<std::string>& ext
   expect_same(w, c, method);
 }
 
+// Runs `method` with micro-batches (method.micro_batch_tokens = 8192) and one sequence at a time (1),
+// on a model that answers several sequences per call: the same loss and gradients, fewer forwards;
+// also with the backward applied per micro-batch (StepBackward, as train_step runs it).
+void check_micro_batched(const std::string& method, const std::vector<std::string>& extra, bool srt = false) {
+  BatchScorer student(31);
+  HeadScorer teacher(32);
+  std::vector<std::string> batched = extra, single = extra;
+  batched.push_back("--method.micro_batch_tokens=8192");
+  single.push_back("--method.micro_batch_tokens=1");
+  auto mb = make_method(config_for(method, batched), toy_context());
+  auto ms = make_method(config_for(method, single), toy_context());
+  Batch b = sampled_batch(student, *ms, 3);
+  if (srt)
+    for (auto& t : b.trajectories)
+      b.srt.push_back({t.question_id, t.prompt_ids, t.response_ids, {kW}, {1, 2, 3, 4, kE}, 0.f});
+  b.trajectories = ms->keep(b.trajectories, nullptr);
+  b.signals = score_batch(*ms, teacher, b);
+  ASSERT_FALSE(b.trajectories.empty() && !srt);
+  student.heads_calls = 0;
+  const LossAndGrads one = loss_and_grads(*ms, student, b);
+  EXPECT_EQ(student.heads_calls, 0) << method;
+  const LossAndGrads packed = loss_and_grads(*mb, student, b);
+  EXPECT_EQ(student.heads_calls, 1) << method << ": every sequence fits one micro-batch";
+  expect_same(one, packed, method + " micro-batched");
+  // Applied per micro-batch inside the step's scope: the same gradients.
+  for (auto& p : student.parameters()) p.mutable_grad() = torch::zeros_like(p);
+  LossOutput now;
+  {
+    StepBackward scope;
+    now = mb->loss(student, b, mb->count_tokens(b), 0);
+  }
+  EXPECT_FALSE(now.backward.requires_grad()) << method << ": already applied";
+  EXPECT_NEAR(now.loss.item<double>(), one.loss, 1e-5 * std::max(1.0, std::abs(one.loss))) << method;
+  auto ps = student.parameters();
+  for (size_t k = 0; k < ps.size(); ++k)
+    EXPECT_LT((ps[k].grad() - one.grads[k]).abs().max().item<double>(), 1e-5) << method << " tensor " << k;
+}
+
 }  // namespace
+
+TEST(MicroBatches, SdZero) { check_micro_batched("sdzero", {"--distill.kl=mixed"}); }
+TEST(MicroBatches, SdZeroFullVocabulary) { check_micro_batched("sdzero", {"--distill.mode=full", "--distill.kl=forward"}); }
+TEST(MicroBatches, Sdft) { check_micro_batched("sdft", {"--distill.kl=reverse"}); }
+TEST(MicroBatches, Sft) { check_micro_batched("sft", {}); }
+TEST(MicroBatches, Rft) { check_micro_batched("rft", {}); }
+TEST(MicroBatches, GrpoWithReference) {
+  check_micro_batched("grpo", {"--grpo.kl_coef=0.1", "--method.samples_per_question=4"});
+}
+TEST(MicroBatches, SrtJoint) { check_micro_batched("srt", {"--srt.objective=joint"}, true); }
+
+// Packing: a micro-batch holds at most batch_tokens padded tokens (count x longest) and chunk_rows
+// scored rows; a sequence longer than a chunk, or than batch_tokens, runs alone; the summed value
+// is the sum of the sequences' losses whatever the packing.
+TEST(MicroBatches, RespectTheTokenAndRowCaps) {
+  BatchScorer s(5);
+  auto f = [](const torch::Tensor& z, int64_t, int64_t) { return z.sum(); };
+  auto seq = [](int64_t len) {
+    Ids ids;
+    for (int64_t i = 0; i < len; ++i) ids.push_back(int32_t(i % 10));
+    return ids;
+  };
+  auto run = [&](int64_t chunk_rows, int64_t batch_tokens, const std::vector<std::pair<int64_t, int64_t>>& lens_rows) {
+    torch::NoGradGuard ng;
+    GradAccumulator g(1.0);
+    RowBatch rb(s, g, chunk_rows, batch_tokens);
+    s.heads_calls = 0;
+    for (auto [len, n] : lens_rows) rb.add(seq(len), len - n, n, f);
+    const double v = rb.finish().item<double>();
+    return std::make_tuple(rb.forwards(), s.heads_calls, v);
+  };
+  double ref = 0;
+  {
+    torch::NoGradGuard ng;
+    for (int64_t len : {5, 5, 5, 5, 5}) ref += s.logits(seq(len), 2, 3).sum().item<double>();
+  }
+  const std::vector<std::pair<int64_t, int64_t>> five = {{5, 3}, {5, 3}, {5, 3}, {5, 3}, {5, 3}};
+  auto [f1, h1, v1] = run(0, 20, five);  // 4 x 5 = 20 tokens, then 1
+  EXPECT_EQ(f1, 2);
+  EXPECT_EQ(h1, 1);  // a lone sequence takes the per-sequence path
+  EXPECT_NEAR(v1, ref, 1e-4);
+  auto [f2, h2, v2] = run(6, 1000, five);  // 2 x 3 rows per chunk of 6: 2 + 2 + 1
+  EXPECT_EQ(f2, 3);
+  EXPECT_EQ(h2, 2);
+  EXPECT_NEAR(v2, ref, 1e-4);
+  auto [f3, h3, v3] = run(0, 1, five);  // <= 1: one sequence at a time
+  EXPECT_EQ(f3, 5);
+  EXPECT_EQ(h3, 0);
+  EXPECT_NEAR(v3, ref, 1e-4);
+  // A sequence with more scored rows than a chunk runs alone, chunked; the others still pack.
+  auto [f4, h4, v4] = run(2, 1000, {{5, 1}, {5, 4}, {5, 1}});
+  EXPECT_EQ(f4, 2);
+  EXPECT_EQ(h4, 1);
+}
 
 TEST(ChunkedHeadLoss, MatchesTheOneShotLossAndGradients) {
   torch::manual_seed(3);

@@ -64,6 +64,22 @@ class HeadScorer : public TinyScorer {
   int head_calls = 0;
 };
 
+// The same model answering several sequences in one call (Scorer::heads), so losses run in
+// micro-batches (algo::RowBatch). Each sequence's rows come from its own forward here: what is
+// tested is the batching of losses and gradients; the padded forward is the model's (ModelScorer).
+class BatchScorer : public HeadScorer {
+ public:
+  explicit BatchScorer(uint64_t seed) : HeadScorer(seed) {}
+  std::optional<std::vector<HeadView>> heads(const std::vector<RowSpan>& spans) override {
+    ++heads_calls;
+    std::vector<HeadView> out;
+    for (const RowSpan& sp : spans)
+      out.push_back({lm->hidden(id_tensor(*sp.ids)).slice(0, sp.row, sp.row + sp.n), lm->out->weight});
+    return out;
+  }
+  int heads_calls = 0;
+};
+
 inline Ids prompt_of(int64_t q) { return {kQ, int32_t(q), kA}; }
 inline float verify(int64_t q, const Ids& y) { return !y.empty() && y[0] == int32_t((q + 3) % 10) ? 1.f : 0.f; }
 

@@ -71,8 +71,9 @@ if err=$("$SDZERO" plan --memory --shape llama 2>&1); then fail "unknown shape a
 expect_contains "$err" "qwen3-4b" "unknown shape lists the names"
 if err=$("$SDZERO" plan --memory --model-config "$scratch/none.json" 2>&1); then fail "missing config.json accepted"; fi
 
-# --measure on a small shape on the CPU (29M parameters): the learner step (2 sequences, backward
-# after each) holds 0.5 GB of weights, grads and moments plus one graph's 0.3 GB of activations and logits; the rollout 0.1 GB of weights plus a
+# --measure on a small shape on the CPU (29M parameters): the learner step (2 sequences of 512 tokens,
+# one micro-batch of method.micro_batch_tokens) holds 0.5 GB of weights, grads and moments plus the
+# micro-batch's activations and logits (planned as 2 live sequences); the rollout 0.1 GB of weights plus a
 # 0.13 GB KV cache (32 slots x 512 tokens). Unplanned CPU memory (BLAS packing buffers, allocator
 # fragmentation: ~0.1 GB here) stays a minor share.
 cat > "$scratch/small.ini" <<'INI'

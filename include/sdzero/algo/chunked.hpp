@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -62,6 +63,41 @@ class StepBackward {
 
  private:
   bool before_;
+};
+
+// The row losses of a step's sequences, in micro-batches. Short sequences (scored rows within one
+// chunk) are packed, up to `batch_tokens` padded tokens and `chunk_rows` scored rows, into one forward
+// of the model (Scorer::heads) and one projection; each sequence's loss is taken on its own rows
+// and the micro-batch's sum goes to the GradAccumulator, so the step runs one forward and backward
+// per micro-batch instead of per sequence (for a tiny model the per-sequence launches were most of
+// the learner's time). Longer sequences, a model without heads(), or batch_tokens <= 1 take
+// row_loss one sequence at a time. Memory: a micro-batch holds at most batch_tokens tokens of
+// activations and chunk_rows rows of logits, the bounds of one sequence of that length.
+class RowBatch {
+ public:
+  RowBatch(Scorer& model, GradAccumulator& grads, int64_t chunk_rows, int64_t batch_tokens);
+  // Queues rows [row, row + n) of `ids` with loss `f` (called later, at a flush, with (logits, 0, n)
+  // unless chunked: `f` must own or outlive what it reads).
+  void add(Ids ids, int64_t row, int64_t n, RowLossFn f);
+  // Runs what is queued; the summed loss value of everything added (graph attached only when the
+  // accumulator defers the backward).
+  torch::Tensor finish();
+  int64_t forwards() const { return forwards_; }  // model forwards so far (tests)
+
+ private:
+  struct Item {
+    Ids ids;
+    int64_t row, n;
+    RowLossFn f;
+  };
+  void flush();
+  void take(const RowLoss& rl);
+  Scorer& model_;
+  GradAccumulator& grads_;
+  int64_t chunk_rows_, batch_tokens_;
+  std::vector<Item> queue_;
+  int64_t longest_ = 0, rows_ = 0, forwards_ = 0;
+  torch::Tensor total_;
 };
 
 // Applies `fn` to the logits of each chunk of rows without gradient (teacher scoring):

@@ -49,6 +49,7 @@ struct AlgoConfig {
   SamplingParams sampling;
   int64_t student_max_tokens = 8192;
   int64_t chunk_rows = 1024;  // rows per loss/teacher chunk when the model offers a HeadView
+  int64_t micro_batch_tokens = 8192;  // padded tokens per learner micro-batch (RowBatch); <= 1: per sequence
   TeacherScoring teacher_scoring;
   KlOptions kl;
   int64_t teacher_max_tokens = 32768;

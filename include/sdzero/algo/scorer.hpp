@@ -20,6 +20,12 @@ struct HeadView {
   torch::Tensor weight;  // [V, d], the output projection (a parameter, possibly the tied embedding)
 };
 
+// Rows [row, row + n) of one token sequence (the caller keeps `ids` alive).
+struct RowSpan {
+  const Ids* ids = nullptr;
+  int64_t row = 0, n = 0;
+};
+
 class Scorer {
  public:
   virtual ~Scorer() = default;
@@ -32,6 +38,14 @@ class Scorer {
   // run in row chunks (method.chunk_rows) and never hold [n, V] logits; nullopt: logits() is used.
   virtual std::optional<HeadView> head(const Ids& ids, int64_t row, int64_t n) {
     (void)ids, (void)row, (void)n;
+    return std::nullopt;
+  }
+  // Optional: the HeadViews of several sequences from ONE forward (right-padded to the longest; a
+  // causal model's rows never see the padding after them), all with the same weight. Short sequences
+  // then train in micro-batches (RowBatch) instead of one forward and backward each; nullopt: head()
+  // per sequence.
+  virtual std::optional<std::vector<HeadView>> heads(const std::vector<RowSpan>& spans) {
+    (void)spans;
     return std::nullopt;
   }
 };

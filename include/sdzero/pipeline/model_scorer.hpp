@@ -15,6 +15,8 @@ class ModelScorer : public algo::Scorer {
   std::vector<torch::Tensor> parameters() override { return m_.parameters(); }
   // Hidden rows + the output projection: losses and teacher top-k then run in row chunks.
   std::optional<algo::HeadView> head(const algo::Ids& ids, int64_t row, int64_t n) override;
+  // Several sequences, right-padded into one [B, T] forward.
+  std::optional<std::vector<algo::HeadView>> heads(const std::vector<algo::RowSpan>& spans) override;
   model::Transformer& model() { return m_; }
 
  private:
