@@ -113,6 +113,7 @@ AlgoConfig algo_config(const Config& c) {
   a.teacher_scoring.top_k = c.get_int("distill.top_k");
   a.teacher_scoring.temperature = c.get_float("distill.temperature");
   a.teacher_scoring.chunk_rows = a.chunk_rows;
+  a.teacher_scoring.micro_batch_tokens = a.micro_batch_tokens;
   a.kl.kind = parse_kl_kind(c.get_string("distill.kl"));
   a.kl.forward_weight = c.get_float("distill.forward_weight");
   a.kl.teacher_temperature = a.teacher_scoring.temperature;

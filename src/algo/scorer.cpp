@@ -1,6 +1,8 @@
 // Teacher scoring of a layout (see scorer.hpp).
 #include "sdzero/algo/scorer.hpp"
 
+#include <algorithm>
+
 #include "sdzero/algo/chunked.hpp"
 #include "sdzero/algo/losses.hpp"
 #include "sdzero/core/error.hpp"
@@ -25,38 +27,105 @@ torch::Tensor checked_logits(Scorer& m, const Ids& ids, int64_t row, int64_t n, 
 }
 }  // namespace
 
-TeacherSignal score_teacher(Scorer& teacher, const ScoredLayout& layout, const TeacherScoring& opt) {
+namespace {
+
+TeacherSignal empty_signal(const TeacherScoring& opt) {
   TeacherSignal sig;
-  const int64_t n = layout.n_scored();
-  torch::NoGradGuard ng;
-  if (n == 0) {
-    sig.topk_ids = torch::zeros({0, opt.top_k}, torch::kLong);
-    sig.topk_logits = torch::zeros({0, opt.top_k}, torch::kFloat);
-    sig.token_logprobs = torch::zeros({0}, torch::kFloat);
+  sig.topk_ids = torch::zeros({0, opt.top_k}, torch::kLong);
+  sig.topk_logits = torch::zeros({0, opt.top_k}, torch::kFloat);
+  sig.token_logprobs = torch::zeros({0}, torch::kFloat);
+  return sig;
+}
+
+// One layout's signal, built chunk by chunk from the logits of its scored rows.
+struct SignalParts {
+  const TeacherScoring& opt;
+  torch::Tensor targets;
+  std::vector<torch::Tensor> ids, vals, full, tok;
+  void add(const torch::Tensor& z, int64_t b, int64_t e) {
+    if (opt.mode == TeacherMode::TopK) {
+      auto [i, v] = teacher_topk(z, opt.top_k);
+      ids.push_back(i);
+      vals.push_back(v);
+    } else {
+      full.push_back(teacher_logprobs(z, opt.temperature));
+    }
+    if (opt.token_logprobs) tok.push_back(token_logprobs(z, targets.slice(0, b, e), opt.temperature));
+  }
+  TeacherSignal finish() {
+    TeacherSignal sig;
+    if (opt.mode == TeacherMode::TopK) {
+      sig.topk_ids = torch::cat(ids);
+      sig.topk_logits = torch::cat(vals);
+    } else {
+      sig.full_logprobs = torch::cat(full);
+    }
+    if (opt.token_logprobs) sig.token_logprobs = torch::cat(tok);
     return sig;
   }
-  const auto targets = targets_of(layout.scored_ids);
-  std::vector<torch::Tensor> ids, vals, full, tok;
+};
+
+}  // namespace
+
+TeacherSignal score_teacher(Scorer& teacher, const ScoredLayout& layout, const TeacherScoring& opt) {
+  const int64_t n = layout.n_scored();
+  torch::NoGradGuard ng;
+  if (n == 0) return empty_signal(opt);
+  SignalParts parts{opt, targets_of(layout.scored_ids), {}, {}, {}, {}};
   for_each_logits_chunk(teacher, layout.teacher_ids, layout.teacher_row, n, opt.chunk_rows,
-                        [&](const torch::Tensor& z, int64_t b, int64_t e) {
-                          if (opt.mode == TeacherMode::TopK) {
-                            auto [i, v] = teacher_topk(z, opt.top_k);
-                            ids.push_back(i);
-                            vals.push_back(v);
-                          } else {
-                            full.push_back(teacher_logprobs(z, opt.temperature));
-                          }
-                          if (opt.token_logprobs)
-                            tok.push_back(token_logprobs(z, targets.slice(0, b, e), opt.temperature));
-                        });
-  if (opt.mode == TeacherMode::TopK) {
-    sig.topk_ids = torch::cat(ids);
-    sig.topk_logits = torch::cat(vals);
-  } else {
-    sig.full_logprobs = torch::cat(full);
+                        [&](const torch::Tensor& z, int64_t b, int64_t e) { parts.add(z, b, e); });
+  return parts.finish();
+}
+
+std::vector<TeacherSignal> score_teachers(Scorer& teacher, const std::vector<ScoredLayout>& layouts,
+                                          const TeacherScoring& opt) {
+  torch::NoGradGuard ng;
+  std::vector<TeacherSignal> out(layouts.size());
+  // Micro-batches as the learner's (RowBatch): layouts within one chunk share a padded forward.
+  std::vector<size_t> group;
+  int64_t longest = 0, rows = 0;
+  auto flush = [&] {
+    std::vector<RowSpan> spans;
+    for (size_t i : group) spans.push_back({&layouts[i].teacher_ids, layouts[i].teacher_row, layouts[i].n_scored()});
+    auto hv = group.size() > 1 ? teacher.heads(spans) : std::nullopt;
+    if (!hv) {
+      for (size_t i : group) out[i] = score_teacher(teacher, layouts[i], opt);
+    } else {
+      std::vector<torch::Tensor> hidden;
+      for (const HeadView& h : *hv) hidden.push_back(h.hidden);
+      const torch::Tensor z = torch::cat(hidden, 0).matmul(hv->front().weight.t());
+      int64_t off = 0;
+      for (size_t i : group) {
+        const int64_t n = layouts[i].n_scored();
+        SignalParts parts{opt, targets_of(layouts[i].scored_ids), {}, {}, {}, {}};
+        parts.add(z.narrow(0, off, n), 0, n);
+        out[i] = parts.finish();
+        off += n;
+      }
+    }
+    group.clear();
+    longest = rows = 0;
+  };
+  for (size_t i = 0; i < layouts.size(); ++i) {
+    const int64_t n = layouts[i].n_scored(), len = int64_t(layouts[i].teacher_ids.size());
+    if (n == 0) {
+      out[i] = empty_signal(opt);
+      continue;
+    }
+    if ((opt.chunk_rows > 0 && n > opt.chunk_rows) || opt.micro_batch_tokens <= 1 || len > opt.micro_batch_tokens) {
+      out[i] = score_teacher(teacher, layouts[i], opt);
+      continue;
+    }
+    const int64_t l = std::max(longest, len);
+    if (!group.empty() &&
+        (int64_t(group.size() + 1) * l > opt.micro_batch_tokens || (opt.chunk_rows > 0 && rows + n > opt.chunk_rows)))
+      flush();
+    longest = std::max(longest, len);
+    rows += n;
+    group.push_back(i);
   }
-  if (opt.token_logprobs) sig.token_logprobs = torch::cat(tok);
-  return sig;
+  if (!group.empty()) flush();
+  return out;
 }
 
 torch::Tensor student_token_logprobs(Scorer& student, const ScoredLayout& layout) {

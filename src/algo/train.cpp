@@ -37,13 +37,10 @@ StepResult train_step(Method& method, Scorer& student, Optimizer& opt, const Bat
 }
 
 std::vector<TeacherSignal> score_batch(const Method& method, Scorer& teacher, const Batch& b) {
-  std::vector<TeacherSignal> out;
-  const TeacherScoring scoring = method.teacher_scoring();
-  for (const auto& t : b.trajectories) {
-    auto layout = method.teacher_layout(t);
-    if (layout) out.push_back(score_teacher(teacher, *layout, scoring));
-  }
-  return out;
+  std::vector<ScoredLayout> layouts;
+  for (const auto& t : b.trajectories)
+    if (auto layout = method.teacher_layout(t)) layouts.push_back(std::move(*layout));
+  return score_teachers(teacher, layouts, method.teacher_scoring());
 }
 
 void apply_teacher_action(TeacherAction a, Scorer& teacher, Scorer& student, double ema_rate) {

@@ -92,7 +92,7 @@ int64_t Trainer::run() {
   }
   if (opt_.ckpt_on_signal) ckpt::install_stop_handlers();
   ckpt::Cadence cadence(opt_.ckpt_every_steps, opt_.ckpt_every_minutes, ckpt::monotonic_seconds());
-  Progress progress("train " + c_.method->name(), opt_.steps, "step");
+  Progress progress("train " + c_.method->name(), planned_steps(), "step");
   int64_t done = start_step_;
   next_gen_ = start_step_ + int64_t(pending_.size());
   run_clock_.reset();
@@ -128,6 +128,17 @@ int64_t Trainer::run() {
   }
   progress.finish();
   return done;
+}
+
+// A generation budget usually ends a run long before train.steps (the demo: 64 of 1000): the progress
+// line and its ETA count the steps the budget leaves, each step sampling questions_per_step x
+// samples_per_question generations.
+int64_t Trainer::planned_steps() const {
+  const int64_t limit = budget_.limits().max_generations;
+  const int64_t per_step = opt_.questions_per_step * c_.method->sampling().samples_per_question;
+  if (limit <= 0 || per_step <= 0) return opt_.steps;
+  const int64_t left = std::max<int64_t>(0, limit - budget_.generations());
+  return std::min(opt_.steps, start_step_ + (left + per_step - 1) / per_step);
 }
 
 // ---- checkpoints ------------------------------------------------------------------------------------
@@ -367,12 +378,16 @@ std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions,
 std::vector<Routed> Trainer::teacher_role(std::vector<Routed> items) {
   auto t = timers_.scope("teacher");
   torch::NoGradGuard no_grad;
-  for (auto& r : items) {
-    auto layout = c_.method->teacher_layout(r.trajectory);
-    if (!layout) continue;
-    if (!teacher_) throw Error("the method asks a teacher but none was built", "pipeline");
-    r.signal = algo::score_teacher(*teacher_, *layout, c_.method->teacher_scoring());
-    r.has_signal = true;
+  std::vector<algo::ScoredLayout> layouts;
+  std::vector<size_t> asked;
+  for (size_t i = 0; i < items.size(); ++i)
+    if (auto layout = c_.method->teacher_layout(items[i].trajectory)) layouts.push_back(std::move(*layout)), asked.push_back(i);
+  if (asked.empty()) return items;
+  if (!teacher_) throw Error("the method asks a teacher but none was built", "pipeline");
+  std::vector<algo::TeacherSignal> signals = algo::score_teachers(*teacher_, layouts, c_.method->teacher_scoring());
+  for (size_t k = 0; k < asked.size(); ++k) {
+    items[asked[k]].signal = std::move(signals[k]);
+    items[asked[k]].has_signal = true;
   }
   return items;
 }

@@ -204,6 +204,38 @@ TEST(ChunkedMethods, Sft) { check_method("sft", {}); }
 TEST(ChunkedMethods, GrpoWithReference) { check_method("grpo", {"--grpo.kl_coef=0.1", "--method.samples_per_question=4"}); }
 TEST(ChunkedMethods, SrtJoint) { check_method("srt", {"--srt.objective=joint"}, true); }
 
+// Many layouts at once (score_teachers): shared forwards give each layout the signal of its own
+// scoring, in both modes, with empty and over-long (chunked, alone) layouts among them.
+TEST(MicroBatches, TeacherScoringEqualsOneLayoutAtATime) {
+  BatchScorer teacher(41);
+  std::vector<ScoredLayout> ls = {revision_layout(prompt_of(2), {1, 2, 3, 4, 5, 6, kE}, {kW}, {kE}, 0),
+                                  revision_layout(prompt_of(3), {7, kE}, {kR}, {kE}, 0),
+                                  revision_layout(prompt_of(4), {}, {kW}, {kE}, 0),
+                                  revision_layout(prompt_of(5), {9, 9, 1, kE}, {kW}, {kE}, 0)};
+  for (TeacherMode mode : {TeacherMode::TopK, TeacherMode::Full}) {
+    TeacherScoring opt;
+    opt.mode = mode;
+    opt.top_k = 5;
+    opt.chunk_rows = 6;  // the first layout (7 scored rows) is chunked, alone
+    teacher.heads_calls = 0;
+    std::vector<TeacherSignal> all = score_teachers(teacher, ls, opt);
+    EXPECT_EQ(teacher.heads_calls, 1) << "layouts 2 and 4 share a forward";
+    ASSERT_EQ(all.size(), ls.size());
+    for (size_t i = 0; i < ls.size(); ++i) {
+      TeacherSignal one = score_teacher(teacher, ls[i], opt);
+      EXPECT_EQ(all[i].n_scored(), ls[i].n_scored()) << i;
+      if (ls[i].n_scored() == 0) continue;
+      if (mode == TeacherMode::TopK) {
+        EXPECT_TRUE(torch::equal(all[i].topk_ids, one.topk_ids)) << i;
+        EXPECT_LT((all[i].topk_logits - one.topk_logits).abs().max().item<double>(), 1e-5) << i;
+      } else {
+        EXPECT_LT((all[i].full_logprobs - one.full_logprobs).abs().max().item<double>(), 1e-5) << i;
+      }
+      EXPECT_LT((all[i].token_logprobs - one.token_logprobs).abs().max().item<double>(), 1e-5) << i;
+    }
+  }
+}
+
 TEST(ChunkedTeacher, ScoringEqualsOneShot) {
   HeadScorer teacher(40);
   ScoredLayout l = revision_layout(prompt_of(2), {1, 2, 3, 4, 5, 6, kE}, {kW}, {kE}, 0);

@@ -73,10 +73,15 @@ struct TeacherScoring {
   double temperature = 1.0;      // applied to full log-probs and to token log-probs; top-k keeps raw logits
   bool token_logprobs = true;    // also the log-prob of each scored token (diagnostics, GRPO reference)
   int64_t chunk_rows = 1024;     // rows per chunk when the model offers a HeadView; 0: one chunk
+  int64_t micro_batch_tokens = 8192;  // score_teachers: padded tokens per shared forward; <= 1: one each
 };
 
 // Teacher forward without gradient over the layout's scored span.
 TeacherSignal score_teacher(Scorer& teacher, const ScoredLayout& layout, const TeacherScoring& opt);
+// The same for many layouts: those within one chunk share padded forwards (Scorer::heads) of at most
+// opt.micro_batch_tokens tokens and opt.chunk_rows scored rows, as the learner's micro-batches.
+std::vector<TeacherSignal> score_teachers(Scorer& teacher, const std::vector<ScoredLayout>& layouts,
+                                          const TeacherScoring& opt);
 
 // The student's log-prob of each scored token (temperature 1), without gradient: the student side of
 // the self-localization diagnostic.

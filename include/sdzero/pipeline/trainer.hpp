@@ -75,6 +75,7 @@ class Trainer {
   int64_t version() const { return version_; }
 
  private:
+  int64_t planned_steps() const;  // train.steps, or fewer when the generation budget ends the run first
   std::vector<int64_t> questions_for_step(int64_t step);
   std::vector<Routed> rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec);
   std::vector<Routed> teacher_role(std::vector<Routed> items);
