@@ -68,9 +68,16 @@ RowLoss row_loss(Scorer& model, const Ids& ids, int64_t row, int64_t n, const Ro
   return out;
 }
 
+std::optional<torch::Tensor> stacked_logits(Scorer& model, const std::vector<RowSpan>& spans) {
+  std::optional<std::vector<HeadView>> hv = model.heads(spans);
+  if (!hv || hv->empty()) return std::nullopt;
+  std::vector<torch::Tensor> hidden;
+  for (const HeadView& h : *hv) hidden.push_back(h.hidden);
+  return torch::cat(hidden, 0).matmul(hv->front().weight.t());
+}
+
 RowBatch::RowBatch(Scorer& model, GradAccumulator& grads, int64_t chunk_rows, int64_t batch_tokens)
-    : model_(model), grads_(grads), chunk_rows_(chunk_rows), batch_tokens_(batch_tokens),
-      total_(torch::zeros({}, torch::kFloat)) {}
+    : model_(model), grads_(grads), caps_{chunk_rows, batch_tokens}, total_(torch::zeros({}, torch::kFloat)) {}
 
 void RowBatch::take(const RowLoss& rl) {
   total_ = total_ + grads_.value(rl.value);
@@ -79,16 +86,12 @@ void RowBatch::take(const RowLoss& rl) {
 
 void RowBatch::add(Ids ids, int64_t row, int64_t n, RowLossFn f) {
   const int64_t len = int64_t(ids.size());
-  const bool chunked = chunk_rows_ > 0 && n > chunk_rows_;
-  if (chunked || batch_tokens_ <= 1 || len > batch_tokens_) {  // alone, as before
+  if (caps_.alone(len, n)) {  // as before micro-batches: chunked when long
     ++forwards_;
-    take(row_loss(model_, ids, row, n, f, chunk_rows_));
+    take(row_loss(model_, ids, row, n, f, caps_.chunk_rows));
     return;
   }
-  const int64_t longest = std::max(longest_, len);
-  if (!queue_.empty() && (int64_t(queue_.size() + 1) * longest > batch_tokens_ ||
-                          (chunk_rows_ > 0 && rows_ + n > chunk_rows_)))
-    flush();
+  if (caps_.full(int64_t(queue_.size()), longest_, rows_, len, n)) flush();
   longest_ = std::max(longest_, len);
   rows_ += n;
   queue_.push_back({std::move(ids), row, n, std::move(f)});
@@ -98,19 +101,15 @@ void RowBatch::flush() {
   if (queue_.empty()) return;
   std::vector<RowSpan> spans;
   for (const Item& it : queue_) spans.push_back({&it.ids, it.row, it.n});
-  std::optional<std::vector<HeadView>> hv = queue_.size() > 1 ? model_.heads(spans) : std::nullopt;
-  if (!hv) {
-    for (const Item& it : queue_) ++forwards_, take(row_loss(model_, it.ids, it.row, it.n, it.f, chunk_rows_));
+  std::optional<torch::Tensor> z = queue_.size() > 1 ? stacked_logits(model_, spans) : std::nullopt;
+  if (!z) {
+    for (const Item& it : queue_) ++forwards_, take(row_loss(model_, it.ids, it.row, it.n, it.f, caps_.chunk_rows));
   } else {
     ++forwards_;
-    // One projection for every row of the micro-batch; each sequence's loss on its slice of it.
-    std::vector<torch::Tensor> hidden;
-    for (const HeadView& h : *hv) hidden.push_back(h.hidden);
-    const torch::Tensor z = torch::cat(hidden, 0).matmul(hv->front().weight.t());
     torch::Tensor sum;
     int64_t off = 0;
     for (const Item& it : queue_) {
-      torch::Tensor l = it.f(z.narrow(0, off, it.n), 0, it.n);
+      torch::Tensor l = it.f(z->narrow(0, off, it.n), 0, it.n);
       sum = sum.defined() ? sum + l : l;
       off += it.n;
     }

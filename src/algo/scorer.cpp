@@ -82,26 +82,24 @@ std::vector<TeacherSignal> score_teachers(Scorer& teacher, const std::vector<Sco
   torch::NoGradGuard ng;
   std::vector<TeacherSignal> out(layouts.size());
   // Micro-batches as the learner's (RowBatch): layouts within one chunk share a padded forward.
+  const MicroBatchCaps caps{opt.chunk_rows, opt.micro_batch_tokens};
   std::vector<size_t> group;
   int64_t longest = 0, rows = 0;
   auto flush = [&] {
     std::vector<RowSpan> spans;
     for (size_t i : group) spans.push_back({&layouts[i].teacher_ids, layouts[i].teacher_row, layouts[i].n_scored()});
-    auto hv = group.size() > 1 ? teacher.heads(spans) : std::nullopt;
-    if (!hv) {
-      for (size_t i : group) out[i] = score_teacher(teacher, layouts[i], opt);
-    } else {
-      std::vector<torch::Tensor> hidden;
-      for (const HeadView& h : *hv) hidden.push_back(h.hidden);
-      const torch::Tensor z = torch::cat(hidden, 0).matmul(hv->front().weight.t());
-      int64_t off = 0;
-      for (size_t i : group) {
-        const int64_t n = layouts[i].n_scored();
-        SignalParts parts{opt, targets_of(layouts[i].scored_ids), {}, {}, {}, {}};
-        parts.add(z.narrow(0, off, n), 0, n);
-        out[i] = parts.finish();
-        off += n;
+    std::optional<torch::Tensor> z = group.size() > 1 ? stacked_logits(teacher, spans) : std::nullopt;
+    int64_t off = 0;
+    for (size_t i : group) {
+      if (!z) {
+        out[i] = score_teacher(teacher, layouts[i], opt);
+        continue;
       }
+      const int64_t n = layouts[i].n_scored();
+      SignalParts parts{opt, targets_of(layouts[i].scored_ids), {}, {}, {}, {}};
+      parts.add(z->narrow(0, off, n), 0, n);
+      out[i] = parts.finish();
+      off += n;
     }
     group.clear();
     longest = rows = 0;
@@ -112,14 +110,11 @@ std::vector<TeacherSignal> score_teachers(Scorer& teacher, const std::vector<Sco
       out[i] = empty_signal(opt);
       continue;
     }
-    if ((opt.chunk_rows > 0 && n > opt.chunk_rows) || opt.micro_batch_tokens <= 1 || len > opt.micro_batch_tokens) {
+    if (caps.alone(len, n)) {
       out[i] = score_teacher(teacher, layouts[i], opt);
       continue;
     }
-    const int64_t l = std::max(longest, len);
-    if (!group.empty() &&
-        (int64_t(group.size() + 1) * l > opt.micro_batch_tokens || (opt.chunk_rows > 0 && rows + n > opt.chunk_rows)))
-      flush();
+    if (caps.full(int64_t(group.size()), longest, rows, len, n)) flush();
     longest = std::max(longest, len);
     rows += n;
     group.push_back(i);

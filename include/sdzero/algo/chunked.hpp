@@ -5,8 +5,10 @@
 // (weight * dweight).sum() then carries exactly those gradients into the model when the caller runs
 // backward. Methods call row_loss(), which takes this path when the Scorer offers a HeadView.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <torch/torch.h>
@@ -65,6 +67,24 @@ class StepBackward {
   bool before_;
 };
 
+// The packing rule shared by the learner's micro-batches (RowBatch) and the teacher's
+// (score_teachers): a sequence of `len` tokens with `n` scored rows runs alone when it needs chunking
+// or exceeds the token cap; otherwise it joins the open micro-batch unless that would pass
+// batch_tokens padded tokens (count x longest) or chunk_rows scored rows.
+struct MicroBatchCaps {
+  int64_t chunk_rows = 0, batch_tokens = 0;
+  bool alone(int64_t len, int64_t n) const {
+    return (chunk_rows > 0 && n > chunk_rows) || batch_tokens <= 1 || len > batch_tokens;
+  }
+  bool full(int64_t count, int64_t longest, int64_t rows, int64_t len, int64_t n) const {
+    return count > 0 && ((count + 1) * std::max(longest, len) > batch_tokens || (chunk_rows > 0 && rows + n > chunk_rows));
+  }
+};
+
+// The logits of every span's rows, stacked in order ([sum of n, V]), from one Scorer::heads call and
+// one projection; nullopt when the model cannot answer several sequences at once.
+std::optional<torch::Tensor> stacked_logits(Scorer& model, const std::vector<RowSpan>& spans);
+
 // The row losses of a step's sequences, in micro-batches. Short sequences (scored rows within one
 // chunk) are packed, up to `batch_tokens` padded tokens and `chunk_rows` scored rows, into one forward
 // of the model (Scorer::heads) and one projection; each sequence's loss is taken on its own rows
@@ -94,7 +114,7 @@ class RowBatch {
   void take(const RowLoss& rl);
   Scorer& model_;
   GradAccumulator& grads_;
-  int64_t chunk_rows_, batch_tokens_;
+  MicroBatchCaps caps_;
   std::vector<Item> queue_;
   int64_t longest_ = 0, rows_ = 0, forwards_ = 0;
   torch::Tensor total_;
