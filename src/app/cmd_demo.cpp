@@ -31,18 +31,17 @@ static int demo(const std::vector<std::string>& args) {
   if (lrs.empty()) throw Error("demo.lr_grid is empty", "demo.lr_grid", "e.g. 1e-4,3e-4");
   const int64_t seeds = cfg.get_int("demo.seeds");
   // Progress in units of one method stage, so the ETA is right from the first line: pretraining a
-  // base costs about five of them (measured: 110 s vs 12-36 s), a cached base or localization base
+  // base costs about five of them (measured: about 100 s vs 7-36 s), a cached base or localization base
   // about one (evaluation only), the localization stage about four.
-  auto cached = [](const std::string& dir) { return file_exists(dir + "/config.json") && file_exists(dir + "/picked.json"); };
   const std::string loc_task = cfg.get_string("demo.localization_task");
   const bool with_localization = !loc_task.empty() && loc_task != "none";
   std::vector<int64_t> base_units;
   int64_t units = 0;
   for (int64_t i = 0; i < seeds; ++i) {
-    base_units.push_back(cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 1 : 5);
+    base_units.push_back(base_cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 1 : 5);
     units += base_units.back() + int64_t(methods.size() * lrs.size());
   }
-  const int64_t loc_units = !with_localization ? 0 : cached(s.run_dir + "/localization/base") ? 1 : 4;
+  const int64_t loc_units = !with_localization ? 0 : base_cached(s.run_dir + "/localization/base") ? 1 : 4;
   Progress progress("demo", units + loc_units, "unit");
 
   std::vector<DemoRow> rows;

@@ -51,6 +51,10 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
   return pipeline::evaluate_policy(c, *c.policy, questions, p, d.s->world->comm());
 }
 
+bool base_cached(const std::string& dir) {
+  return file_exists(dir + "/config.json") && file_exists(dir + "/picked.json");
+}
+
 DemoRow ensure_base(DemoContext& d) {
   const Config& cfg = d.cfg;
   MPI_Comm world = d.s->world->comm();
@@ -58,7 +62,7 @@ DemoRow ensure_base(DemoContext& d) {
   DemoRow row;
   row.model = "base";
   row.seed = d.seed;
-  if (file_exists(base + "/config.json") && file_exists(base + "/picked.json")) {
+  if (base_cached(base)) {
     log::info("demo: reusing the base model in " + base);
     row.info = nlohmann::json::parse(read_file(base + "/picked.json"));
   } else {

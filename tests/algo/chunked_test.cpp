@@ -53,6 +53,17 @@ Batch sampled_batch(Scorer& s, const Method& m, int64_t n_questions) {
   return b;
 }
 
+// A sampled batch kept and scored as `m` would train on it (SRT traces too when `srt`).
+Batch scored_batch(Scorer& student, Scorer& teacher, const Method& m, bool srt) {
+  Batch b = sampled_batch(student, m, 3);
+  if (srt)
+    for (auto& t : b.trajectories)
+      b.srt.push_back({t.question_id, t.prompt_ids, t.response_ids, {kW}, {1, 2, 3, 4, kE}, 0.f});
+  b.trajectories = m.keep(b.trajectories, nullptr);
+  b.signals = score_batch(m, teacher, b);
+  return b;
+}
+
 // Runs `method` with chunk_rows = 2 (chunked: responses are up to 7 tokens) and 0 (one shot).
 void check_method(const std::string& method, const std::vector<std::string>& extra, bool srt = false) {
   HeadScorer student(31), teacher(32);
@@ -61,12 +72,7 @@ void check_method(const std::string& method, const std::vector<std::string>& ext
   whole.push_back("--method.chunk_rows=0");
   auto mc = make_method(config_for(method, chunked), toy_context());
   auto mw = make_method(config_for(method, whole), toy_context());
-  Batch b = sampled_batch(student, *mw, 3);
-  if (srt)
-    for (auto& t : b.trajectories)
-      b.srt.push_back({t.question_id, t.prompt_ids, t.response_ids, {kW}, {1, 2, 3, 4, kE}, 0.f});
-  b.trajectories = mw->keep(b.trajectories, nullptr);
-  b.signals = score_batch(*mw, teacher, b);
+  const Batch b = scored_batch(student, teacher, *mw, srt);
   ASSERT_FALSE(b.trajectories.empty() && !srt);
   student.head_calls = 0;
   const LossAndGrads w = loss_and_grads(*mw, student, b);
@@ -87,12 +93,7 @@ void check_micro_batched(const std::string& method, const std::vector<std::strin
   single.push_back("--method.micro_batch_tokens=1");
   auto mb = make_method(config_for(method, batched), toy_context());
   auto ms = make_method(config_for(method, single), toy_context());
-  Batch b = sampled_batch(student, *ms, 3);
-  if (srt)
-    for (auto& t : b.trajectories)
-      b.srt.push_back({t.question_id, t.prompt_ids, t.response_ids, {kW}, {1, 2, 3, 4, kE}, 0.f});
-  b.trajectories = ms->keep(b.trajectories, nullptr);
-  b.signals = score_batch(*ms, teacher, b);
+  const Batch b = scored_batch(student, teacher, *ms, srt);
   ASSERT_FALSE(b.trajectories.empty() && !srt);
   student.heads_calls = 0;
   const LossAndGrads one = loss_and_grads(*ms, student, b);

@@ -52,6 +52,8 @@ pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full);
 
 // The base model of this seed in <dir>/base: pretrained until the validation avg@k reaches the band,
 // or reused when already there. Returns its row (evaluated on the test slice).
+// True when `dir` holds a finished base (its weights' config and picked.json): ensure_base reuses it.
+bool base_cached(const std::string& dir);
 DemoRow ensure_base(DemoContext& d);
 
 // One method from the base at one learning rate. sdzero returns two rows: srt (phase 1 alone) and
