@@ -112,11 +112,10 @@ std::vector<int> parse_ranks(const std::string& s) {
   std::vector<int> out;
   std::stringstream ss(s);
   for (std::string item; std::getline(ss, item, ',');) {
-    try {
-      out.push_back(std::stoi(item));
-    } catch (const std::exception&) {
+    const std::string t = trim(item);
+    if (t.size() != 1 || t[0] < '0' || t[0] > '9')
       throw Error("--ranks wants a comma-separated list of 1..4, got \"" + s + "\"", "--ranks");
-    }
+    out.push_back(t[0] - '0');
     setup_for(out.back());
   }
   return out;
@@ -131,9 +130,9 @@ int bench_pipeline(const std::vector<std::string>& args) {
   const std::string shape = flag("shape", "small");
   const Shape sh = shape_of(shape);
   const std::vector<int> ranks = parse_ranks(flag("ranks", "1,2,3,4"));
-  const int64_t steps = std::stoll(flag("steps", "4")), questions = std::stoll(flag("questions", "8"));
-  const int64_t new_tokens = std::stoll(flag("max-new-tokens", "16"));
-  const int threads = std::stoi(flag("threads", "1"));
+  const int64_t steps = flag_int(cl, "steps", 4, 1, 100000), questions = flag_int(cl, "questions", 8, 1, 100000);
+  const int64_t new_tokens = flag_int(cl, "max-new-tokens", 16, 1, 100000);
+  const int threads = int(flag_int(cl, "threads", 1, 1, 1024));
   const std::string out = flag("out", "bench-pipeline.json");
   if (steps < 2 || questions < 1 || new_tokens < 1 || threads < 1)
     throw Error("--steps must be >= 2 (async needs a full pipeline); --questions, --max-new-tokens, --threads >= 1",

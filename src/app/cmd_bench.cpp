@@ -290,7 +290,7 @@ int bench_cmd(const std::vector<std::string>& args) {
   if (std::find(args.begin(), args.end(), "--pipeline") != args.end()) return bench_pipeline(args);
   CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile="});
   const std::string shape = cl.flags.count("shape") ? cl.flags["shape"] : "all";
-  const int threads = cl.flags.count("threads") ? std::stoi(cl.flags["threads"]) : 2;
+  const int threads = int(flag_int(cl, "threads", 2, 1, 1024));
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "bench-model.json";
   const bool quick = cl.flags.count("quick") > 0;
   const std::string profile = cl.flags.count("profile") ? cl.flags["profile"] : "";
@@ -329,7 +329,14 @@ SDZ_COMMAND("bench", "measure the model engine: peak matmul, prefill, decode, tr
             "Prints JSON and writes it to FILE. Per shape: peak_gflops_fp32, prefill_tokens_per_s,\n"
             "decode_b1_tokens_per_s, decode_b64_tokens_per_s, decode_b64_frac_of_bound, train_tokens_per_s,\n"
             "train_mfu, score_top64_tokens_per_s. Each figure is the best of repeated runs (at least 0.5 s measured).\n"
-            "--quick shortens every measurement (for tests).",
+            "--quick shortens every measurement (for tests).\n"
+            "\n"
+            "usage: sdzero bench --pipeline [--shape tiny|small (small)] [--ranks LIST (1,2,3,4)] [--steps N (4)]\n"
+            "                    [--questions N (8)] [--max-new-tokens N (16)] [--threads N (1)]\n"
+            "                    [--out FILE (bench-pipeline.json)] [--keep DIR]\n"
+            "The whole training pipeline: each rank count runs a real SD-Zero `sdzero train` job of this binary\n"
+            "(1 colocated, 2 data-parallel, 3 split 1+1+1, 4 split 2 rollout+1+1), synchronous and one step async;\n"
+            "reports tokens/s, phase times and the async speedup (docs/PIPELINE.md). --keep DIR keeps the runs.",
             bench_cmd);
 
 }  // namespace sdz::app

@@ -119,7 +119,8 @@ pipeline::Components eval_components(const Config& cfg, LoadedModel m, const std
   c.model_source = source;
   if (c.policy->config().vocab_size < c.tokenizer->vocab_size())
     throw Error("the tokenizer has more ids than the model's vocabulary", source, "check --tokenizer or --config");
-  c.prompts = text::PromptConfig::from_config(cfg);
+  c.prompts = text::PromptConfig::from_config(
+      cfg, text::auto_chat_format(c.tokenizer->kind(), c.policy->config().family == model::Family::Olmo3));
   c.method_context.cue_correct_ids = c.tokenizer->encode(text::cue_text(c.prompts, true));
   c.method_context.cue_wrong_ids = c.tokenizer->encode(text::cue_text(c.prompts, false));
   c.method_context.stop_ids = pipeline::stop_ids(*c.tokenizer, c.prompts);
@@ -147,6 +148,7 @@ int eval_cmd(const std::vector<std::string>& args) {
   const std::string model_path = cl.flags["model"], data_path = cl.flags["data"];
   if (!file_exists(model_path)) throw Error("no such model directory or checkpoint", model_path);
   if (!file_exists(data_path)) throw Error("no such data file", data_path);
+  if (is_directory(data_path)) throw Error("is a directory, not a JSONL file", "--data " + data_path);
   std::string implied = cl.config_path.empty() ? implied_config_text(model_path) : "";
   if (!cl.config_path.empty() && file_exists(cl.config_path)) {
     // A run's resolved config.ini given as --config: read as the keys it marks as set (see above).
@@ -156,12 +158,14 @@ int eval_cmd(const std::vector<std::string>& args) {
       cl.config_path.clear();
     }
   }
-  Session s = start_session(cl, /*write_run_dir=*/false, implied);
+  Session s = start_session(cl, RunDir::None, implied, "the model's config.ini");
   if (!implied.empty()) log::info("eval: configuration: the keys the run set (of its resolved config.ini)");
   const Config& cfg = s.cfg;
   MPI_Comm comm = s.world->comm();
   const bool root = s.world->rank() == 0;
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "eval";
+  if (file_exists(out) && !is_directory(out))  // before the evaluation, not after it
+    throw Error("exists and is not a directory", "--out " + out, "--out names the directory eval.json goes into");
   const std::string tok_path = cl.flags.count("tokenizer") ? cl.flags["tokenizer"] : "";
 
   pipeline::Components c = eval_components(cfg, load_model(model_path, cfg, tok_path, false), model_path);
@@ -179,8 +183,8 @@ int eval_cmd(const std::vector<std::string>& args) {
   if (questions.empty()) throw Error("the data file holds no questions", data_path);
 
   pipeline::EvalProtocol p;
-  p.k = whole(cl, "k", 4, 1);
-  p.temperature = flag_number(cl, "temperature", cfg.get_float("method.temperature"));
+  p.k = flag_int(cl, "k", 4, 1, 4096);
+  p.temperature = flag_in(cl, "temperature", cfg.get_float("method.temperature"), 0.0, 10.0);
   p.max_new_tokens = whole(cl, "max-new-tokens", cfg.get_int("method.max_new_tokens"), 1);
   p.seed = uint64_t(whole(cl, "seed", cfg.get_int("run.seed"), 0));
   p.slots = std::max<int64_t>(1, cfg.get_int("train.slots"));

@@ -28,7 +28,7 @@ static int export_cmd(const std::vector<std::string>& args) {
   if (cl.flags.count("dtype")) opt.dtype = cl.flags["dtype"];
   if (cl.flags.count("tokenizer")) opt.tokenizer_dir = cl.flags["tokenizer"];
   else log::warn("export: no --tokenizer DIR given; the directory will hold no tokenizer files");
-  if (cl.flags.count("shard-gb")) opt.max_shard_bytes = size_t(std::stod(cl.flags["shard-gb"]) * double(1ull << 30));
+  if (cl.flags.count("shard-gb")) opt.max_shard_bytes = size_t(flag_in(cl, "shard-gb", 0, 1e-3, 1e4) * double(1ull << 30));
   ckpt::export_hf(ckpt::load_checkpoint(path), cl.flags["out"], opt);
   std::cout << cl.flags["out"] << "\n";
   return 0;

@@ -52,13 +52,13 @@ int generate_cmd(const std::vector<std::string>& args) {
   const std::string dir = cl.flags["model"];
   const bool have_text = cl.flags.count("prompt") > 0, have_ids = cl.flags.count("prompt-ids") > 0;
   if (have_text == have_ids) throw Error("give exactly one of --prompt and --prompt-ids", "sdzero generate");
-  torch::set_num_threads(int(flag_number(cl, "threads", 2)));
+  torch::set_num_threads(int(flag_int(cl, "threads", 2, 1, 1024)));
 
   // Weights: from the directory, or random (config smoke tests) with --random-weights.
   std::unique_ptr<model::Transformer> m;
   if (cl.flags.count("random-weights")) {
     m = std::make_unique<model::Transformer>(model::config_from_hf_dir(dir));
-    m->init_random(uint64_t(flag_number(cl, "seed", 0)));
+    m->init_random(uint64_t(flag_int(cl, "seed", 0, 0, int64_t(1) << 53)));
   } else {
     m = model::load_model_dir(dir);
   }
@@ -68,16 +68,20 @@ int generate_cmd(const std::vector<std::string>& args) {
   std::unique_ptr<text::Tokenizer> tok;
   const std::string tok_path = cl.flags.count("tokenizer") ? cl.flags["tokenizer"] : dir + "/tokenizer.json";
   if (cl.flags.count("tokenizer") || have_text || file_exists(tok_path)) tok = text::load_tokenizer(tok_path);
+  if (tok && tok->vocab_size() > m->config().vocab_size)  // its ids would index past the embedding
+    throw Error("the tokenizer has more ids (" + std::to_string(tok->vocab_size()) + ") than the model's vocabulary (" +
+                    std::to_string(m->config().vocab_size) + ")",
+                tok_path, "use the tokenizer the model was trained with");
 
   model::SamplingParams sp;
-  sp.temperature = flag_number(cl, "temperature", 0.7);
-  sp.top_p = flag_number(cl, "top-p", 1.0);
-  sp.top_k = int64_t(flag_number(cl, "top-k", 0));
-  sp.max_new_tokens = int64_t(flag_number(cl, "max-new-tokens", 64));
-  sp.seed = uint64_t(flag_number(cl, "seed", 0));
+  // The ranges of the method.* keys: temperature 0 = greedy, top-p a mass in (0, 1], top-k 0 = off.
+  sp.temperature = flag_in(cl, "temperature", 0.7, 0.0, 10.0);
+  sp.top_p = flag_in(cl, "top-p", 1.0, 1e-6, 1.0);
+  sp.top_k = flag_int(cl, "top-k", 0, 0, int64_t(1) << 31);
+  sp.max_new_tokens = flag_int(cl, "max-new-tokens", 64, 1, int64_t(1) << 30);
+  sp.seed = uint64_t(flag_int(cl, "seed", 0, 0, int64_t(1) << 53));
   sp.stop_ids = m->config().eos_ids;
-  const int64_t samples = int64_t(flag_number(cl, "samples", 1));
-  if (samples < 1) throw Error("--samples must be >= 1", "--samples");
+  const int64_t samples = flag_int(cl, "samples", 1, 1, 65536);
 
   std::vector<int32_t> prompt;
   if (have_ids) {

@@ -17,7 +17,7 @@ static int help(const std::vector<std::string>& args) {
   }
   if (args[0] == "config") {
     std::cout << "Configuration keys. Set them in an INI file ([section] then key = value; strings may be\n"
-                 "quoted with \\n \\t escapes) or on the command line as --section.key=value.\n\n"
+                 "quoted with \\n \\t \\r \\\" \\\\ escapes) or on the command line as --section.key=value.\n\n"
               << schema().help_text();
     return 0;
   }

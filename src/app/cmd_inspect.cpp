@@ -17,6 +17,8 @@ static int inspect_cmd(const std::vector<std::string>& args) {
   std::string target = args[0];
   CommandLine cl = parse_command_line({args.begin() + 1, args.end()}, {"no-config"});
   // A run directory means its newest checkpoint.
+  if (is_directory(target) && !file_exists(ckpt::checkpoint_dir(target)))
+    throw Error("a directory without checkpoints/", target, "give a checkpoint file or a run directory");
   if (!ends_with(target, ".h5") && file_exists(ckpt::checkpoint_dir(target))) {
     auto all = ckpt::list_checkpoints(target);
     if (all.empty()) throw Error("no checkpoint in " + ckpt::checkpoint_dir(target), target);

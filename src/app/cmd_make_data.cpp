@@ -9,6 +9,7 @@
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/rng.hpp"
 #include "sdzero/core/strings.hpp"
+#include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/dataset.hpp"
 #include "sdzero/tasks/keys.hpp"
 
@@ -32,9 +33,14 @@ static int make_data_cmd(const std::vector<std::string>& args) {
   const size_t sizes[3] = {count_flag(cl, "q1", 64), count_flag(cl, "q2", 64), count_flag(cl, "eval", 32)};
   uint64_t seed = uint64_t(cfg.get_int("data.split_seed"));
   tasks::TaskKnobs knobs = tasks::task_knobs_from(cfg);
-  make_dirs(out);
+  // Every task is made (and its name checked) before the first file is written.
+  std::vector<std::unique_ptr<tasks::BuiltinTask>> made;
   for (const auto& name : names) {
-    auto task = tasks::make_builtin_task(trim(name), knobs);
+    if (trim(name).empty()) throw Error("empty item in \"" + cl.flags["tasks"] + "\"", "--tasks", "e.g. div,cd");
+    made.push_back(tasks::make_builtin_task(trim(name), knobs));
+  }
+  make_dirs(out);
+  for (const auto& task : made) {
     const tasks::Split splits[3] = {tasks::Split::Q1, tasks::Split::Q2, tasks::Split::Eval};
     for (int s = 0; s < 3; ++s) {
       std::string text;

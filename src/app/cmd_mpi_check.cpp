@@ -19,15 +19,15 @@ namespace sdz::app {
 
 static int mpi_check(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"mb=", "repeat=", "fail-rank="});
-  Session s = start_session(cl, /*write_run_dir=*/false);
+  Session s = start_session(cl, RunDir::None);
   MPI_Comm world = s.world->comm();
   int me = s.world->rank(), n = s.world->size();
-  double mb = cl.flags.count("mb") ? std::stod(cl.flags["mb"]) : 100.0;
-  int repeat = cl.flags.count("repeat") ? std::stoi(cl.flags["repeat"]) : 3;
-  if (mb <= 0 || repeat < 1) throw Error("--mb must be > 0 and --repeat >= 1", "command line");
+  const double mb = flag_in(cl, "mb", 100.0, 1e-3, 65536.0);
+  const int repeat = int(flag_int(cl, "repeat", 3, 1, 1000000));
+  const int64_t fail_rank = flag_int(cl, "fail-rank", -1, -1, n - 1);  // checked on every rank alike
 
   // Deliberate failure on one rank: the job must end on every rank, promptly, non-zero.
-  if (cl.flags.count("fail-rank") && std::stoi(cl.flags["fail-rank"]) == me)
+  if (fail_rank == me)
     throw Error("deliberate failure requested by --fail-rank", "rank " + std::to_string(me));
 
   Layout layout = make_layout(s.cfg, n, /*method_needs_teacher=*/true);

@@ -73,8 +73,7 @@ model::ModelConfig resolve_model(const Config& cfg, const CommandLine& cl, std::
 Resolved resolve(const Config& cfg, const CommandLine& cl) {
   Resolved r;
   r.mc = resolve_model(cfg, cl, r.model_source);
-  const int ranks = int(flag_number(cl, "ranks", 1));
-  if (ranks < 1) throw Error("--ranks must be >= 1", "--ranks");
+  const int ranks = int(flag_int(cl, "ranks", 1, 1, 1 << 20));
   const algo::AlgoConfig a = algo::algo_config(cfg);
   r.method = a.method;
   algo::MethodContext ctx;
@@ -113,8 +112,7 @@ Resolved resolve(const Config& cfg, const CommandLine& cl) {
   rs.bucket_bytes = cfg.get_int("dist.bucket_mb") << 20;
   rs.chunk_rows = a.chunk_rows;
   rs.top_k = a.teacher_scoring.top_k;
-  const int64_t prompt = int64_t(flag_number(cl, "prompt-tokens", 512));
-  if (prompt < 1) throw Error("--prompt-tokens must be >= 1", "--prompt-tokens");
+  const int64_t prompt = flag_int(cl, "prompt-tokens", 512, 1, int64_t(1) << 30);
   rs.prompt_tokens = prompt;
   rs.max_new_tokens = a.sampling.max_new_tokens;
   const int64_t sequences = r.questions * r.samples;
@@ -129,15 +127,13 @@ Resolved resolve(const Config& cfg, const CommandLine& cl) {
   }
   rs.student_tokens = std::min(rs.student_tokens, r.mc.max_position);
   rs.scored_tokens = std::min(rs.scored_tokens, rs.student_tokens);
-  rs.learner_sequences = int64_t(flag_number(cl, "learner-sequences", double(ceil_div(sequences, learners))));
-  if (rs.learner_sequences < 1) throw Error("--learner-sequences must be >= 1", "--learner-sequences");
+  rs.learner_sequences = flag_int(cl, "learner-sequences", ceil_div(sequences, learners), 1, int64_t(1) << 30);
   // algo::train_step back-propagates micro-batch by micro-batch (algo::RowBatch): as many sequences
   // of the plan's length as fit in method.micro_batch_tokens share a graph (at least one).
   const int64_t packed = a.micro_batch_tokens > 1
                             ? std::clamp<int64_t>(a.micro_batch_tokens / rs.student_tokens, 1, rs.learner_sequences)
                             : 1;
-  rs.live_sequences = int64_t(flag_number(cl, "live-sequences", double(packed)));
-  if (rs.live_sequences < 1) throw Error("--live-sequences must be >= 1", "--live-sequences");
+  rs.live_sequences = flag_int(cl, "live-sequences", packed, 1, int64_t(1) << 30);
   rs.has_teacher = teacher;
   if (teacher) {
     const int64_t n = rs.scored_tokens;
@@ -153,7 +149,7 @@ Resolved resolve(const Config& cfg, const CommandLine& cl) {
     rs.teacher_scored = std::min(scored, rs.teacher_tokens);
     rs.teacher_sequences = ceil_div(sequences, teachers);
   }
-  const double overhead = flag_number(cl, "overhead-gib", rs.gpu ? 2.0 : 0.0);
+  const double overhead = flag_in(cl, "overhead-gib", rs.gpu ? 2.0 : 0.0, 0.0, 1e6);
   rs.overhead_bytes = int64_t(overhead * kGiB);
   return r;
 }
@@ -326,8 +322,7 @@ int plan_cmd(const std::vector<std::string>& args) {
     if (role != "learner" && role != "rollout") throw Error("unknown role '" + role + "'", "--measure-role");
     return measure_role(cfg, r.mc, r.rs, role);
   }
-  const double dev_gib = flag_number(cl, "device-gib", 80);
-  if (dev_gib <= 0) throw Error("--device-gib must be > 0", "--device-gib");
+  const double dev_gib = flag_in(cl, "device-gib", 80, 1e-3, 1e6);
   const int64_t cap = int64_t(dev_gib * kGiB);
   const model::MemoryPlan p = model::plan_memory(r.mc, r.rs);
   const Verdict v = verdict(r.mc, r.rs, p, cap);

@@ -44,7 +44,7 @@ static int tokenize_cmd(const std::vector<std::string>& args) {
     throw Error("--tokenizer FILE is required", "sdzero tokenize", "a tokenizer.json or a char tokenizer file");
   const auto tok = text::load_tokenizer(cl.flags["tokenizer"]);
   if (cl.flags.count("bench"))
-    return bench(*tok, cl.flags["bench"], cl.flags.count("repeat") ? std::max(1, std::stoi(cl.flags["repeat"])) : 5);
+    return bench(*tok, cl.flags["bench"], int(flag_int(cl, "repeat", 5, 1, 1000000)));
   const bool decode = cl.flags.count("decode") > 0, json_lines = cl.flags.count("json-lines") > 0;
   std::string line;
   long n = 0;

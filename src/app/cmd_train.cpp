@@ -10,13 +10,13 @@ static int train(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"resume="});
   // --resume auto|PATH is --ckpt.resume, spelled the way people expect it.
   if (cl.flags.count("resume")) cl.overrides.push_back("--ckpt.resume=" + cl.flags["resume"]);
-  Session s = start_session(cl, /*write_run_dir=*/true);
+  Session s = start_session(cl, RunDir::Fresh);
   pipeline::TrainedRun r = pipeline::train_run(s.cfg, s.world->comm(), s.run_dir);
   // A preempted run has checkpointed; this exit code asks Slurm's wrapper to requeue it.
   return r.stopped_by_signal ? ckpt::kExitRequeue : 0;
 }
 
-SDZ_COMMAND("train", "train a model with one method (sdzero, sft, rft, grpo, sdft) on any number of ranks",
+SDZ_COMMAND("train", "train a model with one method (sdzero, srt, sft, rft, grpo, sdft) on any number of ranks",
             "usage: [mpirun -np N] sdzero train [--config FILE] [--resume auto|PATH] [--section.key=value ...]\n"
             "Writes runs/<run.name>/config.ini, metrics.jsonl (one record per step), samples.jsonl and the\n"
             "final policy (train.save, default run_dir/final). The layout of roles comes from [layout].\n"

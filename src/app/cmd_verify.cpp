@@ -8,6 +8,7 @@
 #include "sdzero/app/schema.hpp"
 #include "sdzero/app/setup.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/tasks/sandbox.hpp"
 #include "sdzero/tasks/verifier.hpp"
@@ -65,6 +66,7 @@ static int verify_cmd(const std::vector<std::string>& args) {
   tasks::Verifier verifier(tasks::verifier_options_from(cfg));
   std::ifstream file;
   if (cl.flags.count("in")) {
+    if (is_directory(cl.flags["in"])) throw Error("is a directory, not a JSONL file", "--in " + cl.flags["in"]);
     file.open(cl.flags["in"], std::ios::binary);
     if (!file) throw Error("cannot open input", cl.flags["in"]);
   }

@@ -1,6 +1,8 @@
 // sdzero: `sdzero <command> [options]`. Dispatch only; each command is in its own cmd_*.cpp.
 #include <malloc.h>
 
+#include <c10/util/Exception.h>
+
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -71,12 +73,27 @@ int main(int argc, char** argv) {
     std::cerr << "sdzero: unknown command '" << name << "'. Run `sdzero help` for the list.\n";
     return 2;
   }
+  // `sdzero train --help` (or -h anywhere): the command's help, as `sdzero help train` prints it.
+  if (name != "help" && std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+    std::cout << "sdzero " << cmd->name << ": " << cmd->summary << "\n\n" << cmd->usage << "\n";
+    return 0;
+  }
   int rc = 0;
   try {
     return cmd->run(args);
   } catch (const sdz::Error& e) {
     std::cerr << "sdzero " << name << rank_tag() << ": error: " << e.what() << "\n";
     rc = 1;
+  } catch (const c10::Error& e) {
+    // torch's message without its C++ stack frames (they help torch developers, not users).
+    std::cerr << "sdzero " << name << rank_tag() << ": internal error (libtorch): " << e.what_without_backtrace()
+              << "\n";
+    rc = 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "sdzero " << name << rank_tag()
+              << ": error: out of memory (a size given on the command line or read from a file is too large for this "
+                 "machine)\n";
+    rc = 3;
   } catch (const std::exception& e) {
     std::cerr << "sdzero " << name << rank_tag() << ": internal error: " << e.what() << "\n";
     rc = 3;

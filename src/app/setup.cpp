@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/schema.hpp"
+#include "sdzero/ckpt/run_dir.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -35,6 +37,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args, const std::
         if (i + 1 >= args.size()) throw Error("--config needs a file", "command line");
         value = args[++i];
       }
+      if (!cl.config_path.empty())
+        throw Error("--config given twice (" + cl.config_path + ", " + value + ")", "command line",
+                    "one file; change single keys with --section.key=value");
       cl.config_path = value;
       continue;
     }
@@ -57,13 +62,30 @@ CommandLine parse_command_line(const std::vector<std::string>& args, const std::
   return cl;
 }
 
-Session start_session(const CommandLine& cl, bool write_run_dir, const std::string& builtin_ini) {
+void refuse_an_earlier_run(const std::string& run_dir) {
+  std::vector<std::string> found;
+  const std::string metrics = run_dir + "/metrics.jsonl";
+  if (is_regular_file(metrics) && !read_file(metrics).empty()) found.push_back("metrics.jsonl");
+  if (const size_t n = ckpt::list_checkpoints(run_dir).size()) found.push_back(std::to_string(n) + " checkpoint(s)");
+  if (is_directory(run_dir + "/final")) found.push_back("final/");
+  if (found.empty()) return;
+  throw Error("the run directory holds an earlier run (" + join(found, ", ") + "); a fresh run would mix with it",
+              run_dir, "continue it with --resume auto, choose another --run.dir, or delete the directory");
+}
+
+Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini,
+                      const std::string& builtin_name) {
   Session s;
   // Parse before MPI starts: it is pure, so every rank gets the same answer, and a bad config
   // fails fast on every rank without a collective.
-  s.cfg = cl.config_path.empty() && !builtin_ini.empty()
-              ? Config::load_text(schema(), builtin_ini, "built-in demo.ini", cl.overrides)
-              : Config::load(schema(), cl.config_path, cl.overrides);
+  // A built-in INI (the demo's) is the base layer: --config FILE changes only the keys FILE sets.
+  s.cfg = builtin_ini.empty()
+              ? Config::load(schema(), cl.config_path, cl.overrides)
+              : Config::load_over(schema(), builtin_ini, builtin_name, cl.config_path, cl.overrides);
+  std::string dir = s.cfg.get_string("run.dir");
+  if (dir.empty()) dir = "runs/" + s.cfg.get_string("run.name");
+  const std::string resume = s.cfg.get_string("ckpt.resume");
+  if (run_dir == RunDir::Fresh && (resume.empty() || resume == "none")) refuse_an_earlier_run(dir);
   LaunchInfo li = launch_info_from_env();
   s.threads = threads_per_rank(li, int(s.cfg.get_int("run.threads")));
   ensure_omp_wait_policy(original_argv(), li, s.threads);
@@ -75,9 +97,8 @@ Session start_session(const CommandLine& cl, bool write_run_dir, const std::stri
             s.cfg.get_bool("log.all_ranks"));
   torch::set_num_threads(s.threads);
 
-  s.run_dir = s.cfg.get_string("run.dir");
-  if (s.run_dir.empty()) s.run_dir = "runs/" + s.cfg.get_string("run.name");
-  if (write_run_dir && s.world->rank() == 0) {
+  s.run_dir = dir;
+  if (run_dir != RunDir::None && s.world->rank() == 0) {
     make_dirs(s.run_dir);
     write_file_atomic(s.run_dir + "/config.ini", s.cfg.to_ini());
   }
@@ -100,6 +121,19 @@ double flag_number(const CommandLine& cl, const std::string& key, double def) {
   } catch (const std::exception&) {
   }
   throw Error("not a number: \"" + it->second + "\"", "--" + key);
+}
+
+double flag_in(const CommandLine& cl, const std::string& key, double def, double min, double max, bool whole) {
+  const double v = flag_number(cl, key, def);
+  if (!std::isfinite(v)) throw Error("not a finite number: \"" + cl.flags.at(key) + "\"", "--" + key);
+  if (whole && v != std::floor(v)) throw Error("not a whole number: \"" + cl.flags.at(key) + "\"", "--" + key);
+  if (v < min || v > max)
+    throw Error(strprintf("%s is out of range [%g, %g]", cl.flags.at(key).c_str(), min, max), "--" + key);
+  return v;
+}
+
+int64_t flag_int(const CommandLine& cl, const std::string& key, int64_t def, int64_t min, int64_t max) {
+  return int64_t(flag_in(cl, key, double(def), double(min), double(max), true));
 }
 
 std::string find_tool(const std::string& name) {

@@ -116,6 +116,17 @@ struct Opened {
   int64_t numel = 1;
 };
 
+// The dataset's full path in the file ("/optimizer/params/<name>/exp_avg"): its own name alone does
+// not say which of many identically named datasets is damaged.
+std::string full_path(hid_t obj, const std::string& fallback) {
+  const ssize_t n = H5Iget_name(obj, nullptr, 0);
+  if (n <= 0) return fallback;
+  std::string out(size_t(n) + 1, '\0');
+  H5Iget_name(obj, out.data(), out.size());
+  out.resize(size_t(n));
+  return out;
+}
+
 Opened open_dataset(hid_t group, const std::string& name, const std::string& where) {
   if (!has_child(group, name)) throw CorruptCheckpoint("missing dataset '" + name + "'", where, "the file is incomplete or from another program");
   Opened o;
@@ -154,7 +165,8 @@ void read_checked(Opened& o, const std::string& name, void* dst, size_t nbytes, 
     fail("cannot read dataset '" + name + "'", where);
   uint32_t got = crc32c(dst, nbytes);
   if (got != want)
-    throw CorruptCheckpoint(strprintf("checksum mismatch in dataset '%s': stored crc32c %08x, data has %08x", name.c_str(), want, got),
+    throw CorruptCheckpoint(strprintf("checksum mismatch in dataset '%s': stored crc32c %08x, data has %08x",
+                                      full_path(o.ds, name).c_str(), want, got),
                             where, "the file is damaged; use an older checkpoint");
 }
 
@@ -396,7 +408,8 @@ std::string read_text(hid_t group, const std::string& name, const std::string& w
   buf.resize(size_t(len));
   uint32_t got = crc32c(buf.data(), buf.size());
   if (got != want)
-    throw CorruptCheckpoint(strprintf("checksum mismatch in dataset '%s': stored crc32c %08x, data has %08x", name.c_str(), want, got),
+    throw CorruptCheckpoint(strprintf("checksum mismatch in dataset '%s': stored crc32c %08x, data has %08x",
+                                      full_path(o.ds, name).c_str(), want, got),
                             where, "the file is damaged; use an older checkpoint");
   return buf;
 }

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sdzero/ckpt/checkpoint.hpp"
 #include "sdzero/ckpt/h5io.hpp"
+#include "sdzero/core/error.hpp"
 #include "sdzero/core/strings.hpp"
 
 namespace sdz::ckpt {
@@ -75,6 +77,10 @@ Inspection inspect_checkpoint(const std::string& path) {
   Inspection in;
   in.path = path;
   Handle f = h5::open_file(path);
+  // A damaged sdzero checkpoint is worth listing dataset by dataset; another program's HDF5 file is not.
+  if (!h5::has_attr(f, "format") || try_value([&] { return h5::attr_text(f, "format", path); }) != kFormatName)
+    throw Error("not an sdzero checkpoint (no format=\"sdzero-checkpoint\" attribute)", path,
+                "inspect reads the files sdzero train writes into run_dir/checkpoints");
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) in.file_bytes = int64_t(st.st_size);
   auto attr = [&](const char* name) {

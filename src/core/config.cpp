@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
 #include "sdzero/core/strings.hpp"
 
 namespace po = boost::program_options;
@@ -197,6 +198,7 @@ static std::string quote_if_needed(const std::string& s) {
 
 Config Config::load(const Schema& schema, const std::string& ini_path, const std::vector<std::string>& overrides) {
   if (ini_path.empty()) return load_stream(schema, nullptr, "", overrides);
+  if (is_directory(ini_path)) throw Error("is a directory, not a config file", ini_path, "give --config an INI file");
   std::ifstream in(ini_path);
   if (!in) throw Error("cannot open config file", ini_path, "check the path given to --config");
   return load_stream(schema, &in, ini_path, overrides);
@@ -206,6 +208,19 @@ Config Config::load_text(const Schema& schema, const std::string& text, const st
                          const std::vector<std::string>& overrides) {
   std::istringstream in(text);
   return load_stream(schema, &in, name, overrides);
+}
+
+Config Config::load_over(const Schema& schema, const std::string& base_text, const std::string& base_name,
+                         const std::string& ini_path, const std::vector<std::string>& overrides) {
+  Config c = load_text(schema, base_text, base_name);
+  if (ini_path.empty() && overrides.empty()) return c;
+  // The file and overrides are resolved (and checked) on their own, then every key they set replaces
+  // the base's value with its origin: a partial file changes only what it names.
+  const Config top = load(schema, ini_path, overrides);
+  for (const KeySpec& k : schema.keys())
+    if (top.origin(k.name) != "default") c.set(k.name, top.text(k.name), top.origin(k.name));
+  if (!ini_path.empty()) c.source_file_ = top.source_file_;
+  return c;
 }
 
 Config Config::load_stream(const Schema& schema, std::istream* in_ptr, const std::string& ini_path,
@@ -222,6 +237,7 @@ Config Config::load_stream(const Schema& schema, std::istream* in_ptr, const std
     long lineno = 0;
     while (std::getline(in, line)) {
       ++lineno;
+      if (lineno == 1 && starts_with(line, "\xEF\xBB\xBF")) line.erase(0, 3);  // a UTF-8 byte-order mark
       std::string where = at_line(ini_path, lineno);
       std::string t = trim(line);
       if (t.empty() || t[0] == '#' || t[0] == ';') continue;
@@ -247,9 +263,19 @@ Config Config::load_stream(const Schema& schema, std::istream* in_ptr, const std
 
   // Overrides: let Boost.Program_options split "--a.b=c" / "--a.b c" and reject unknown keys.
   if (!overrides.empty()) {
+    // "--key=" sets the empty string: Boost wants a value after '=', so it becomes "--key" "".
+    std::vector<std::string> args;
+    for (const std::string& o : overrides) {
+      if (o.size() > 3 && starts_with(o, "--") && o.back() == '=' && o.find('=') == o.size() - 1) {
+        args.push_back(o.substr(0, o.size() - 1));
+        args.push_back("");
+      } else {
+        args.push_back(o);
+      }
+    }
     po::parsed_options parsed(nullptr);
     try {
-      parsed = po::command_line_parser(overrides)
+      parsed = po::command_line_parser(args)
                    .options(schema.options())
                    .style(po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
                           po::command_line_style::long_allow_next)
@@ -257,6 +283,7 @@ Config Config::load_stream(const Schema& schema, std::istream* in_ptr, const std
     } catch (const po::unknown_option& e) {
       std::string name = e.get_option_name();
       while (!name.empty() && name[0] == '-') name.erase(0, 1);
+      name = name.substr(0, name.find('='));  // Boost names "--key=value" whole
       std::string s = schema.suggest(name);
       throw Error("unknown configuration key '" + name + "'", "command line",
                   s.empty() ? "see `sdzero help config`" : "did you mean --" + s + "?");

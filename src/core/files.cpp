@@ -16,6 +16,8 @@ namespace sdz {
 static std::string sys_err() { return std::strerror(errno); }
 
 std::string read_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw Error("is a directory, not a file", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open file: " + sys_err(), path);
   std::ostringstream ss;
@@ -26,6 +28,16 @@ std::string read_file(const std::string& path) {
 bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void make_dirs(const std::string& path) {

@@ -40,6 +40,10 @@ void load_weights(Transformer& m, const SafetensorsSet& set) {
                   t->file);
     torch::Tensor dst = p;
     dst.copy_(tensor_from_info(*t));
+    // A NaN or Inf weight makes every output garbage without an error anywhere downstream.
+    if (!torch::isfinite(dst).all().item<bool>())
+      throw Error("tensor \"" + name + "\" holds NaN or Inf values", t->file,
+                  "the file is damaged or the run that wrote it diverged");
     used.insert(name);
   }
   for (const std::string& n : set.names()) {

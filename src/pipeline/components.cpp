@@ -73,7 +73,8 @@ Components build_components(const Config& cfg, bool needs_teacher) {
   if (c.policy->config().vocab_size < c.tokenizer->vocab_size())
     throw Error("the tokenizer has more ids than the model's vocabulary", dir.empty() ? "[model]" : dir);
 
-  c.prompts = text::PromptConfig::from_config(cfg);
+  c.prompts = text::PromptConfig::from_config(
+      cfg, text::auto_chat_format(c.tokenizer->kind(), c.policy->config().family == model::Family::Olmo3));
   c.algo = algo::algo_config(cfg);
   c.method_context.cue_correct_ids = c.tokenizer->encode(text::cue_text(c.prompts, true));
   c.method_context.cue_wrong_ids = c.tokenizer->encode(text::cue_text(c.prompts, false));

@@ -23,13 +23,13 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.pretrain_steps", 1500, "Most supervised pretraining steps of the demo's base model.", 1);
   s.add_int("demo.pretrain_batch", 64, "Worked solutions per pretraining step.", 1);
   s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
-  s.add_int("demo.self_chain_steps", 0,
+  s.add_int("demo.self_chain_steps", 300,
             "After the base is picked: steps on self chains (its own answer to each pretraining question, the cue "
             "its verdict picks, then the worked solution), so the reviser reads failures like its own. 0 = off.", 0);
   s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "
               "usual documents).", 0.0, 1.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);
-  s.add_bool("demo.correction_uses_attempt", true, "After a wrong attempt, the chain's next attempt corrects it (vs a fresh solution).");
+  s.add_bool("demo.correction_uses_attempt", false, "After a wrong attempt, the chain's next attempt corrects it (vs a fresh solution).");
   s.add_bool("demo.wrong_value_loss", true, "Loss on the value digits of wrong chain attempts with true arithmetic "
              "(55*8=440): the base then writes honest products, so a failed attempt shows its miss.");
   s.add_float("demo.slip_fraction", 0.5, "Share of the chains' wrong attempts that are arithmetic slips of the right "
@@ -38,16 +38,16 @@ void declare_pipeline_keys(Schema& s) {
   s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
   s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
   s.add_int("demo.pick_questions", 100, "Held-out questions of the validation slice (base pick, lr choice, curves); the rest are the test slice.", 1);
-  s.add_string("demo.methods", "rft,grpo,sdzero", "Post-training methods compared from the same base, comma-separated. "
+  s.add_string("demo.methods", "rft,grpo,sdft,sdzero", "Post-training methods compared from the same base, comma-separated. "
                "sdzero = SRT (at most demo.srt_budget_fraction of the budget) then phase-2 distillation from the SRT "
                "model (the rest).");
-  s.add_float("demo.srt_budget_fraction", 0.5, "Most of demo.budget that SD-Zero may spend on SRT collection (the rest, including what "
+  s.add_float("demo.srt_budget_fraction", 0.75, "Most of demo.budget that SD-Zero may spend on SRT collection (the rest, including what "
               "collection leaves unused: phase 2).",
               0.0, 1.0);
   s.add_int("demo.budget", 2048, "Generations every method may use (budget.max_generations of each run).", 1);
   s.add_int("demo.seeds", 3, "Seeds of the demo (run.seed, run.seed + 1, ...): each its own base and runs; the table "
              "shows mean and spread.", 1, 100);
-  s.add_string("demo.lr_grid", "1e-4", "Learning rates every method tries (comma-separated); each method is reported at "
+  s.add_string("demo.lr_grid", "1e-4,3e-4", "Learning rates every method tries (comma-separated); each method is reported at "
                "its best mean validation avg@k.");
   s.add_int("demo.curve_points", 4, "Validation evaluations per run at even fractions of its budget (the "
             "accuracy-vs-generations plot).", 1, 100);
@@ -55,13 +55,14 @@ void declare_pipeline_keys(Schema& s) {
                "none: skip it.");
   s.add_string("demo.localization_overrides", "--data.mul_digits=2", "Space-separated --section.key=value overrides of "
                "the localization stage (a shorter scratchpad keeps its pretraining within the demo's time).");
-  s.add_int("demo.localization_pretrain_steps", 800, "Most pretraining steps of the localization task's base.", 1);
-  s.add_int("demo.localization_max_new_tokens", 64, "Response length limit on the localization task.", 1);
+  s.add_int("demo.localization_pretrain_steps", 600, "Most pretraining steps of the localization task's base.", 1);
+  s.add_int("demo.localization_max_new_tokens", 48, "Response length limit on the localization task.", 1);
   s.add_int("demo.localization_questions", 200, "Test questions scored for the localization figure.", 1);
   s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
   s.add_float("train.srt_epochs", 3.0, "SRT trains min(train.steps, epochs x traces / questions_per_step) steps "
               "(the released code: 3 epochs).", 0.0);
-  s.add_string("train.srt_traces", "", "SRT traces JSONL (method srt): collected into run_dir/srt_traces.jsonl when empty.");
+  s.add_string("train.srt_traces", "", "Where SRT collection writes its traces JSONL (method srt; resume reads them back): a new file, never an "
+               "existing one; empty: run_dir/srt_traces.jsonl.");
 }
 
 }  // namespace sdz

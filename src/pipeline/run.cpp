@@ -39,8 +39,8 @@ namespace {
 
 const char* kCueFile = "srt_cues.json";  // next to an SRT model: the cue it was trained with
 
-nlohmann::json cue_json(const Config& cfg, const text::PromptConfig& p) {
-  return {{"prompt.format", cfg.get_string("prompt.format")}, {"prompt.cue_correct", p.cue_correct},
+nlohmann::json cue_json(const text::PromptConfig& p) {
+  return {{"prompt.format", text::chat_format_name(p.format)}, {"prompt.cue_correct", p.cue_correct},
           {"prompt.cue_wrong", p.cue_wrong}, {"prompt.cue_separator", p.cue_separator}};
 }
 
@@ -52,7 +52,7 @@ void check_phase2_cues(const Config& cfg, const Components& c) {
   if (dir.empty() || !file_exists(dir + "/" + kCueFile)) return;
   const nlohmann::json want = nlohmann::json::parse(read_file(dir + "/" + kCueFile), nullptr, false);
   if (!want.is_object()) throw Error("malformed cue record", dir + "/" + kCueFile);
-  const nlohmann::json have = cue_json(cfg, c.prompts);
+  const nlohmann::json have = cue_json(c.prompts);
   for (const auto& item : want.items()) {
     const std::string& key = item.key();
     const nlohmann::json& v = item.value();
@@ -116,9 +116,22 @@ void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir
       throw Error("the SRT checkpoint does not record its traces file", point->path + ": /state/text/srt_traces");
     traces = load_srt_traces(traces_path, rec->second);
     check_trace_cues(traces, r.c.method_context);
+    if (rank == 0 && !run_dir.empty())
+      if (const int64_t n = trim_metrics_after(run_dir + "/metrics.jsonl", point->state.step))
+        log::warn(strprintf("resume: dropped %lld metrics record(s) after step %lld (or torn)", (long long)n,
+                            (long long)point->state.step));
     log::info(strprintf("resume: SRT continuing after step %lld from %s (%zu traces from %s)",
                         (long long)point->state.step, point->path.c_str(), traces.size(), traces_path.c_str()));
   } else {
+    // The traces path is an output of collection: never replace a file the user named, and find out
+    // now, not after the sampling, that it cannot be written.
+    if (is_directory(traces_path))
+      throw Error("is a directory, and SRT collection writes its traces to this path", "train.srt_traces = " + traces_path,
+                  "name a file (empty: run_dir/srt_traces.jsonl)");
+    if (!cfg.get_string("train.srt_traces").empty() && file_exists(traces_path))
+      throw Error("exists, and SRT collection would replace it with this run's traces",
+                  "train.srt_traces = " + traces_path,
+                  "the key names where collection writes (resume reads it back); choose a new path or delete the file");
     algo::Budget budget(r.c.algo.budget);
     // At most: every initial response revised (srt.revise = both).
     const int64_t initial = srt.sampling().samples_per_question;
@@ -142,7 +155,11 @@ void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir
 
   SrtTrainer trainer(r.c, srt, traces, so, world);
   if (point) {
-    trainer.restore(point->state);
+    try {
+      trainer.restore(point->state);
+    } catch (const Error& e) {  // e.g. a model of another shape: say which file
+      throw Error(e.what(), point->path, "resume with the configuration the checkpoint was written with");
+    }
   } else {
     trainer.set_collection(col.record, col.generations, col.generated_tokens);
     if (!run_dir.empty()) trainer.checkpoint(0);  // the collection is the expensive part: keep it
@@ -166,7 +183,7 @@ void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir
   if (r.saved_to.empty()) r.saved_to = run_dir + "/final";
   if (rank == 0) {
     save_policy(*r.c.policy, *r.c.tokenizer, r.saved_to);
-    write_file_atomic(r.saved_to + "/" + kCueFile, cue_json(cfg, r.c.prompts).dump(2) + "\n");
+    write_file_atomic(r.saved_to + "/" + kCueFile, cue_json(r.c.prompts).dump(2) + "\n");
   }
   MPI_Barrier(world);
   log::info(strprintf("srt: %zu traces, %lld steps, %lld generations; policy saved to %s", traces.size(),
@@ -182,6 +199,9 @@ TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_d
   MPI_Comm_size(world, &size);
   int rank = 0;
   MPI_Comm_rank(world, &rank);
+  // The trained policy's destination is checked now: finding it unusable after training loses the run.
+  if (const std::string save = cfg.get_string("train.save"); !save.empty() && file_exists(save) && !is_directory(save))
+    throw Error("exists and is not a directory", "train.save = " + save, "train.save names a model directory");
   if (rank == 0 && !run_dir.empty()) {
     make_dirs(run_dir);
     write_file_atomic(run_dir + "/config.ini", cfg.to_ini());
@@ -200,8 +220,9 @@ TrainedRun train_run(const Config& cfg, MPI_Comm world, const std::string& run_d
   Groups groups(world, layout);
   int64_t params = 0;
   for (auto& p : r.c.policy->parameters()) params += p.numel();
-  log::info(strprintf("train: method %s, model %s (%lld parameters), %zu questions (%s), layout %s",
-                      r.c.method->name().c_str(), r.c.model_source.c_str(), (long long)params, r.c.questions.size(),
+  log::info(strprintf("train: method %s, model %s (%lld parameters), prompt format %s, %zu questions (%s), layout %s",
+                      r.c.method->name().c_str(), r.c.model_source.c_str(), (long long)params,
+                      text::chat_format_name(r.c.prompts.format), r.c.questions.size(),
                       cfg.get_string("train.split").c_str(), layout.describe().c_str()));
 
   TrainOptions to = TrainOptions::from_config(cfg, run_dir);

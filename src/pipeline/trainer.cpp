@@ -84,10 +84,23 @@ int64_t Trainer::run() {
     auto point = ckpt::resolve_resume(opt_.resume, opt_.run_dir);
     if (point) {
       for (const auto& skipped : point->skipped) log::warn("resume: skipped " + skipped);
-      restore(point->state);
+      try {
+        restore(point->state);
+      } catch (const Error& e) {  // e.g. a model of another shape: say which file
+        throw Error(e.what(), point->path, "resume with the configuration the checkpoint was written with");
+      }
       log::info(strprintf("resume: continuing after step %lld from %s", (long long)start_step_, point->path.c_str()));
     } else {
       log::info("resume: no checkpoint in " + opt_.run_dir + "; starting fresh");
+    }
+    if (metrics_.is_open()) {  // steps the checkpoint does not hold are done again: drop their records
+      for (MetricsWriter* w : {&metrics_, &samples_}) {
+        const std::string path = w->path();
+        if (const int64_t n = trim_metrics_after(path, start_step_))
+          log::warn(strprintf("resume: dropped %lld record(s) after step %lld (or torn) from %s", (long long)n,
+                              (long long)start_step_, path.c_str()));
+        *w = MetricsWriter(path);
+      }
     }
   }
   if (opt_.ckpt_on_signal) ckpt::install_stop_handlers();
@@ -127,6 +140,11 @@ int64_t Trainer::run() {
     if (after_step_ && !after_step_(s, rec)) break;
   }
   progress.finish();
+  if (done == start_step_ && opt_.steps > start_step_ && !stopped_by_signal_ && budget_.limits().max_generations > 0)
+    log::warn(strprintf("train: no step ran: the generation budget (budget.max_generations = %lld, %lld used) has no "
+                        "room for one question of %lld samples; the saved policy is the one the run started from",
+                        (long long)budget_.limits().max_generations, (long long)budget_.generations(),
+                        (long long)c_.method->sampling().samples_per_question));
   return done;
 }
 

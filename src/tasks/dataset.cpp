@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/core/files.hpp"
 #include "sdzero/core/rng.hpp"
 #include "sdzero/core/strings.hpp"
 
@@ -25,6 +26,10 @@ struct JsonlReader::Impl {
 
 JsonlReader::JsonlReader(const std::string& path, FieldNames fields)
     : impl_(new Impl), path_(path), fields_(std::move(fields)) {
+  if (is_directory(path)) {  // an ifstream opens one and then fails at the first read ("DIR:0")
+    delete impl_;
+    throw Error("is a directory, not a JSONL file", path, "check data.path / data.eval_path");
+  }
   impl_->in.open(path, std::ios::binary);
   if (!impl_->in) {
     delete impl_;

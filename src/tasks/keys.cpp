@@ -123,6 +123,9 @@ DatasetSpec dataset_spec_from(const Config& c) {
   d.q2_size = size_t(c.get_int("data.q2_size"));
   d.eval_size = size_t(c.get_int("data.eval_size"));
   if (d.task == "jsonl" && d.path.empty()) throw Error("data.task is jsonl but no file is given", "data.path");
+  if (d.task != "jsonl" && (!d.path.empty() || !d.eval_path.empty()))  // a file that would be silently ignored
+    throw Error("data.task = " + d.task + " is a built-in task and reads no file",
+                d.path.empty() ? "data.eval_path" : "data.path", "set data.task = jsonl to read the file, or leave the key empty");
   if (d.knobs.demo_other_style && (d.task == "jsonl" || !make_builtin_task(d.task, d.knobs)->has_other_style_demonstrations()))
     throw Error("demonstrations in another style exist for the built-in div task only, not '" + d.task + "'",
                 "data.demo_style", "use data.demo_style = own, or data.task = div");

@@ -7,8 +7,10 @@
 namespace sdz {
 
 void declare_text_keys(Schema& s) {
-  s.add_string("prompt.format", "chatml", "Chat layout: chatml (Qwen3), olmo3 (Olmo-3 Instruct) or toy (<q>x<a>y<e>).",
-               {"chatml", "olmo3", "toy"});
+  s.add_string("prompt.format", "auto",
+               "Chat layout: chatml (Qwen3), olmo3 (Olmo-3 Instruct), toy (<q>x<a>y<e>), or auto: toy with the char "
+               "tokenizer of tiny models, olmo3 for an Olmo-3 model, chatml otherwise.",
+               {"auto", "chatml", "olmo3", "toy"});
   s.add_string("prompt.system", "You are a helpful assistant that solves math problems step by step.",
                "System message; empty = none (olmo3 then uses its default). Code tasks: "
                "\"You are a helpful assistant that solves coding problems step by step.\"");

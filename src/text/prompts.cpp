@@ -35,9 +35,15 @@ PromptConfig PromptConfig::toy() {
   return pc;
 }
 
-PromptConfig PromptConfig::from_config(const Config& cfg) {
+ChatFormat auto_chat_format(const std::string& tokenizer_kind, bool olmo3_model) {
+  if (tokenizer_kind == "char") return ChatFormat::Toy;
+  return olmo3_model ? ChatFormat::Olmo3 : ChatFormat::ChatML;
+}
+
+PromptConfig PromptConfig::from_config(const Config& cfg, ChatFormat when_auto) {
   PromptConfig pc;
-  pc.format = parse_chat_format(cfg.get_string("prompt.format"), "prompt.format");
+  const std::string name = cfg.get_string("prompt.format");
+  pc.format = name == "auto" ? when_auto : parse_chat_format(name, "prompt.format");
   const PromptConfig base = pc.format == ChatFormat::Toy ? toy() : defaults(), chatml = defaults();
   // A key left at the schema's (ChatML) default takes the format's own default. "Left at" is judged
   // by value as well as by origin: a run's resolved config.ini spells every key out, and reading it

@@ -157,12 +157,12 @@ TEST(CheckpointFile, FlippedPayloadByteFailsItsChecksumNamingTheDataset) {
   int64_t off = offset_of(path, "/model", "model.layers.1.mlp.up_proj.weight");
   ASSERT_GT(off, 0);
   ckpt_test::flip_byte(path, off + 100);
-  expect_corrupt(path, "checksum mismatch in dataset 'model.layers.1.mlp.up_proj.weight'");
+  expect_corrupt(path, "checksum mismatch in dataset '/model/model.layers.1.mlp.up_proj.weight'");
   // The config text is checksummed too.
   std::string p2 = d.path + "/f.h5";
   write_checkpoint_file(p2, make_state(5));
   ckpt_test::flip_byte(p2, offset_of(p2, "/state", "config") + 3);
-  expect_corrupt(p2, "checksum mismatch in dataset 'config'");
+  expect_corrupt(p2, "checksum mismatch in dataset '/state/config'");
 }
 
 TEST(CheckpointFile, MissingDatasetIsNamed) {

@@ -94,9 +94,52 @@ TEST(Config, UnknownKeyInFileNamesFileLineAndSuggests) {
   expect_error([&] { Config::load(s, p); }, {"c.ini:3", "model.layrs", "did you mean 'model.layers'"});
 }
 
+TEST(Config, LoadOverLayersAFileOnABase) {
+  Schema s = make_schema();
+  const std::string base = "[model]\nlayers = 7\n[run]\nname = base\n";
+  Config only = Config::load_over(s, base, "base.ini", "");
+  EXPECT_EQ(only.get_int("model.layers"), 7);
+  EXPECT_EQ(only.origin("model.layers"), "base.ini:2");
+  // A partial file changes what it names; the base keeps the rest; overrides win over both.
+  std::string p = write_ini("over.ini", "[run]\nname = mine\n");
+  Config c = Config::load_over(s, base, "base.ini", p, {"--optim.lr=0.001"});
+  EXPECT_EQ(c.get_int("model.layers"), 7);
+  EXPECT_EQ(c.get_string("run.name"), "mine");
+  EXPECT_NE(c.origin("run.name").find("over.ini:2"), std::string::npos);
+  EXPECT_DOUBLE_EQ(c.get_float("optim.lr"), 0.001);
+  EXPECT_EQ(c.origin("optim.lr"), "command line");
+  EXPECT_EQ(c.source_file(), p);
+  // A file setting a key to its schema default still replaces the base's value.
+  Config d = Config::load_over(s, base, "base.ini", write_ini("def.ini", "[model]\nlayers = 3\n"));
+  EXPECT_EQ(d.get_int("model.layers"), 3);
+  // Errors in the top layer name its file and line.
+  expect_error([&] { Config::load_over(s, base, "base.ini", write_ini("bad.ini", "[model]\nlayers = x\n")); },
+               {"bad.ini:2", "model.layers"});
+}
+
+TEST(Config, EmptyValueOnTheCommandLineAndAByteOrderMark) {
+  Schema s = make_schema();
+  Config c = Config::load(s, "", {"--prompt.suffix=", "--run.name", "x"});
+  EXPECT_EQ(c.get_string("prompt.suffix"), "");
+  EXPECT_EQ(c.get_string("run.name"), "x");
+  expect_error([&] { Config::load(s, "", {"--model.layers="}); }, {"model.layers", "expected int"});
+  Config b = Config::load(s, write_ini("bom.ini", "\xEF\xBB\xBF[run]\nname = bom\n"));
+  EXPECT_EQ(b.get_string("run.name"), "bom");
+}
+
+TEST(Config, ADirectoryIsNotAConfigFile) {
+  Schema s = make_schema();
+  expect_error([&] { Config::load(s, testing::TempDir()); }, {"is a directory"});
+}
+
 TEST(Config, UnknownKeyOnCommandLine) {
   Schema s = make_schema();
   expect_error([&] { Config::load(s, "", {"--model.lyers=3"}); }, {"command line", "model.lyers", "model.layers"});
+  // "--key=value" names the key alone, and a long value does not hide the suggestion.
+  expect_error([&] { Config::load(s, "", {"--optim.lrr=0.000123456789"}); },
+               {"unknown configuration key 'optim.lrr'", "did you mean --optim.lr?"});
+  expect_error([&] { Config::load(s, "", {"--optim.lrr", "0.000123456789"}); },
+               {"unknown configuration key 'optim.lrr'", "did you mean --optim.lr?"});
 }
 
 TEST(Config, WrongTypesAreErrors) {

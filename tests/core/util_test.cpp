@@ -151,6 +151,23 @@ TEST(Metrics, OneFlushedJsonObjectPerLineAndAppendOnReopen) {
   EXPECT_THROW(sdz::MetricsWriter("/nonexistent/dir/m.jsonl"), sdz::Error);
 }
 
+TEST(Metrics, TrimAfterAResumeStepDropsLaterAndTornRecords) {
+  const std::string path = testing::TempDir() + "trim.jsonl";
+  const std::string text =
+      "{\"phase\":\"srt_collect\",\"step\":0}\n{\"step\":1}\n{\"note\":\"no step\"}\n{\"step\":2}\n{\"step\":3}\n"
+      "{\"step\":4,\"lo";  // a job killed mid-line
+  sdz::write_file_atomic(path, text);
+  EXPECT_EQ(sdz::trim_metrics_after(path, 2), 2);  // step 3 and the torn line
+  EXPECT_EQ(sdz::read_file(path), "{\"phase\":\"srt_collect\",\"step\":0}\n{\"step\":1}\n{\"note\":\"no step\"}\n{\"step\":2}\n");
+  // Nothing to drop: the file is left as it is; a missing file is no error.
+  EXPECT_EQ(sdz::trim_metrics_after(path, 2), 0);
+  EXPECT_EQ(sdz::trim_metrics_after(path, 7), 0);
+  EXPECT_EQ(sdz::trim_metrics_after(testing::TempDir() + "no-such.jsonl", 1), 0);
+  // Resume after step 0 (no checkpoint yet): only the step-0 and step-less records stay.
+  EXPECT_EQ(sdz::trim_metrics_after(path, 0), 2);
+  EXPECT_EQ(sdz::read_file(path), "{\"phase\":\"srt_collect\",\"step\":0}\n{\"note\":\"no step\"}\n");
+}
+
 TEST(Files, AtomicWriteReplacesWholeFileAndLeavesNoTemp) {
   std::string dir = testing::TempDir() + "sdz_files/a/b";
   sdz::make_dirs(dir);
@@ -162,6 +179,18 @@ TEST(Files, AtomicWriteReplacesWholeFileAndLeavesNoTemp) {
   EXPECT_THROW(sdz::read_file(dir + "/missing"), sdz::Error);
   EXPECT_THROW(sdz::write_file_atomic("/nonexistent/dir/x", "y"), sdz::Error);
   EXPECT_THROW(sdz::make_dirs(p + "/sub"), sdz::Error);  // a file is in the way
+  // A directory is not a file: reading one is an error, not an empty string.
+  try {
+    sdz::read_file(dir);
+    FAIL() << "read a directory";
+  } catch (const sdz::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(sdz::is_directory(dir));
+  EXPECT_FALSE(sdz::is_directory(p));
+  EXPECT_TRUE(sdz::is_regular_file(p));
+  EXPECT_FALSE(sdz::is_regular_file(dir));
+  EXPECT_FALSE(sdz::is_regular_file(dir + "/missing"));
 }
 
 TEST(Error, RendersWhereWhatAndHint) {

@@ -60,6 +60,31 @@ for method in sdzero grpo sdzero-sync; do
   done
 done
 
+# A fresh run (no --resume) into a directory that holds a run is refused before anything is written;
+# a resume after a torn metrics line (a job killed mid-write) and after records past the checkpoint
+# keeps one valid record per step.
+part="$scratch/sdzero-colocated-part"
+before=$(md5sum < "$part/config.ini")
+set +e
+err=$("$SDZERO" train --config "$cfg" --method.name=grpo --train.steps=2 --run.dir="$part" 2>&1); rc=$?
+set -e
+[[ $rc -ne 0 ]] || fail "a fresh run into an earlier run's directory was accepted"
+expect_contains "$err" "holds an earlier run" "the refusal says why"
+expect_contains "$err" "--resume auto" "the refusal says what to do"
+[[ "$(md5sum < "$part/config.ini")" == "$before" ]] || fail "the refused run rewrote config.ini"
+torn="$scratch/torn"; cp -r "$part" "$torn"
+rm "$torn/checkpoints/step_00000004.h5"; echo "step_00000002.h5" > "$torn/checkpoints/latest"
+head -c -20 "$torn/metrics.jsonl" > "$torn/m" && mv "$torn/m" "$torn/metrics.jsonl"  # step 4's record torn
+run torn "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=4 --run.threads=1 \
+  --run.dir="$torn" --ckpt.resume=auto
+grep -q "resume: dropped 2 record(s) after step 2" "$scratch/torn.log" || { cat "$scratch/torn.log"; fail "no trim warning"; }
+python3 - "$torn/metrics.jsonl" <<'PY' || fail "metrics.jsonl after a torn resume"
+import json, sys
+steps = [json.loads(l)["step"] for l in open(sys.argv[1])]
+assert steps == [1, 2, 3, 4], steps
+PY
+compare "$scratch/sdzero-colocated-full" "$torn" 0
+
 # Across layouts: 2 steps on 1 rank, then 2 more on 3 ranks; compared with 4 steps on 1 rank.
 run x-a "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=2 --run.threads=1 --run.dir="$scratch/x"
 run x-b "${mpi3[@]}" "$SDZERO" train --config "$cfg" --method.name=sdzero --ckpt.every_steps=2 --train.steps=4 \

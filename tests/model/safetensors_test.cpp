@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "reference.hpp"
 #include "sdzero/core/error.hpp"
@@ -192,6 +193,11 @@ TEST(Weights, MissingUnexpectedMisShaped) {
   shaped[1].second = torch::zeros({3, 3});
   write(shaped);
   expect_error("has shape [3, 3], the config needs [32, 32]");
+  auto nan = all;
+  nan[2].second = nan[2].second.clone();
+  nan[2].second.view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+  write(nan);
+  expect_error("tensor \"" + nan[2].first + "\" holds NaN or Inf values");
   write(all);
   SafetensorsSet ok(d.path);
   EXPECT_NO_THROW(load_weights(m, ok));

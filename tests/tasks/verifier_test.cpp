@@ -154,6 +154,12 @@ TEST(Keys, DataAndRewardKeysFillTheOptions) {
   EXPECT_EQ(v.code.sandbox.network, NetworkPolicy::Require);
   sdz::Config bad = sdz::Config::load(s, "", {"--data.task=jsonl"});
   EXPECT_NE(error_of([&] { dataset_spec_from(bad); }).find("data.path"), std::string::npos);
+  // A file given to a built-in task would be ignored: refused by name instead.
+  sdz::Config ignored = sdz::Config::load(s, "", {"--data.task=div", "--data.path=x.jsonl"});
+  EXPECT_NE(error_of([&] { dataset_spec_from(ignored); }).find("data.path"), std::string::npos);
+  EXPECT_NE(error_of([&] { dataset_spec_from(ignored); }).find("reads no file"), std::string::npos);
+  sdz::Config ignored_eval = sdz::Config::load(s, "", {"--data.task=cd", "--data.eval_path=e.jsonl"});
+  EXPECT_NE(error_of([&] { dataset_spec_from(ignored_eval); }).find("data.eval_path"), std::string::npos);
   sdz::Config inverted = sdz::Config::load(s, "", {"--data.div_quotient_min=50"});
   EXPECT_NE(error_of([&] { dataset_spec_from(inverted); }).find("data.div_quotient_min"), std::string::npos);
   // Demonstrations in another style: div questions carry them, other tasks refuse the key by name.
@@ -168,7 +174,8 @@ TEST(Keys, DataAndRewardKeysFillTheOptions) {
     EXPECT_NE(q.demonstration.find("|"), std::string::npos) << q.demonstration;
   }
   for (const char* task : {"mul", "jsonl"}) {
-    sdz::Config no = sdz::Config::load(s, "", {std::string("--data.task=") + task, "--data.path=x.jsonl", "--data.demo_style=other"});
+    const std::string path = std::string(task) == "jsonl" ? "--data.path=x.jsonl" : "--data.path=";
+    sdz::Config no = sdz::Config::load(s, "", {std::string("--data.task=") + task, path, "--data.demo_style=other"});
     EXPECT_NE(error_of([&] { dataset_spec_from(no); }).find("data.demo_style"), std::string::npos) << task;
   }
 }

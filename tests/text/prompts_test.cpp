@@ -112,6 +112,32 @@ TEST(Prompts, FromConfigKeys) {
   EXPECT_EQ(PromptConfig::from_config(Config::load_text(s, own.to_ini(), "config.ini", {})).cue_wrong, "<x>");
 }
 
+TEST(Prompts, AutoFormatFollowsTokenizerAndModel) {
+  EXPECT_EQ(auto_chat_format("char", false), ChatFormat::Toy);
+  EXPECT_EQ(auto_chat_format("char", true), ChatFormat::Toy);  // no newline, no chat markers in a char vocabulary
+  EXPECT_EQ(auto_chat_format("bpe", true), ChatFormat::Olmo3);
+  EXPECT_EQ(auto_chat_format("bpe", false), ChatFormat::ChatML);
+  Schema s;
+  declare_text_keys(s);
+  Config cfg = Config::load(s, "", {});
+  EXPECT_EQ(cfg.get_string("prompt.format"), "auto");
+  // auto resolved to toy: the toy cues, as if prompt.format = toy had been written.
+  const PromptConfig tp = PromptConfig::from_config(cfg, ChatFormat::Toy);
+  EXPECT_EQ(tp.format, ChatFormat::Toy);
+  EXPECT_EQ(tp.cue_wrong, "<w>");
+  EXPECT_EQ(generator_prompt(tp, "1+1"), "<q>1+1<a>");
+  // ... and read back from a resolved config.ini the same way.
+  Config again = Config::load_text(s, cfg.to_ini(), "config.ini", {});
+  EXPECT_EQ(PromptConfig::from_config(again, ChatFormat::Toy).cue_wrong, "<w>");
+  const PromptConfig cp = PromptConfig::from_config(cfg, ChatFormat::ChatML);
+  EXPECT_EQ(cp.format, ChatFormat::ChatML);
+  EXPECT_EQ(cp.cue_wrong, "Wait, this response is not correct, let me start over.");
+  // An explicit format wins over auto's choice.
+  EXPECT_EQ(PromptConfig::from_config(Config::load(s, "", {"--prompt.format=chatml"}), ChatFormat::Toy).format,
+            ChatFormat::ChatML);
+  EXPECT_THROW(Config::load(s, "", {"--prompt.format=jinja"}), Error);
+}
+
 TEST(Prompts, RevisionLayoutConcatenatesIds) {
   const CharTokenizer tok = CharTokenizer::toy();
   const PromptConfig pc = PromptConfig::toy();

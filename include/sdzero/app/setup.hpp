@@ -22,6 +22,9 @@ struct CommandLine {
 CommandLine parse_command_line(const std::vector<std::string>& args, const std::vector<std::string>& own_flags);
 // The number given as --key (def when the flag is absent); a clear error naming the flag otherwise.
 double flag_number(const CommandLine& cl, const std::string& key, double def);
+// The same, checked: finite, within [min, max], and a whole number when `whole`; errors name --key.
+double flag_in(const CommandLine& cl, const std::string& key, double def, double min, double max, bool whole = false);
+int64_t flag_int(const CommandLine& cl, const std::string& key, int64_t def, int64_t min, int64_t max);
 // tools/<name> of the source tree: $SDZ_TOOLS_DIR, else tools/ beside the build directory that holds
 // the binary (build*/sdzero), else ./tools; "" when none exists.
 std::string find_tool(const std::string& name);
@@ -32,8 +35,15 @@ struct Session {
   int threads = 1;
   std::string run_dir;
 };
-// Starts MPI. `write_run_dir`: create run.dir and write config.ini there (rank 0). Without --config,
-// `builtin_ini` (when not empty) is the configuration file's text.
-Session start_session(const CommandLine& cl, bool write_run_dir, const std::string& builtin_ini = "");
+// What a command does with run.dir: nothing; use it (create it, write config.ini: the demo, whose
+// directories are caches it reuses); or start a fresh run there (train: an earlier run's metrics,
+// checkpoints or final model are refused unless ckpt.resume continues them).
+enum class RunDir { None, Reuse, Fresh };
+// Starts MPI. `builtin_ini` (when not empty) is a base configuration under --config and overrides,
+// named `builtin_name` in errors.
+Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini = "",
+                      const std::string& builtin_name = "built-in demo.ini");
+// The refusal of RunDir::Fresh, before anything is written: an sdz::Error when run_dir holds an earlier run.
+void refuse_an_earlier_run(const std::string& run_dir);
 
 }  // namespace sdz::app

@@ -68,6 +68,11 @@ class Config {
   // The same from INI text held in memory (`name` stands for the file in error messages).
   static Config load_text(const Schema& schema, const std::string& text, const std::string& name,
                           const std::vector<std::string>& overrides = {});
+  // Layered: defaults <- base INI text <- ini_path (may be empty) <- overrides. A key the file or an
+  // override sets replaces the base's value; the rest keep it (the demo's built-in demo.ini under a
+  // user's partial --config).
+  static Config load_over(const Schema& schema, const std::string& base_text, const std::string& base_name,
+                          const std::string& ini_path, const std::vector<std::string>& overrides = {});
 
   int64_t get_int(const std::string& name) const;
   double get_float(const std::string& name) const;

@@ -32,4 +32,10 @@ class MetricsWriter {
   std::string path_;
 };
 
+// On resume after `step`: keep only the records of steps <= step (and records without a step), drop
+// a torn last line a killed job left, and rewrite the file atomically when anything goes. Returns the
+// number of lines dropped (0: the file is untouched; a missing file is fine). Open writers on the
+// file must be reopened afterwards (the rewrite is a new file).
+int64_t trim_metrics_after(const std::string& path, int64_t step);
+
 }  // namespace sdz

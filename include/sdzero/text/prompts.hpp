@@ -19,6 +19,10 @@ class Config;
 
 namespace sdz::text {
 
+// What prompt.format = auto means: toy for the char tokenizer of tiny models (it has no newline and no
+// chat markers), olmo3 for an Olmo-3 model, chatml otherwise (Qwen3).
+ChatFormat auto_chat_format(const std::string& tokenizer_kind, bool olmo3_model);
+
 struct PromptConfig {
   ChatFormat format = ChatFormat::ChatML;
   std::string system;  // "" = no system message (Olmo3 then uses its default)
@@ -27,7 +31,9 @@ struct PromptConfig {
   std::string sdft_template;  // holds {question} and {demo}
 
   // The [prompt] keys. With prompt.format = toy, keys left at their defaults take the toy values.
-  static PromptConfig from_config(const Config& cfg);
+  // prompt.format = auto takes `when_auto`: the format the model and tokenizer imply (the caller knows
+  // them; see auto_chat_format).
+  static PromptConfig from_config(const Config& cfg, ChatFormat when_auto = ChatFormat::ChatML);
   static PromptConfig defaults();  // the schema defaults (Qwen3 math prompt, paper cues)
   static PromptConfig toy();       // format toy, cues <r>/<w>, no separator, no system or suffix
 };
