@@ -25,9 +25,11 @@ void declare_algo_keys(Schema& s) {
   s.add_string("distill.kl", "mixed", "Per-token KL: forward, reverse (the paper's equation), or mixed (released code).",
                {"forward", "reverse", "mixed"});
   s.add_float("distill.forward_weight", 0.5, "Mixed KL: weight of the forward term (the reverse term gets 1 - w).", 0.0, 1.0);
-  s.add_float("distill.temperature", 1.0, "Teacher logits are divided by this before the softmax (the sampling temperature).",
-              1e-6, 100.0);
-  s.add_float("distill.student_temperature", 1.0, "Student logits are divided by this in the distillation loss.", 1e-6, 100.0);
+  s.add_float("distill.temperature", 0.0, "Teacher logits are divided by this before the softmax; 0: the sampling "
+              "temperature method.temperature (1 when that is 0), as the released code does.", 0.0, 100.0);
+  s.add_float("distill.student_temperature", 0.0, "Student logits are divided by this in the distillation loss; 0: "
+              "method.temperature (1 when that is 0), so student and teacher are compared at the temperature the "
+              "student samples at. Different values make the KL non-zero between identical models.", 0.0, 100.0);
   s.add_int("distill.teacher_max_tokens", 32768, "Teacher sequence limit; longer responses are truncated (same y for both).", 0);
 
   s.add_float("grpo.clip_low", 0.2, "Ratio floor 1 - clip_low.", 0.0, 0.999);
@@ -111,13 +113,17 @@ AlgoConfig algo_config(const Config& c) {
 
   a.teacher_scoring.mode = parse_teacher_mode(c.get_string("distill.mode"));
   a.teacher_scoring.top_k = c.get_int("distill.top_k");
-  a.teacher_scoring.temperature = c.get_float("distill.temperature");
+  // Both sides of the distillation KL at the sampling temperature unless set: with a student at 1 and
+  // a teacher at 0.7 the loss would sharpen the student even where the teacher agrees with it.
+  const double sampled_at = a.sampling.temperature > 0 ? a.sampling.temperature : 1.0;
+  auto or_sampled = [&](const char* key) { return c.get_float(key) > 0 ? c.get_float(key) : sampled_at; };
+  a.teacher_scoring.temperature = or_sampled("distill.temperature");
   a.teacher_scoring.chunk_rows = a.chunk_rows;
   a.teacher_scoring.micro_batch_tokens = a.micro_batch_tokens;
   a.kl.kind = parse_kl_kind(c.get_string("distill.kl"));
   a.kl.forward_weight = c.get_float("distill.forward_weight");
   a.kl.teacher_temperature = a.teacher_scoring.temperature;
-  a.kl.student_temperature = c.get_float("distill.student_temperature");
+  a.kl.student_temperature = or_sampled("distill.student_temperature");
   a.teacher_max_tokens = c.get_int("distill.teacher_max_tokens");
 
   a.clip.eps_low = c.get_float("grpo.clip_low");

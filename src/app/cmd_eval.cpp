@@ -192,6 +192,7 @@ int eval_cmd(const std::vector<std::string>& args) {
   p.revise = cl.flags.count("revise") > 0;
   p.rephrase_row = !cl.flags.count("no-rephrase");
   p.hindsight_samples = whole(cl, "hindsight", 0, 0);
+  p.progress = true;
   log::info(strprintf("eval: %zu questions from %s, model %s, k = %lld, temperature %g, %d rank(s)", questions.size(),
                       data_path.c_str(), model_path.c_str(), (long long)p.k, p.temperature, s.world->size()));
   pipeline::EvalReport rep = pipeline::evaluate_policy(c, *c.policy, questions, p, comm);

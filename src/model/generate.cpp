@@ -150,7 +150,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
   std::vector<GenResult> out(requests.size());
   std::vector<Slot> slot(static_cast<size_t>(slots_));
   const torch::Tensor& W = m_.lm_head_weight();
-  size_t next = 0;
+  size_t next = 0, finished = 0;
   int64_t live = 0;
 
   // Records a sampled token; returns true when the slot's response is finished.
@@ -214,6 +214,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
         if (take(s, draws[i])) {
           s.active = false;
           --live;
+          if (on_finished_) on_finished_(++finished, requests.size());
         }
       }
       stats_.prefill_seconds += timer.seconds();
@@ -242,6 +243,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
       if (take(s, draws[i])) {
         s.active = false;
         --live;
+        if (on_finished_) on_finished_(++finished, requests.size());
       }
     }
     stats_.decode_seconds += timer.seconds();

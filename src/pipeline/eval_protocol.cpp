@@ -2,9 +2,11 @@
 #include "sdzero/pipeline/eval_protocol.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "sdzero/algo/layout.hpp"
 #include "sdzero/core/error.hpp"
+#include "sdzero/core/progress.hpp"
 #include "sdzero/core/rng.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/core/timer.hpp"
@@ -91,6 +93,7 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
       req.sampling.samples_per_question = 1;
       req.sampling.temperature = 0.0;
       req.seed = key_seed({opt.seed, 0xe7a1});
+      if (opt.progress) req.progress_label = "eval greedy";
       RolloutResult g = rollout(c, policy, req);
       tokens += double(g.generated_tokens);
       for (size_t i = 0; i < local; ++i) greedy[i] = g.trajectories[i].reward > 0.5f;
@@ -98,6 +101,7 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
     req.sampling.samples_per_question = n;
     req.sampling.temperature = opt.temperature;
     req.seed = key_seed({opt.seed, 0x5a11});
+    if (opt.progress) req.progress_label = "eval samples";
     RolloutResult rr = rollout(c, policy, req);
     tokens += double(rr.generated_tokens);
     auto at = [&](size_t i, int64_t j) { return size_t(i) * size_t(n) + size_t(j); };
@@ -143,7 +147,13 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
       {
         torch::NoGradGuard no_grad;
         model::GenerationEngine engine(policy, std::max<int64_t>(1, std::min<int64_t>(opt.slots, int64_t(gen.size()))));
+        std::optional<Progress> progress;
+        if (opt.progress) {
+          progress.emplace("eval revisions", int64_t(gen.size()), "resp");
+          engine.on_finished([&](size_t done, size_t) { progress->update(int64_t(done)); });
+        }
         revs = engine.generate(gen, sp);
+        if (progress) progress->finish();
       }
       std::vector<tasks::VerifyItem> items;
       for (const auto& r : revs) {

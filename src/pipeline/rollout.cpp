@@ -1,7 +1,9 @@
 #include "sdzero/pipeline/rollout.hpp"
 
 #include <algorithm>
+#include <optional>
 
+#include "sdzero/core/progress.hpp"
 #include "sdzero/core/timer.hpp"
 #include "sdzero/model/generate.hpp"
 
@@ -34,7 +36,13 @@ RolloutResult rollout(const Components& c, const model::Transformer& policy, con
   }
   torch::NoGradGuard no_grad;
   model::GenerationEngine engine(policy, std::min<int64_t>(req.slots, std::max<size_t>(1, gen.size())));
+  std::optional<Progress> progress;
+  if (!req.progress_label.empty()) {
+    progress.emplace(req.progress_label, int64_t(gen.size()), "resp");
+    engine.on_finished([&](size_t done, size_t) { progress->update(int64_t(done)); });
+  }
   std::vector<model::GenResult> res = engine.generate(gen, sp);
+  if (progress) progress->finish();
   out.seconds_generate = t.seconds();
 
   t.reset();

@@ -37,6 +37,22 @@ TEST(AlgoKeys, DefaultsFollowThePaperAndReleasedCode) {
   EXPECT_EQ(a.srt.cleanup.sycophantic_openings.size(), 4u);
 }
 
+// Both sides of the distillation KL at the sampling temperature unless set (the released code divides
+// student and teacher logits by the generation temperature): identical models then have KL 0.
+TEST(AlgoKeys, DistillationTemperaturesFollowTheSamplingTemperature) {
+  AlgoConfig a = algo_config(load({"--method.temperature=0.7"}));
+  EXPECT_DOUBLE_EQ(a.teacher_scoring.temperature, 0.7);
+  EXPECT_DOUBLE_EQ(a.kl.teacher_temperature, 0.7);
+  EXPECT_DOUBLE_EQ(a.kl.student_temperature, 0.7);
+  AlgoConfig greedy = algo_config(load({"--method.temperature=0"}));
+  EXPECT_DOUBLE_EQ(greedy.kl.student_temperature, 1.0);
+  EXPECT_DOUBLE_EQ(greedy.kl.teacher_temperature, 1.0);
+  AlgoConfig set = algo_config(load({"--method.temperature=0.7", "--distill.temperature=0.5"}));
+  EXPECT_DOUBLE_EQ(set.kl.teacher_temperature, 0.5);  // a sharper teacher, on purpose
+  EXPECT_DOUBLE_EQ(set.kl.student_temperature, 0.7);
+  EXPECT_DOUBLE_EQ(algo_config(load({"--distill.student_temperature=2"})).kl.student_temperature, 2.0);
+}
+
 // One source of truth for the cues: [prompt] (text/). The [srt] copies are gone, so a config that
 // still sets them fails loudly instead of being silently ignored by phase 2.
 TEST(AlgoKeys, CuesAreNotAlgoKeys) {

@@ -22,6 +22,8 @@ ev=(eval --data "$data" --k 4 --revise --localization --run.threads=1)
   || { cat "$scratch/e1.log"; fail "eval on 1 rank"; }
 expect_contains "$(cat "$scratch/e1.log")" "configuration: the keys the run set" "the run's config.ini was not used"
 expect_contains "$(cat "$scratch/e1.log")" "hindsight (n =" "the table has no hindsight row"
+expect_contains "$(cat "$scratch/e1.log")" "eval samples" "no progress line for the sampling phase"
+expect_contains "$(cat "$scratch/e1.log")" "eval revisions" "no progress line for the revisions"
 "${mpi[@]}" -np 2 "$SDZERO" "${ev[@]}" --model "$scratch/run/final" --out "$scratch/e2" > "$scratch/e2.log" 2>&1 \
   || { cat "$scratch/e2.log"; fail "eval on 2 ranks"; }
 ls "$scratch/run/checkpoints/"*.h5 > /dev/null 2>&1 || fail "the training run wrote no checkpoint"

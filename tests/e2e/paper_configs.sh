@@ -60,6 +60,7 @@ for name, c in cfg.items():
     if method in ("distill", "sdft"):
         eq(name, "distill.top_k", "64"); eq(name, "distill.kl", "mixed"); eq(name, "distill.forward_weight", "0.5")
         eq(name, "distill.temperature", c["method.temperature"]); eq(name, "distill.teacher_max_tokens", "32768")
+        eq(name, "distill.student_temperature", c["method.temperature"])
     if method == "srt":
         eq(name, "srt.initial_samples", "1"); eq(name, "srt.revisions", "3"); eq(name, "srt.revise", "both")
         eq(name, "srt.top_p", "0.9"); eq(name, "train.srt_epochs", "3")

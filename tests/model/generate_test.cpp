@@ -45,6 +45,13 @@ TEST(Generate, ResultDoesNotDependOnSlotOrBatch) {
   EXPECT_NE(a[0].tokens, a[1].tokens);
   // Continuous batching ran: 7 requests through 3 slots took more than one prefill.
   EXPECT_GT(three.stats().prefills, 1);
+  // The completion hook sees every response finish once, counting up to the total, and changes nothing.
+  std::vector<std::pair<size_t, size_t>> calls;
+  three.on_finished([&](size_t done, size_t total) { calls.push_back({done, total}); });
+  auto d = three.generate(reqs, sp);
+  ASSERT_EQ(calls.size(), reqs.size());
+  for (size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(calls[i], std::make_pair(i + 1, reqs.size()));
+  for (size_t i = 0; i < reqs.size(); ++i) EXPECT_EQ(d[i].tokens, b[i].tokens) << i;
 }
 
 TEST(Generate, GreedyFollowsFullForwardAndLogprobs) {

@@ -4,6 +4,7 @@
 // uniform draw per generated token, so a response never depends on its slot, its batch or its rank.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sdzero/model/transformer.hpp"
@@ -48,12 +49,16 @@ class GenerationEngine {
   // Results in request order. Requests are admitted in order as slots free up.
   std::vector<GenResult> generate(const std::vector<GenRequest>& requests, const SamplingParams& sp);
   const GenStats& stats() const { return stats_; }
+  // Called after each response finishes with (finished, total) of the current generate() call: a
+  // progress line for long evaluations. Empty: none.
+  void on_finished(std::function<void(size_t, size_t)> f) { on_finished_ = std::move(f); }
 
  private:
   const Transformer& m_;
   int64_t slots_;
   KVCache cache_;
   GenStats stats_;
+  std::function<void(size_t, size_t)> on_finished_;
 };
 
 // One draw from the distribution `logits` (float32 [V]) defines under sp, with uniform u in [0, 1).

@@ -32,6 +32,7 @@ struct EvalProtocol {
   bool revise = true;                // generate-then-revise + hindsight
   bool rephrase_row = true;          // also revise every first attempt after the "correct" cue
   int64_t hindsight_samples = 0;     // m revisions and m fresh samples per failed question; 0: max(1, k - 1)
+  bool progress = false;             // progress lines with ETA per phase (`sdzero eval`; the demo's many small evaluations stay quiet)
   int64_t hindsight() const { return hindsight_samples > 0 ? hindsight_samples : std::max<int64_t>(1, k - 1); }
 };
 

@@ -24,6 +24,7 @@ struct RolloutRequest {
   int64_t version = 0; // policy version that samples
   int64_t slots = 64;
   const std::vector<tasks::Question>* questions = nullptr;  // null: Components::questions
+  std::string progress_label;  // not empty: a progress line with ETA over this rank's responses
 };
 
 RolloutResult rollout(const Components& c, const model::Transformer& policy, const RolloutRequest& req);
