@@ -36,6 +36,8 @@ void declare_algo_keys(Schema& s) {
   s.add_float("grpo.clip_high", 0.28, "Ratio ceiling 1 + clip_high (DAPO clip-higher).", 0.0, 10.0);
   s.add_float("grpo.kl_coef", 0.0, "Weight of the k3 KL to the reference policy (the frozen teacher); 0: none.", 0.0);
   s.add_bool("grpo.dynamic_sampling", true, "Drop groups whose rewards are all equal.");
+  s.add_int("grpo.minibatches", 1, "Optimizer steps per rollout batch, each on a 1/n slice of it (PPO/DAPO minibatches; "
+            "the toy study used 2). With 1 the policy ratio is 1 and the clip never acts.", 1, 64);
   s.add_bool("grpo.scale_by_std", true, "Divide group advantages by the group's reward std.");
   s.add_float("grpo.adv_eps", 1e-6, "Added to the std in the advantage denominator.", 0.0);
 
@@ -130,6 +132,7 @@ AlgoConfig algo_config(const Config& c) {
   a.clip.eps_high = c.get_float("grpo.clip_high");
   a.clip.kl_coef = c.get_float("grpo.kl_coef");
   a.dynamic_sampling = c.get_bool("grpo.dynamic_sampling");
+  a.grpo_minibatches = c.get_int("grpo.minibatches");
   a.scale_by_std = c.get_bool("grpo.scale_by_std");
   a.adv_eps = c.get_float("grpo.adv_eps");
 
@@ -168,6 +171,10 @@ AlgoConfig algo_config(const Config& c) {
   a.teacher.plateau_patience = c.get_int("teacher.plateau_patience");
   a.teacher.plateau_min_delta = c.get_float("teacher.plateau_min_delta");
   if (a.teacher_update != "auto") a.teacher.update = parse_teacher_update(a.teacher_update);
+  // Other methods ignore grpo.minibatches (one config serves every method of the demo).
+  if (a.method == "grpo" && a.grpo_minibatches > 1 && a.teacher_update != "auto" && a.teacher_update != "frozen")
+    throw Error("grpo.minibatches > 1 with teacher.update = " + a.teacher_update, "grpo.minibatches",
+                "the teacher rule counts optimizer steps; use a frozen reference (teacher.update = auto or frozen)");
   return a;
 }
 

@@ -55,7 +55,10 @@ RolloutResult rollout(const Components& c, const model::Transformer& policy, con
     tr.policy_version = req.version;
     tr.prompt_ids = prompts[i / size_t(req.sampling.samples_per_question)];
     tr.response_ids = res[i].tokens;
-    tr.logprobs = res[i].logprobs;
+    // The policy's log-prob at the sampling temperature, before top-k / top-p: the "old policy" of
+    // GRPO's ratio, which the learner recomputes the same way (a filtered sampler's own log-prob
+    // would bias the ratio). Unfiltered sampling gives the same numbers either way.
+    tr.logprobs = res[i].model_logprobs;
     // SDFT's teacher reads a demonstration in context; other methods ignore this prompt.
     if (!q.demonstration.empty())
       tr.teacher_prompt_ids = c.tokenizer->encode(text::sdft_teacher_prompt(c.prompts, q.prompt, q.demonstration));

@@ -53,6 +53,17 @@ TEST(AlgoKeys, DistillationTemperaturesFollowTheSamplingTemperature) {
   EXPECT_DOUBLE_EQ(algo_config(load({"--distill.student_temperature=2"})).kl.student_temperature, 2.0);
 }
 
+TEST(AlgoKeys, GrpoMinibatches) {
+  EXPECT_EQ(algo_config(load({})).grpo_minibatches, 1);
+  EXPECT_EQ(algo_config(load({"--method.name=grpo", "--grpo.minibatches=2"})).grpo_minibatches, 2);
+  // Other methods ignore it (one config serves every method of the demo) ...
+  EXPECT_NO_THROW(algo_config(load({"--method.name=sdzero", "--grpo.minibatches=2"})));
+  // ... and a teacher rule that counts optimizer steps would count each minibatch: refused.
+  EXPECT_THROW(algo_config(load({"--method.name=grpo", "--grpo.minibatches=2", "--teacher.update=sync_every"})),
+               sdz::Error);
+  EXPECT_THROW(load({"--grpo.minibatches=0"}), sdz::Error);
+}
+
 // One source of truth for the cues: [prompt] (text/). The [srt] copies are gone, so a config that
 // still sets them fails loudly instead of being silently ignored by phase 2.
 TEST(AlgoKeys, CuesAreNotAlgoKeys) {

@@ -45,4 +45,33 @@ PY
 "$SDZERO" train --config "$cfg" --train.init="$scratch/c1/final" --train.steps=1 --run.dir="$scratch/again" \
   > "$scratch/again.log" 2>&1 || { cat "$scratch/again.log"; fail "training from a saved policy"; }
 grep -q "model $scratch/c1/final" "$scratch/again.log" || fail "train.init was not used"
+
+# GRPO minibatches (grpo.minibatches = 2): a slice of the step's questions per optimizer step, the same
+# slices on 1 rank and on two data-parallel learners (same losses), and the clip acts, which it never
+# does with one step per batch (ratio 1). A random tiny model earns no built-in reward, so an external
+# verifier (reward.command) pays for any "5" in the response: about half the samples.
+cat > "$scratch/five.py" <<'PY'
+import json, sys
+for line in sys.stdin:
+    print(json.dumps({"reward": 1.0 if "5" in json.loads(line)["response"] else 0.0}), flush=True)
+PY
+grpo=(--config "$cfg" --method.name=grpo --train.steps=4 --run.threads=1 --reward.command="python3 -u $scratch/five.py")
+"$SDZERO" train "${grpo[@]}" --grpo.minibatches=2 --run.dir="$scratch/mb1" > "$scratch/mb1.log" 2>&1 ||
+  { cat "$scratch/mb1.log"; fail "grpo minibatches on 1 rank"; }
+"${mpi[@]}" -np 3 "$SDZERO" train "${grpo[@]}" --grpo.minibatches=2 --layout.mode=split --layout.rollout=1 \
+  --layout.teacher=0 --layout.learner=2 --run.dir="$scratch/mb2" > "$scratch/mb2.log" 2>&1 ||
+  { cat "$scratch/mb2.log"; fail "grpo minibatches on 2 learners"; }
+"$SDZERO" train "${grpo[@]}" --run.dir="$scratch/one" > "$scratch/one.log" 2>&1 || { cat "$scratch/one.log"; fail "grpo"; }
+python3 - "$scratch" <<'PY' || fail "grpo minibatches"
+import json, sys
+d = sys.argv[1]
+rec = {k: [json.loads(l) for l in open(f"{d}/{k}/metrics.jsonl")] for k in ("mb1", "mb2", "one")}
+assert all(r["grpo/minibatches"] == 2 for r in rec["mb1"] + rec["mb2"]), "grpo/minibatches not recorded"
+for a, b in zip(rec["mb1"], rec["mb2"]):
+    assert abs(a["loss"] - b["loss"]) <= 1e-5 * max(1.0, abs(a["loss"])), ("layouts differ", a["step"], a["loss"], b["loss"])
+assert any(r["loss"] != 0 for r in rec["mb1"]), "no group had mixed rewards: nothing was trained"
+assert sum(r["grpo/clipped_tokens"] for r in rec["mb1"]) > 0, "the clip never acted with 2 minibatches"
+assert sum(r["grpo/clipped_tokens"] for r in rec["one"]) == 0, "the clip acted with one step per batch (ratio 1)"
+print("grpo minibatches:", [(r["step"], round(r["loss"], 6), r["grpo/clipped_tokens"]) for r in rec["mb1"]])
+PY
 echo "train_layouts: ok"

@@ -55,6 +55,7 @@ struct AlgoConfig {
   int64_t teacher_max_tokens = 32768;
   ClipOptions clip;
   bool dynamic_sampling = true;
+  int64_t grpo_minibatches = 1;  // optimizer steps per rollout batch (GRPO): > 1 is where the clip acts
   bool scale_by_std = true;
   double adv_eps = 1e-6;
   SrtOptions srt;

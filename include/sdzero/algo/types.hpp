@@ -18,7 +18,8 @@ struct Trajectory {
   int64_t policy_version = 0;  // learner step whose weights sampled it
   Ids prompt_ids;              // chat(x): the rendered prompt up to the assistant turn
   Ids response_ids;            // y as generated; ends with a stop id when generation stopped
-  std::vector<float> logprobs; // sampling log-prob of each response id (same length), may be empty
+  std::vector<float> logprobs; // the sampling policy's log-prob of each response id at the sampling
+                               // temperature, before top-k/top-p (same length), may be empty
   float reward = 0.f;          // verifier reward in {0, 1}
   float advantage = 0.f;       // GRPO: filled by group_advantages()
   // SDFT: the teacher's own prompt (a demonstration in context). Empty: the teacher sees prompt_ids.
