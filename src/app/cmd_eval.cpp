@@ -131,12 +131,6 @@ pipeline::Components eval_components(const Config& cfg, LoadedModel m, const std
   return c;
 }
 
-int64_t whole(const CommandLine& cl, const std::string& key, int64_t def, int64_t min) {
-  const double v = flag_number(cl, key, double(def));
-  if (v != double(int64_t(v)) || v < double(min))
-    throw Error("expected a whole number >= " + std::to_string(min), "--" + key);
-  return int64_t(v);
-}
 
 int eval_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(
@@ -177,7 +171,7 @@ int eval_cmd(const std::vector<std::string>& args) {
   {
     tasks::JsonlReader reader(data_path, tasks::dataset_spec_from(cfg).fields);
     tasks::Question q;
-    const int64_t limit = whole(cl, "limit", 0, 0);
+    const int64_t limit = flag_int(cl, "limit", 0, 0, int64_t(1) << 40);
     while ((limit == 0 || int64_t(questions.size()) < limit) && reader.next(q)) questions.push_back(q);
   }
   if (questions.empty()) throw Error("the data file holds no questions", data_path);
@@ -185,13 +179,13 @@ int eval_cmd(const std::vector<std::string>& args) {
   pipeline::EvalProtocol p;
   p.k = flag_int(cl, "k", 4, 1, 4096);
   p.temperature = flag_in(cl, "temperature", cfg.get_float("method.temperature"), 0.0, 10.0);
-  p.max_new_tokens = whole(cl, "max-new-tokens", cfg.get_int("method.max_new_tokens"), 1);
-  p.seed = uint64_t(whole(cl, "seed", cfg.get_int("run.seed"), 0));
+  p.max_new_tokens = flag_int(cl, "max-new-tokens", cfg.get_int("method.max_new_tokens"), 1, int64_t(1) << 40);
+  p.seed = uint64_t(flag_int(cl, "seed", cfg.get_int("run.seed"), 0, int64_t(1) << 53));
   p.slots = std::max<int64_t>(1, cfg.get_int("train.slots"));
   p.greedy = !cl.flags.count("no-greedy");
   p.revise = cl.flags.count("revise") > 0;
   p.rephrase_row = !cl.flags.count("no-rephrase");
-  p.hindsight_samples = whole(cl, "hindsight", 0, 0);
+  p.hindsight_samples = flag_int(cl, "hindsight", 0, 0, int64_t(1) << 40);
   p.progress = true;
   log::info(strprintf("eval: %zu questions from %s, model %s, k = %lld, temperature %g, %d rank(s)", questions.size(),
                       data_path.c_str(), model_path.c_str(), (long long)p.k, p.temperature, s.world->size()));
@@ -213,7 +207,7 @@ int eval_cmd(const std::vector<std::string>& args) {
 
   if (cl.flags.count("localization")) {
     pipeline::LocalizationOptions lo;
-    lo.samples = whole(cl, "localization-samples", 1, 1);
+    lo.samples = flag_int(cl, "localization-samples", 1, 1, int64_t(1) << 40);
     lo.temperature = p.temperature;
     lo.max_new_tokens = p.max_new_tokens;
     lo.slots = p.slots;

@@ -1,6 +1,7 @@
 #include "sdzero/app/setup.hpp"
 
 #include <torch/torch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -65,7 +66,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args, const std::
 void refuse_an_earlier_run(const std::string& run_dir) {
   std::vector<std::string> found;
   const std::string metrics = run_dir + "/metrics.jsonl";
-  if (is_regular_file(metrics) && !read_file(metrics).empty()) found.push_back("metrics.jsonl");
+  struct stat st;
+  if (::stat(metrics.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) found.push_back("metrics.jsonl");
   if (const size_t n = ckpt::list_checkpoints(run_dir).size()) found.push_back(std::to_string(n) + " checkpoint(s)");
   if (is_directory(run_dir + "/final")) found.push_back("final/");
   if (found.empty()) return;
