@@ -31,7 +31,8 @@ static int make_data_cmd(const std::vector<std::string>& args) {
   std::vector<std::string> names = tasks::builtin_task_names();
   if (cl.flags.count("tasks")) names = split(cl.flags["tasks"], ',');
   const size_t sizes[3] = {count_flag(cl, "q1", 64), count_flag(cl, "q2", 64), count_flag(cl, "eval", 32)};
-  uint64_t seed = uint64_t(cfg.get_int("data.split_seed"));
+  tasks::SplitSpec spec = tasks::dataset_spec_from(cfg).split;
+  const uint64_t seed = spec.seed;
   tasks::TaskKnobs knobs = tasks::task_knobs_from(cfg);
   // Every task is made (and its name checked) before the first file is written.
   std::vector<std::unique_ptr<tasks::BuiltinTask>> made;
@@ -45,7 +46,7 @@ static int make_data_cmd(const std::vector<std::string>& args) {
     for (int s = 0; s < 3; ++s) {
       std::string text;
       for (size_t i = 0; i < sizes[s]; ++i) {
-        tasks::Question q = tasks::builtin_question(*task, seed, splits[s], i);
+        tasks::Question q = tasks::builtin_question(*task, spec, splits[s], i);
         tasks::Problem p(q.prompt, q.target.answer, "");
         std::string wrong = task->wrong_attempt(p, key_seed({seed, hash_string(q.id), 1}));
         nlohmann::json row = {{"id", q.id},           {"kind", q.kind},       {"question", q.prompt},

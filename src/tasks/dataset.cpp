@@ -122,29 +122,50 @@ std::vector<Question> load_jsonl_split(const std::string& path, const FieldNames
   return out;
 }
 
-Question builtin_question(const BuiltinTask& task, uint64_t seed, Split which, uint64_t index) {
-  Problem p = task.generate(key_seed({seed, hash_string(task.name()), uint64_t(which), index}));
-  Question q;
-  q.id = task.name() + "-" + split_name(which) + "-" + std::to_string(index);
-  q.kind = task.name();
-  q.prompt = p.question;
-  q.target.answer = p.target;
-  q.demonstration = task.demonstration(p);
-  q.worked = task.solution(p);
-  q.source = "built-in:" + q.id;
-  return q;
+bool builtin_held_out(const BuiltinTask& task, const std::string& prompt, const SplitSpec& spec) {
+  if (spec.eval_fraction <= 0) return false;
+  double u = double(key_seed({spec.seed, hash_string(task.name()), hash_string(prompt)}) >> 11) * (1.0 / 9007199254740992.0);
+  return u < spec.eval_fraction;
 }
 
-std::vector<Question> builtin_split(const BuiltinTask& task, uint64_t seed, Split which, size_t count) {
+Question builtin_question(const BuiltinTask& task, const SplitSpec& spec, Split which, uint64_t index) {
+  const bool want_eval = which == Split::Eval;
+  if (!want_eval && spec.eval_fraction >= 1)
+    throw Error("data.eval_fraction = 1 holds out every question of built-in task " + task.name() +
+                    ": nothing is left to train on", "data.eval_fraction", "use a value below 1");
+  // Redraw until the question is on the split's side of the held-out partition; without one
+  // (eval_fraction 0) the first draw stands and evaluation questions may repeat training ones.
+  constexpr uint64_t kDraws = 100000;
+  for (uint64_t draw = 0; draw < kDraws; ++draw) {
+    Problem p = task.generate(draw == 0 ? key_seed({spec.seed, hash_string(task.name()), uint64_t(which), index})
+                                        : key_seed({spec.seed, hash_string(task.name()), uint64_t(which), index, draw}));
+    if (spec.eval_fraction > 0 && builtin_held_out(task, p.question, spec) != want_eval) continue;
+    Question q;
+    q.id = task.name() + "-" + split_name(which) + "-" + std::to_string(index);
+    q.kind = task.name();
+    q.prompt = p.question;
+    q.target.answer = p.target;
+    q.demonstration = task.demonstration(p);
+    q.worked = task.solution(p);
+    q.source = "built-in:" + q.id;
+    return q;
+  }
+  throw Error(strprintf("no %s question of built-in task %s in %llu draws: its question space is too small for the "
+                        "held-out share", want_eval ? "held-out" : "training", task.name().c_str(),
+                        (unsigned long long)kDraws),
+              "data.eval_fraction", "raise or lower it, or widen the task's ranges (e.g. data.div_quotient_max)");
+}
+
+std::vector<Question> builtin_split(const BuiltinTask& task, const SplitSpec& spec, Split which, size_t count) {
   std::vector<Question> out;
   out.reserve(count);
-  for (size_t i = 0; i < count; ++i) out.push_back(builtin_question(task, seed, which, i));
+  for (size_t i = 0; i < count; ++i) out.push_back(builtin_question(task, spec, which, i));
   return out;
 }
 
 std::vector<Question> load_split(const DatasetSpec& spec, Split which) {
   size_t n = which == Split::Q1 ? spec.q1_size : which == Split::Q2 ? spec.q2_size : spec.eval_size;
-  if (spec.task != "jsonl") return builtin_split(*make_builtin_task(spec.task, spec.knobs), spec.split.seed, which, n);
+  if (spec.task != "jsonl") return builtin_split(*make_builtin_task(spec.task, spec.knobs), spec.split, which, n);
   if (spec.path.empty()) throw Error("data.task is jsonl but data.path is empty", "data.path");
   if (!spec.eval_path.empty()) {
     if (which == Split::Eval) {

@@ -27,7 +27,11 @@ void declare_tasks_keys(Schema& s) {
   s.add_string("data.id_field", "id", "Field names of a stable question id (default: file:line); splits hash the id.");
   s.add_string("data.kind_field", "kind", "Field names of the per-row verifier kind.");
   s.add_int("data.split_seed", 1234, "Seed of the Q1/Q2/eval split and of built-in question generation.", 0);
-  s.add_float("data.eval_fraction", 0.1, "Share of a JSONL file held out for evaluation (without data.eval_path).", 0.0, 1.0);
+  s.add_float("data.eval_fraction", 0.1,
+              "Share held out for evaluation: of a JSONL file's rows by id (without data.eval_path), or of a "
+              "built-in task's question space by question text (evaluation draws only those, training "
+              "never; 0 = no partition, so evaluation may repeat training questions).",
+              0.0, 1.0);
   s.add_float("data.q1_fraction", 0.5, "Share of the training questions in Q1 (the SRT set); the rest is Q2 (distillation).", 0.0, 1.0);
   s.add_int("data.q1_size", 512, "Questions in Q1: built-in count, or JSONL limit (0 = all).", 0);
   s.add_int("data.q2_size", 512, "Questions in Q2: built-in count, or JSONL limit (0 = all).", 0);

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # sdz-labels: e2e
-# `sdzero make-data` reproduces the shipped data/builtin files byte for byte; every shipped worked
+# `sdzero make-data` reproduces the shipped data/builtin files byte for byte, with no evaluation question
+# among the training ones; every shipped worked
 # solution and correction verifies through `sdzero verify` and no wrong attempt does.
 source "$(dirname "$0")/_lib.sh"
 
 "$SDZERO" make-data --out "$scratch/builtin" > "$scratch/log"
 expect_contains "$(cat "$scratch/log")" "countdown.eval.jsonl: 32 questions" "make-data log"
 diff -r "$SDZ_SOURCE_DIR/data/builtin" "$scratch/builtin" || fail "data/builtin differs from make-data output"
+# Held-out means unseen: no evaluation question is a Q1/Q2 question (div has only 320 questions).
+python3 - "$scratch/builtin" <<'PY' || fail "an evaluation question is also a training question"
+import json, sys
+for t in ("div", "cd", "mul", "arith", "countdown"):
+    train = {json.loads(l)["question"] for s in ("q1", "q2") for l in open(f"{sys.argv[1]}/{t}.{s}.jsonl")}
+    both = [q for l in open(f"{sys.argv[1]}/{t}.eval.jsonl") if (q := json.loads(l)["question"]) in train]
+    assert not both, (t, both[:5])
+PY
 
 # Knobs change the questions; a bad knob is an error naming the key.
 "$SDZERO" make-data --out "$scratch/k" --tasks mul --q1 3 --q2 0 --eval 0 --data.mul_digits=7 > /dev/null

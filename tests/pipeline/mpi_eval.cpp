@@ -55,7 +55,7 @@ Components tiny_components() {
 
 std::vector<tasks::Question> mul_questions(size_t n) {
   auto task = tasks::make_builtin_task("mul");
-  return tasks::builtin_split(*task, 5, tasks::Split::Eval, n);
+  return tasks::builtin_split(*task, tasks::SplitSpec{5}, tasks::Split::Eval, n);
 }
 
 nlohmann::json without_time(nlohmann::json j) {

@@ -287,10 +287,73 @@ TEST(Dataset, SplitsAreDeterministicBySeedAndId) {
   EXPECT_EQ(load_jsonl_split(path, {}, s, Split::Q1, 7).size(), 7u);
 }
 
+// div has 320 distinct questions: without the held-out partition 97% of its evaluation questions
+// were training questions (and every pretraining question is a training question).
+TEST(Dataset, BuiltinEvalQuestionsAreNeverTrainingQuestions) {
+  auto t = make_builtin_task("div");
+  SplitSpec spec{7};
+  spec.eval_fraction = 0.25;
+  std::set<std::string> train, held;
+  for (Split w : {Split::Q1, Split::Q2})
+    for (const auto& q : builtin_split(*t, spec, w, 500)) {
+      train.insert(q.prompt);
+      EXPECT_FALSE(builtin_held_out(*t, q.prompt, spec)) << q.prompt;
+    }
+  for (const auto& q : builtin_split(*t, spec, Split::Eval, 300)) {
+    EXPECT_EQ(train.count(q.prompt), 0u) << q.prompt << " is both held out and trained on";
+    EXPECT_TRUE(builtin_held_out(*t, q.prompt, spec));
+    held.insert(q.prompt);
+  }
+  // About a quarter of the space on each side's complement, and both sides cover their share.
+  EXPECT_GT(held.size(), 50u);
+  EXPECT_LT(held.size(), 110u);
+  EXPECT_GT(train.size(), 200u);
+  // Without the partition the same draws overlap heavily: the old behaviour, kept for eval_fraction 0.
+  spec.eval_fraction = 0;
+  std::set<std::string> train0;
+  for (const auto& q : builtin_split(*t, spec, Split::Q1, 500)) train0.insert(q.prompt);
+  size_t overlap = 0;
+  for (const auto& q : builtin_split(*t, spec, Split::Eval, 300)) overlap += train0.count(q.prompt);
+  EXPECT_GT(overlap, 200u);
+  // A different split seed partitions differently.
+  SplitSpec other{8};
+  other.eval_fraction = 0.25;
+  size_t moved = 0;
+  for (const auto& p : held) moved += !builtin_held_out(*t, p, other);
+  EXPECT_GT(moved, 20u);
+}
+
+TEST(Dataset, BuiltinHeldOutShareThatLeavesNothingIsAnErrorNamingTheKey) {
+  auto t = make_builtin_task("div");
+  SplitSpec spec{7};
+  spec.eval_fraction = 1.0;
+  EXPECT_EQ(builtin_split(*t, spec, Split::Eval, 3).size(), 3u);
+  try {
+    builtin_split(*t, spec, Split::Q1, 1);
+    FAIL() << "training questions from a fully held-out space";
+  } catch (const sdz::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data.eval_fraction"), std::string::npos) << e.what();
+  }
+  TaskKnobs k;
+  k.div_quotient_min = k.div_quotient_max = 12;
+  k.div_divisor_min = k.div_divisor_max = 3;  // one question: one side of any partition is empty
+  auto one = make_builtin_task("div", k);
+  spec.eval_fraction = 0.5;
+  const bool held = builtin_held_out(*one, "36/3", spec);
+  try {
+    builtin_split(*one, spec, held ? Split::Q1 : Split::Eval, 1);
+    FAIL() << "a question from an empty side of the partition";
+  } catch (const sdz::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("too small"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("data.eval_fraction"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(builtin_split(*one, spec, held ? Split::Eval : Split::Q1, 2).size(), 2u);
+}
+
 TEST(Dataset, BuiltinSplitsAreReproducible) {
   auto t = make_builtin_task("mul");
-  auto a = builtin_split(*t, 1, Split::Q1, 20), b = builtin_split(*t, 1, Split::Q1, 20);
-  auto e = builtin_split(*t, 1, Split::Eval, 20), c = builtin_split(*t, 2, Split::Q1, 20);
+  auto a = builtin_split(*t, SplitSpec{1}, Split::Q1, 20), b = builtin_split(*t, SplitSpec{1}, Split::Q1, 20);
+  auto e = builtin_split(*t, SplitSpec{1}, Split::Eval, 20), c = builtin_split(*t, SplitSpec{2}, Split::Q1, 20);
   int same_eval = 0, same_seed = 0;
   for (size_t i = 0; i < 20; ++i) {
     EXPECT_EQ(a[i].prompt, b[i].prompt);

@@ -77,9 +77,13 @@ std::vector<Question> load_jsonl_split(const std::string& path, const FieldNames
                                        Split which, size_t limit = 0);
 
 // Built-in questions: the index-th question of a split is generated from key_seed(seed, split, index).
-// Small task spaces (div has 320 distinct questions) repeat questions across splits.
-Question builtin_question(const BuiltinTask& task, uint64_t seed, Split which, uint64_t index);
-std::vector<Question> builtin_split(const BuiltinTask& task, uint64_t seed, Split which, size_t count);
+// The question space is partitioned by a hash of the question text: a share spec.eval_fraction of it
+// is held out, and Eval draws only held-out questions while Q1 and Q2 (and so the demo's pretraining)
+// never do. Small spaces need it: div has 320 distinct questions, and without the partition 97% of
+// its evaluation questions were training questions. eval_fraction 0: no partition.
+bool builtin_held_out(const BuiltinTask& task, const std::string& prompt, const SplitSpec& spec);
+Question builtin_question(const BuiltinTask& task, const SplitSpec& spec, Split which, uint64_t index);
+std::vector<Question> builtin_split(const BuiltinTask& task, const SplitSpec& spec, Split which, size_t count);
 
 // The [data] keys: what to load and how many.
 struct DatasetSpec {
