@@ -99,6 +99,9 @@ for c in claims:
     want = "| %s | %s | %+.1f ± %.1f | %s" % (c["model"], source, c["difference"]["mean"], c["difference"]["sd"],
                                             "yes" if c["holds"] else "no")
     assert want in md, want
+    spread = c["model"] != "base" and c["holds"] and c["difference"]["mean"] < c["difference"]["sd"]
+    assert c["within_spread"] == spread, c
+    assert (want + " (within the spread)" in md) == spread, (want, md)
 assert "Same questions and budget, not the same information." in md
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
