@@ -183,6 +183,10 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
   req.seed = key_seed({o.seed, 0x5e1f});
   RolloutResult r = rollout(c, *c.policy, req);
   const int32_t stop = c.method_context.stop_ids.front();
+  // With demo.correction_uses_attempt the revision after "wrong" is the task's correction of this
+  // very attempt, as in the pretraining chains; otherwise the worked solution.
+  std::unique_ptr<tasks::BuiltinTask> task;
+  if (o.correction_uses_attempt) task = tasks::make_builtin_task(o.task);
   std::vector<Doc> self;
   int64_t wrong = 0;
   for (const auto& t : r.trajectories) {
@@ -195,13 +199,15 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     append(d, t.prompt_ids, 0.f);
     append(d, attempt, 0.f);
     append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
-    append(d, ok ? attempt : c.tokenizer->encode(q.worked_solution()), 1.f);
+    std::string revision = q.worked_solution();
+    if (!ok && task) revision = task->correction(tasks::Problem(q.prompt, q.target.answer, ""), c.tokenizer->decode(attempt));
+    append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
     append(d, {stop}, 1.f);
     wrong += ok ? 0 : 1;
     self.push_back(std::move(d));
   }
-  log::info(strprintf("pretrain: self chains from %zu own attempts (%lld wrong, each followed by the cue and the "
-                      "worked solution)", self.size(), (long long)wrong));
+  log::info(strprintf("pretrain: self chains from %zu own attempts (%lld wrong, each followed by the cue and %s)",
+                      self.size(), (long long)wrong, task ? "its correction" : "the worked solution"));
   const std::vector<Doc> docs = worked_docs(c, o);
   auto draw = [&](Rng& rng) -> const Doc& {
     if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];

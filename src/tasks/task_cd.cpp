@@ -66,7 +66,32 @@ class Cd : public BuiltinTask {
     Rng r(seed);
     return write(wrong[size_t(r.randint(0, int64_t(wrong.size()) - 1))]);
   }
-  std::string correction(const Problem& p, const std::string&) const override { return solution(p); }
+  // The correct candidate nearest the failed attempt, in the generator's own one-equation format (a
+  // revision in another format would give phase 2 a teacher that scores tokens the student never
+  // writes): a slip's own equation with its true value first, then the same two numbers with another
+  // operator, then one number kept; the worked solution's order breaks ties. What the attempt shows
+  // (its numbers, its value against the target) is what a reviser can use and a fresh sample cannot.
+  std::string correction(const Problem& p, const std::string& failed) const override {
+    std::vector<int64_t> n;
+    int64_t t;
+    if (!parse_numbers_target(p.question, n, t)) return "";
+    auto e = last_equation(failed);
+    if (!e) return solution(p);
+    Cand best{0, 0, 0, '+'};
+    int best_score = -1;
+    for (const auto& c : candidates(n)) {
+      if (c.v != t) continue;
+      std::vector<int64_t> tried = {e->a, e->b};
+      int shared = 0;
+      for (int64_t x : {c.a, c.b}) {
+        auto it = std::find(tried.begin(), tried.end(), x);
+        if (it != tried.end()) ++shared, tried.erase(it);
+      }
+      const int score = 2 * shared + (c.op == e->op ? 1 : 0);
+      if (score > best_score) best = c, best_score = score;
+    }
+    return best_score < 0 ? solution(p) : write(best);
+  }
   Verdict verify(const std::string& response, const std::string& target) const override {
     std::vector<int64_t> n;
     int64_t t;

@@ -77,6 +77,21 @@ TEST(Builtin, DivCorrectionMovesTheQuotientByTheGap) {
   EXPECT_LE(std::abs(e->a - 57), 3);
 }
 
+// cd's correction keeps what the failed attempt got right, in the one-equation format the generator
+// writes. 3,7,2,9>6 has two answers: 3*2=6 (the worked solution, first in order) and 9-3=6.
+TEST(Builtin, CdCorrectionIsTheAnswerNearestTheFailedAttempt) {
+  auto t = make_builtin_task("cd");
+  Problem p{"3,7,2,9>6", "3,7,2,9>6", "6"};
+  EXPECT_EQ(t->solution(p), "3*2=6");
+  EXPECT_EQ(t->correction(p, "9-3=5"), "9-3=6");   // a slip: its own equation with the true value
+  EXPECT_EQ(t->correction(p, "9+3=12"), "9-3=6");  // the same two numbers, another operator
+  EXPECT_EQ(t->correction(p, "3*9=27"), "9-3=6");  // both numbers outweigh the operator
+  EXPECT_EQ(t->correction(p, "2*7=14"), "3*2=6");  // one number and the operator kept
+  EXPECT_EQ(t->correction(p, "7+9=16"), "9-3=6");  // one number kept
+  EXPECT_EQ(t->correction(p, "7+7=14"), "3*2=6");  // nothing shared: the worked solution
+  EXPECT_EQ(t->correction(p, "garbage"), "3*2=6");
+}
+
 // data.demo_style = other: long division by tens and units, every step true, the same answer last; the
 // worked solution (pretraining, correction) is unchanged; own style is the worked solution.
 TEST(Builtin, DivOtherStyleDemonstrationsReachTheSameAnswer) {
