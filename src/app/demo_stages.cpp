@@ -108,8 +108,9 @@ DemoRow ensure_base(DemoContext& d) {
     }
     row.info = {{"picked_at_step", picked_at}, {"val_avg_at_k_at_pick", picked_acc}};
     if (const int64_t sc = cfg.get_int("demo.self_chain_steps"); sc > 0) {
-      log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, worked solution)",
-                          (unsigned long long)d.seed, (long long)sc));
+      log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, %s)",
+                          (unsigned long long)d.seed, (long long)sc,
+                          po.correction_uses_attempt ? "a correction of the answer" : "worked solution"));
       pipeline::pretrain_self_chains(c, opt, po, world, done, sc, cfg.get_float("demo.self_chain_mix"));
       row.info["self_chain_steps"] = sc;
     }
