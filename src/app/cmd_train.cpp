@@ -2,6 +2,8 @@
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/setup.hpp"
 #include "sdzero/ckpt/cadence.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/strings.hpp"
 #include "sdzero/pipeline/run.hpp"
 
 namespace sdz::app {
@@ -9,7 +11,12 @@ namespace sdz::app {
 static int train(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {"resume="});
   // --resume auto|PATH is --ckpt.resume, spelled the way people expect it.
-  if (cl.flags.count("resume")) cl.overrides.push_back("--ckpt.resume=" + cl.flags["resume"]);
+  if (cl.flags.count("resume")) {
+    for (const auto& o : cl.overrides)  // two spellings of one key: whichever came last would win silently
+      if (o == "--ckpt.resume" || starts_with(o, "--ckpt.resume="))
+        throw Error("--resume and --ckpt.resume are the same key, given twice", "command line", "give one of them");
+    cl.overrides.push_back("--ckpt.resume=" + cl.flags["resume"]);
+  }
   Session s = start_session(cl, RunDir::Fresh);
   pipeline::TrainedRun r = pipeline::train_run(s.cfg, s.world->comm(), s.run_dir);
   // A preempted run has checkpointed; this exit code asks Slurm's wrapper to requeue it.

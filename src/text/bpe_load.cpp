@@ -77,6 +77,10 @@ struct Loader {
     return it->get<std::string>();
   }
 
+  // Ids index dense tables, so one stray id of 2^31 would allocate gigabytes before any other check;
+  // the largest real vocabularies are a few hundred thousand tokens.
+  static constexpr int64_t kMaxIds = int64_t(1) << 24;
+  static constexpr const char* too_large = " is beyond 16777215: no real vocabulary is that large (a damaged file?)";
   void ensure_id(int32_t id) {
     if (static_cast<size_t>(id) >= im.id_known.size()) {
       im.id_known.resize(id + 1, 0);
@@ -107,8 +111,9 @@ struct Loader {
     std::string bytes;
     im.bytes_to_id.reserve(vocab->size());
     for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-      if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 0x7fffffff)
+      if (!it->is_number_integer() || it->get<int64_t>() < 0)
         fail(f + ".vocab[\"" + it.key() + "\"]", "the id must be a non-negative integer, got " + it->dump());
+      if (it->get<int64_t>() >= kMaxIds) fail(f + ".vocab[\"" + it.key() + "\"]", "id " + it->dump() + too_large);
       int32_t id = it->get<int32_t>();
       ensure_id(id);
       if (im.id_known[id]) fail(f + ".vocab[\"" + it.key() + "\"]", "id " + std::to_string(id) + " is used twice");
@@ -181,8 +186,9 @@ struct Loader {
       t.content = get_str(e, "content", fi);
       if (t.content.empty()) fail(fi + ".content", "empty");
       auto id = e.find("id");
-      if (id == e.end() || !id->is_number_integer() || id->get<int64_t>() < 0 || id->get<int64_t>() > 0x7fffffff)
+      if (id == e.end() || !id->is_number_integer() || id->get<int64_t>() < 0)
         fail(fi + ".id", "missing or not a non-negative integer");
+      if (id->get<int64_t>() >= kMaxIds) fail(fi + ".id", "id " + id->dump() + too_large);
       t.id = id->get<int32_t>();
       t.special = get_bool(e, "special", fi, false);
       t.lstrip = get_bool(e, "lstrip", fi, false);

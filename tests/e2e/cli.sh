@@ -103,3 +103,10 @@ expect_contains "$err" "bogus.key" "demo.localization_overrides"
 # A fresh train into a directory holding a run is refused (tests/e2e/train_resume.sh: config.ini kept).
 if err=$("$SDZERO" train --run.dir="$scratch/bare" --train.steps=1 2>&1); then fail "train over an earlier run accepted"; fi
 expect_contains "$err" "holds an earlier run" "fresh train over a run"
+# --resume is --ckpt.resume: both at once is refused by name, whatever their order.
+for order in "--resume=auto --ckpt.resume=auto" "--ckpt.resume=x.h5 --resume auto"; do
+  # shellcheck disable=SC2086
+  if err=$("$SDZERO" train --run.dir="$scratch/twice" $order 2>&1); then fail "--resume with --ckpt.resume accepted ($order)"; fi
+  expect_contains "$err" "--resume and --ckpt.resume" "resume given twice ($order)"
+done
+[[ ! -e "$scratch/twice" ]] || fail "the refused train wrote its run directory"

@@ -103,6 +103,9 @@ TEST_F(LoadErrors, PipelineFields) {
   expect_error(with([](json& k) { k["decoder"] = {{"type", "WordPiece"}}; }), "decoder.type");
   expect_error(with([](json& k) { k["added_tokens"] = json::array({{{"content", "<x>"}}}); }), "added_tokens[0].id");
   expect_error(with([](json& k) { k["added_tokens"] = json::array({{{"id", 9}}}); }), "added_tokens[0].content");
+  // A stray huge id is refused by name instead of sizing the id tables to it (gigabytes).
+  expect_error(with([](json& k) { k["added_tokens"] = json::array({{{"id", 2147483000}, {"content", "<x>"}}}); }),
+               "added_tokens[0].id", "beyond 16777215");
   expect_error(with([](json& k) { k["added_tokens"] = json::array({{{"id", 600}, {"content", "<x>"}, {"single_word", true}}}); }),
                "added_tokens[0].single_word");
 }
