@@ -13,8 +13,12 @@ namespace sdz::tasks {
 
 const char* split_name(Split s) { return s == Split::Q1 ? "q1" : s == Split::Q2 ? "q2" : "eval"; }
 
+namespace {
+double unit(uint64_t h) { return double(h >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1) from 53 bits
+}  // namespace
+
 Split split_of(const std::string& id, const SplitSpec& spec) {
-  double u = double(key_seed({spec.seed, hash_string(id)}) >> 11) * (1.0 / 9007199254740992.0);
+  double u = unit(key_seed({spec.seed, hash_string(id)}));
   if (u < spec.eval_fraction) return Split::Eval;
   double rest = spec.eval_fraction < 1 ? (u - spec.eval_fraction) / (1 - spec.eval_fraction) : 0;
   return rest < spec.q1_fraction ? Split::Q1 : Split::Q2;
@@ -124,8 +128,7 @@ std::vector<Question> load_jsonl_split(const std::string& path, const FieldNames
 
 bool builtin_held_out(const BuiltinTask& task, const std::string& prompt, const SplitSpec& spec) {
   if (spec.eval_fraction <= 0) return false;
-  double u = double(key_seed({spec.seed, hash_string(task.name()), hash_string(prompt)}) >> 11) * (1.0 / 9007199254740992.0);
-  return u < spec.eval_fraction;
+  return unit(key_seed({spec.seed, hash_string(task.name()), hash_string(prompt)})) < spec.eval_fraction;
 }
 
 Question builtin_question(const BuiltinTask& task, const SplitSpec& spec, Split which, uint64_t index) {
