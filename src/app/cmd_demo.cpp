@@ -17,6 +17,7 @@
 #include "sdzero/core/progress.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/core/timer.hpp"
+#include "sdzero/dist/world.hpp"
 #include "sdzero/demo_ini_gen.hpp"
 #include "sdzero/tasks/builtin.hpp"
 
@@ -74,62 +75,110 @@ void check_demo_keys(const Config& cfg, const std::vector<std::string>& methods,
 
 }  // namespace
 
+// The ranks the demo wants when started directly: demo.ranks, or one per core (at most one per seed
+// plus the localization stage: the work comes in that many pieces at first).
+static int demo_ranks(const Config& cfg, const LaunchInfo& li) {
+  if (const int64_t r = cfg.get_int("demo.ranks"); r > 0) return int(r);
+  return std::min<int>(li.cores, int(cfg.get_int("demo.seeds")) + 1);
+}
+
+// One seed's context: its directory, config, and the validation and test slices.
+static DemoContext seed_context(Session& s, const Config& cfg, int64_t i, const DemoGroups& g) {
+  DemoContext d;
+  d.s = &s;
+  d.comm = g.comm, d.leader = g.leader;
+  d.seed = uint64_t(cfg.get_int("run.seed") + i);
+  d.dir = s.run_dir + "/seed-" + std::to_string(d.seed);
+  d.cfg = cfg;
+  d.cfg = d.stage({"--run.seed=" + std::to_string(d.seed)});
+  if (g.leader) make_dirs(d.dir);
+  pipeline::Components probe = pipeline::build_components(d.stage({"--method.name=sft"}), false);
+  std::vector<tasks::Question> held = pipeline::load_questions(probe.data, "eval");
+  const size_t nval = std::min(held.size() / 2, size_t(cfg.get_int("demo.pick_questions")));
+  d.val.assign(held.begin(), held.begin() + long(nval));
+  d.test.assign(held.begin() + long(nval), held.end());
+  return d;
+}
+
 static int demo(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {});
-  Session s = start_session(cl, RunDir::Reuse, kDemoIni);
+  Session s = start_session(cl, RunDir::Reuse, kDemoIni, "built-in demo.ini", demo_ranks);
   Timer total;
   const Config& cfg = s.cfg;
   const std::vector<std::string> methods = items(cfg, "demo.methods"), lrs = items(cfg, "demo.lr_grid");
   check_demo_keys(cfg, methods, lrs);
   const int64_t seeds = cfg.get_int("demo.seeds");
-  // Progress in units of one method stage, so the ETA is right from the first line: pretraining a
-  // base costs about five of them (measured: about 100 s vs 7-36 s), a cached base or localization base
-  // about one (evaluation only), the localization stage about four.
+  const DemoGroups g = carve_groups(s.world->comm(), cfg.get_int("demo.groups"));
+  if (g.count > 1)  // said once, by rank 0, before every group leader speaks for its group
+    log::info(strprintf("demo: %d rank groups of %d rank(s) run stages side by side (demo.groups)", g.count,
+                        s.world->size() / g.count));
+  log::set_speaker(g.leader);
+
+  // The work in two waves, each spread over the groups by a static schedule: first every seed's base
+  // and the localization figure, then (bases on disk) every seed x method x rate. Costs in half method
+  // stages (measured: a base about five stages, a cached base or localization base about one, the
+  // localization stage about four, SD-Zero's two phases about one and a half), which also drive the
+  // progress line's ETA.
   const std::string loc_task = cfg.get_string("demo.localization_task");
   const bool with_localization = !loc_task.empty() && loc_task != "none";
-  std::vector<int64_t> base_units;
-  int64_t units = 0;
-  for (int64_t i = 0; i < seeds; ++i) {
-    base_units.push_back(base_cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 1 : 5);
-    units += base_units.back() + int64_t(methods.size() * lrs.size());
-  }
-  const int64_t loc_units = !with_localization ? 0 : base_cached(s.run_dir + "/localization/base") ? 1 : 4;
-  Progress progress("demo", units + loc_units, "unit");
-
-  std::vector<DemoRow> rows;
-  for (int64_t i = 0; i < seeds; ++i) {
-    DemoContext d;
-    d.s = &s;
-    d.seed = uint64_t(cfg.get_int("run.seed") + i);
-    d.dir = s.run_dir + "/seed-" + std::to_string(d.seed);
-    d.cfg = cfg;
-    d.cfg = d.stage({"--run.seed=" + std::to_string(d.seed)});
-    if (s.world->rank() == 0) make_dirs(d.dir);
-    pipeline::Components probe = pipeline::build_components(d.stage({"--method.name=sft"}), false);
-    std::vector<tasks::Question> held = pipeline::load_questions(probe.data, "eval");
-    const size_t nval = std::min(held.size() / 2, size_t(cfg.get_int("demo.pick_questions")));
-    d.val.assign(held.begin(), held.begin() + long(nval));
-    d.test.assign(held.begin() + long(nval), held.end());
-
-    rows.push_back(ensure_base(d));
-    progress.add(base_units[size_t(i)], "seed " + std::to_string(d.seed) + " base");
+  std::vector<double> wave1;
+  for (int64_t i = 0; i < seeds; ++i)
+    wave1.push_back(base_cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 2 : 10);
+  if (with_localization) wave1.push_back(base_cached(s.run_dir + "/localization/base") ? 2 : 8);
+  struct Run {
+    int64_t seed_index;
+    std::string method, lr;
+  };
+  std::vector<Run> runs;
+  std::vector<double> wave2;
+  for (int64_t i = 0; i < seeds; ++i)
     for (const std::string& m : methods)
-      for (const std::string& lr : lrs) {
-        for (DemoRow& r : run_method(d, m, std::stod(lr))) rows.push_back(std::move(r));
-        progress.add(1, "seed " + std::to_string(d.seed) + " " + m + " lr " + lr);
-      }
+      for (const std::string& lr : lrs) runs.push_back({i, m, lr}), wave2.push_back(m == "sdzero" ? 3 : 2);
+  const std::vector<int> owner1 = schedule(wave1, g.count), owner2 = schedule(wave2, g.count);
+  double my_units = 0;
+  for (size_t i = 0; i < wave1.size(); ++i) my_units += owner1[i] == g.index ? wave1[i] : 0;
+  for (size_t i = 0; i < wave2.size(); ++i) my_units += owner2[i] == g.index ? wave2[i] : 0;
+  Progress progress(g.count > 1 ? strprintf("demo group %d/%d", g.index + 1, g.count) : "demo", int64_t(my_units),
+                    "unit");
+
+  std::vector<DemoContext> ctx;
+  for (int64_t i = 0; i < seeds; ++i) ctx.push_back(seed_context(s, cfg, i, g));
+  // Rows carry their place in the serial order (seed, then base, then methods x rates).
+  const int64_t per_seed = 1 + int64_t(methods.size() * lrs.size()) * 2;
+  GroupResult mine;
+  for (size_t i = 0; i < wave1.size(); ++i) {
+    if (owner1[i] != g.index) continue;
+    if (int64_t(i) < seeds) {
+      mine.rows.push_back({int64_t(i) * per_seed, ensure_base(ctx[i])});
+      progress.add(int64_t(wave1[i]), "seed " + std::to_string(ctx[i].seed) + " base");
+    } else {
+      mine.localization = run_localization(s, cfg, g.comm, g.leader);
+      progress.add(int64_t(wave1[i]), "localization");
+    }
   }
-  nlohmann::json localization = run_localization(s, cfg);
-  if (!localization.is_null()) progress.add(loc_units, "localization");
-  std::string table = write_report(s, cfg, rows, localization, total.seconds());
-  if (s.world->rank() == 0)
-    std::cout << "\n" << table << "\nresults: " << s.run_dir << "/results.md  (total " << format_duration(total.seconds())
+  MPI_Barrier(s.world->comm());  // every base is on disk before any method starts from one
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (owner2[i] != g.index) continue;
+    DemoContext& d = ctx[size_t(runs[i].seed_index)];
+    int64_t order = runs[i].seed_index * per_seed + 1 + int64_t(i % (methods.size() * lrs.size())) * 2;
+    for (DemoRow& r : run_method(d, runs[i].method, std::stod(runs[i].lr))) mine.rows.push_back({order++, std::move(r)});
+    progress.add(int64_t(wave2[i]), "seed " + std::to_string(d.seed) + " " + runs[i].method + " lr " + runs[i].lr);
+  }
+  if (!g.leader) mine = GroupResult();  // the leader speaks for its group
+  GroupResult all = gather_results(s.world->comm(), mine);
+  std::vector<DemoRow> rows;
+  for (auto& [order, row] : all.rows) rows.push_back(std::move(row));
+  if (s.world->rank() != 0) return 0;  // rank 0 holds every row now
+  std::string table = write_report(s, cfg, rows, all.localization, total.seconds());
+  std::cout << "\n" << table << "\nresults: " << s.run_dir << "/results.md  (total " << format_duration(total.seconds())
               << ")\n";
   return 0;
 }
 
 SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train it with each method, evaluate",
             "usage: [mpirun -np N] sdzero demo [--config FILE] [--section.key=value ...]\n"
+            "Started directly, it runs itself under mpirun with one rank per core (demo.ranks; 1 = one process);\n"
+            "the ranks form demo.groups groups that run different seeds and methods at once.\n"
             "`sdzero` with no arguments runs this with the built-in configuration (configs/demo.ini, compiled in;\n"
             "`sdzero help config` lists the schema's defaults, which demo.ini overrides). --config FILE and\n"
             "--section.key=value change only the keys they set: the rest stay demo.ini's.\n"

@@ -13,7 +13,7 @@
 
 namespace sdz::app {
 
-nlohmann::json run_localization(Session& s, const Config& cfg) {
+nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bool leader) {
   const std::string task = cfg.get_string("demo.localization_task");
   if (task.empty() || task == "none") return nlohmann::json();
   DemoContext d;
@@ -21,6 +21,7 @@ nlohmann::json run_localization(Session& s, const Config& cfg) {
   d.seed = uint64_t(cfg.get_int("run.seed"));
   d.dir = s.run_dir + "/localization";
   d.cfg = cfg;
+  d.comm = comm, d.leader = leader;
   std::vector<std::string> ov = {"--data.task=" + task,
                                  "--demo.pretrain_steps=" + cfg.text("demo.localization_pretrain_steps"),
                                  "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens"),
@@ -51,12 +52,12 @@ nlohmann::json run_localization(Session& s, const Config& cfg) {
   lo.max_new_tokens = d.cfg.get_int("method.max_new_tokens");
   lo.slots = cfg.get_int("train.slots");
   lo.seed = d.seed;
-  pipeline::LocalizationResult r = pipeline::evaluate_localization(c, *c.policy, *c.policy, d.test, lo, s.world->comm());
+  pipeline::LocalizationResult r = pipeline::evaluate_localization(c, *c.policy, *c.policy, d.test, lo, comm);
   nlohmann::json summary = r.metrics.to_json();
   summary["task"] = task;
   summary["base_test_avg_at_k"] = base.test.sampling.avg_at_k;
   summary["base_picked_at_step"] = base.info.value("picked_at_step", int64_t(-1));
-  if (s.world->rank() == 0) {
+  if (leader) {
     std::string lines;
     for (const auto& resp : r.responses) lines += resp.to_json().dump() + "\n";
     write_file_atomic(d.dir + "/scores.jsonl", lines);

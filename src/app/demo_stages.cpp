@@ -32,6 +32,18 @@ nlohmann::json DemoRow::to_json() const {
   return j;
 }
 
+DemoRow DemoRow::from_json(const nlohmann::json& j) {
+  DemoRow r;
+  r.model = j.at("model"), r.seed = j.at("seed"), r.lr = j.at("lr"), r.val_avg_k = j.at("val_avg_at_k");
+  r.generations = j.at("generations"), r.demonstrations = j.at("demonstrations"), r.seconds = j.at("seconds");
+  r.test = pipeline::EvalReport::from_json(j.at("test"));
+  r.info = j.at("info");
+  if (j.contains("curve"))
+    for (const auto& p : j.at("curve")) r.curve.push_back({p.at(0).get<int64_t>(), p.at(1).get<double>()});
+  if (j.contains("length_curve")) r.length_curve = j.at("length_curve").get<std::vector<double>>();
+  return r;
+}
+
 pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full) {
   pipeline::EvalProtocol p;
   p.k = cfg.get_int("demo.eval_k");
@@ -48,7 +60,7 @@ pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full) {
 pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model_dir, const pipeline::EvalProtocol& p,
                                         const std::vector<tasks::Question>& questions) {
   pipeline::Components c = pipeline::build_components(d.stage({"--train.init=" + model_dir, "--method.name=sft"}), false);
-  return pipeline::evaluate_policy(c, *c.policy, questions, p, d.s->world->comm());
+  return pipeline::evaluate_policy(c, *c.policy, questions, p, d.comm);
 }
 
 bool base_cached(const std::string& dir) {
@@ -57,7 +69,7 @@ bool base_cached(const std::string& dir) {
 
 DemoRow ensure_base(DemoContext& d) {
   const Config& cfg = d.cfg;
-  MPI_Comm world = d.s->world->comm();
+  MPI_Comm comm = d.comm;  // this stage's rank group
   const std::string base = d.dir + "/base";
   DemoRow row;
   row.model = "base";
@@ -85,7 +97,7 @@ DemoRow ensure_base(DemoContext& d) {
     const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
     const pipeline::EvalProtocol vp = demo_protocol(cfg, false);
     MetricsWriter pre_log;
-    if (d.s->world->rank() == 0) {
+    if (d.leader) {
       make_dirs(d.dir + "/pretrain");
       pre_log = MetricsWriter(d.dir + "/pretrain/metrics.jsonl", /*truncate=*/true);
     }
@@ -93,15 +105,15 @@ DemoRow ensure_base(DemoContext& d) {
     double picked_acc = 0;
     auto picker = [&](int64_t step, double loss) {
       if ((step + 1) % every != 0) return true;
-      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, vp, world).sampling.avg_at_k;
-      if (d.s->world->rank() == 0) pre_log.write({{"step", step + 1}, {"loss", loss}, {"val_avg_at_k", acc}});
+      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, vp, comm).sampling.avg_at_k;
+      if (d.leader) pre_log.write({{"step", step + 1}, {"loss", loss}, {"val_avg_at_k", acc}});
       log::info(strprintf("demo: base after %lld steps: loss %.4f, validation avg@%lld %.1f%% (band %.0f-%.0f%%)",
                           (long long)(step + 1), loss, (long long)vp.k, 100 * acc, 100 * low, 100 * high));
       if (acc >= high) log::warn("demo: the base passed the top of the band between two checks; taking it");
       if (acc >= low) picked_at = step + 1, picked_acc = acc;
       return acc < low;  // stop once in (or past) the band
     };
-    int64_t done = pipeline::pretrain(c, opt, po, world, picker);
+    int64_t done = pipeline::pretrain(c, opt, po, comm, picker);
     if (picked_at < 0) {
       log::warn("demo: the base never reached the band; taking the last step");
       picked_at = done;
@@ -111,14 +123,14 @@ DemoRow ensure_base(DemoContext& d) {
       log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, %s)",
                           (unsigned long long)d.seed, (long long)sc,
                           po.correction_uses_attempt ? "a correction of the answer" : "worked solution"));
-      pipeline::pretrain_self_chains(c, opt, po, world, done, sc, cfg.get_float("demo.self_chain_mix"));
+      pipeline::pretrain_self_chains(c, opt, po, comm, done, sc, cfg.get_float("demo.self_chain_mix"));
       row.info["self_chain_steps"] = sc;
     }
-    if (d.s->world->rank() == 0) {
+    if (d.leader) {
       pipeline::save_policy(*c.policy, *c.tokenizer, base);
       write_file_atomic(base + "/picked.json", row.info.dump());
     }
-    MPI_Barrier(world);
+    MPI_Barrier(comm);
   }
   row.test = evaluate_model_dir(d, base, demo_protocol(cfg, true), d.test);
   row.val_avg_k = evaluate_model_dir(d, base, demo_protocol(cfg, false), d.val).sampling.avg_at_k;
@@ -139,7 +151,7 @@ pipeline::AfterStep curve_hook(DemoContext& d, DemoRow& row, int64_t offset, int
     if (rec.value("generations", 0.0) > 0 && row.model == "sdzero")
       row.length_curve.push_back(rec.value("generated_tokens", 0.0) / rec.value("generations", 1.0));
     if (*next < points && used >= budget * *next / points) {
-      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, demo_protocol(d.cfg, false), d.s->world->comm())
+      double acc = pipeline::evaluate_policy(c, *c.policy, d.val, demo_protocol(d.cfg, false), d.comm)
                        .sampling.avg_at_k;
       row.curve.push_back({offset + used, acc});
       while (*next < points && used >= budget * *next / points) ++*next;
@@ -171,7 +183,7 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
     Config sc = d.stage({"--method.name=srt", "--train.init=" + base, "--train.split=q1",
                          "--optim.lr=" + strprintf("%g", lr), "--budget.max_generations=" + std::to_string(srt_budget),
                          "--train.save=" + dir + "/srt"});
-    pipeline::TrainedRun srt = pipeline::train_run(sc, d.s->world->comm(), dir + "/srt_run");
+    pipeline::TrainedRun srt = pipeline::train_run(sc, d.comm, dir + "/srt_run");
     init = srt.saved_to, used = srt.generations, seconds = srt.seconds;
     DemoRow s;
     s.model = "srt", s.seed = d.seed, s.lr = lr, s.generations = srt.generations, s.seconds = srt.seconds;
@@ -186,12 +198,12 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
                                  "--train.save=" + dir + "/final"};
   if (method == "sdzero") ov.push_back("--train.split=q2");
   pipeline::TrainedRun run =
-      pipeline::train_run(d.stage(ov), d.s->world->comm(), dir, curve_hook(d, row, used, budget - used));
+      pipeline::train_run(d.stage(ov), d.comm, dir, curve_hook(d, row, used, budget - used));
   row.generations = used + run.generations;
   row.seconds = seconds + run.seconds;
-  row.test = pipeline::evaluate_policy(run.c, *run.c.policy, d.test, demo_protocol(d.cfg, true), d.s->world->comm());
+  row.test = pipeline::evaluate_policy(run.c, *run.c.policy, d.test, demo_protocol(d.cfg, true), d.comm);
   row.val_avg_k =
-      pipeline::evaluate_policy(run.c, *run.c.policy, d.val, demo_protocol(d.cfg, false), d.s->world->comm())
+      pipeline::evaluate_policy(run.c, *run.c.policy, d.val, demo_protocol(d.cfg, false), d.comm)
           .sampling.avg_at_k;
   row.curve.push_back({row.generations, row.val_avg_k});
   rows.push_back(row);

@@ -76,7 +76,8 @@ void refuse_an_earlier_run(const std::string& run_dir) {
 }
 
 Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini,
-                      const std::string& builtin_name) {
+                      const std::string& builtin_name,
+                      const std::function<int(const Config&, const LaunchInfo&)>& relaunch_ranks) {
   Session s;
   // Parse before MPI starts: it is pure, so every rank gets the same answer, and a bad config
   // fails fast on every rank without a collective.
@@ -89,6 +90,11 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   const std::string resume = s.cfg.get_string("ckpt.resume");
   if (run_dir == RunDir::Fresh && (resume.empty() || resume == "none")) refuse_an_earlier_run(dir);
   LaunchInfo li = launch_info_from_env();
+  std::string stayed;  // why a wanted relaunch did not happen (logged once the logger is up)
+  if (relaunch_ranks) {
+    const int want = relaunch_ranks(s.cfg, li);
+    if (want > 1) stayed = relaunch_under_mpirun(original_argv(), want);
+  }
   s.threads = threads_per_rank(li, int(s.cfg.get_int("run.threads")));
   ensure_omp_wait_policy(original_argv(), li, s.threads);
 
@@ -98,6 +104,8 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   log::init(s.world->rank(), s.world->size(), log::parse_level(s.cfg.get_string("log.level")),
             s.cfg.get_bool("log.all_ranks"));
   torch::set_num_threads(s.threads);
+  if (!stayed.empty() && !launched_by_mpi_launcher())
+    log::warn("running as one process: " + stayed);
 
   s.run_dir = dir;
   if (run_dir != RunDir::None && s.world->rank() == 0) {

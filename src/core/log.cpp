@@ -14,7 +14,7 @@ namespace {
 struct State {
   int rank = 0, world = 1;
   Level level = Level::Info;
-  bool all_ranks = false;
+  bool all_ranks = false, speaker = true;
   std::ostream* out = &std::cerr;
   std::mutex mu;
 };
@@ -35,7 +35,13 @@ Level parse_level(const std::string& s) {
 void init(int rank, int world, Level level, bool all_ranks) {
   State& s = state();
   std::lock_guard<std::mutex> g(s.mu);
-  s.rank = rank, s.world = world, s.level = level, s.all_ranks = all_ranks;
+  s.rank = rank, s.world = world, s.level = level, s.all_ranks = all_ranks, s.speaker = rank == 0;
+}
+
+void set_speaker(bool speaks) {
+  State& s = state();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.speaker = speaks;
 }
 
 void set_sink(std::ostream* out) {
@@ -47,7 +53,7 @@ void set_sink(std::ostream* out) {
 bool enabled(Level level) {
   const State& s = state();
   if (level < s.level) return false;
-  return level >= Level::Warn || s.rank == 0 || s.all_ranks;
+  return level >= Level::Warn || s.speaker || s.all_ranks;
 }
 
 void write(Level level, const std::string& msg) {

@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/log.hpp"
@@ -52,6 +54,47 @@ void ensure_omp_wait_policy(char** argv, const LaunchInfo&, int threads) {
   execv("/proc/self/exe", argv);
   // exec failed: continue with the active policy, slower but correct.
   log::warn("could not re-execute with OMP_WAIT_POLICY=passive; set it in the environment");
+}
+
+bool launched_by_mpi_launcher() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "SLURM_PROCID", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+static std::string on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  for (const std::string& dir : split(path ? path : "/usr/bin:/bin", ':')) {
+    const std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+std::string relaunch_under_mpirun(char** argv, int ranks) {
+  if (ranks <= 1) return "one rank asked for";
+  if (launched_by_mpi_launcher()) return "already started by a launcher";
+  if (std::getenv("SDZ_RELAUNCHED")) return "relaunched once already";
+  std::string launcher = std::getenv("SDZ_MPIRUN") ? std::getenv("SDZ_MPIRUN") : "";
+  if (launcher.empty()) launcher = on_path("mpirun");
+  if (launcher.empty()) launcher = on_path("mpiexec");
+  if (launcher.empty()) return "no mpirun or mpiexec on PATH (set SDZ_MPIRUN)";
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return "cannot read /proc/self/exe";
+  self[n] = '\0';
+  std::vector<std::string> args = {launcher, "-np", std::to_string(ranks), "--bind-to", "none"};
+  if (::geteuid() == 0) args.push_back("--allow-run-as-root");
+  args.push_back(self);
+  for (char** a = argv + 1; *a; ++a) args.push_back(*a);
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  setenv("SDZ_RELAUNCHED", "1", 1);
+  std::fflush(nullptr);
+  ::execv(launcher.c_str(), cargs.data());
+  unsetenv("SDZ_RELAUNCHED");
+  return "exec " + launcher + " failed";
 }
 
 World::World(int* argc, char*** argv) {

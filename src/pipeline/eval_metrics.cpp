@@ -74,6 +74,15 @@ nlohmann::json SamplingMetrics::to_json() const {
           {"self_revision_rate", self_revision_rate}};
 }
 
+SamplingMetrics SamplingMetrics::from_json(const nlohmann::json& j) {
+  SamplingMetrics m;
+  m.questions = j.at("questions"), m.samples = j.at("samples"), m.k = j.at("k");
+  m.avg_at_k = j.at("avg_at_k"), m.pass_at_k = j.at("pass_at_k"), m.greedy = j.at("greedy");
+  m.greedy_questions = j.at("greedy_questions"), m.mean_length = j.at("mean_length");
+  m.self_revision_rate = j.at("self_revision_rate");
+  return m;
+}
+
 SamplingMetrics sampling_metrics(const SamplingCounts& c, int64_t k) {
   SamplingMetrics m;
   m.k = k;
@@ -123,6 +132,15 @@ nlohmann::json RevisionMetrics::to_json() const {
           {"revised_accuracy", revised_accuracy},
           {"correction_rate", correction_rate},
           {"breakage_rate", breakage_rate}};
+}
+
+RevisionMetrics RevisionMetrics::from_json(const nlohmann::json& j) {
+  RevisionMetrics m;
+  m.cue = j.at("cue"), m.attempts = j.at("attempts"), m.wrong_first = j.at("wrong_first");
+  m.right_first = j.at("right_first"), m.fixed = j.at("fixed"), m.broken = j.at("broken");
+  m.first_accuracy = j.at("first_accuracy"), m.revised_accuracy = j.at("revised_accuracy");
+  m.correction_rate = j.at("correction_rate"), m.breakage_rate = j.at("breakage_rate");
+  return m;
 }
 
 RevisionMetrics revision_metrics(const RevisionCounts& c, const std::string& cue) {
@@ -184,6 +202,14 @@ nlohmann::json HindsightMetrics::to_json() const {
           {"fresh_accuracy", fresh_accuracy},
           {"difference", difference},
           {"difference_stderr", difference_stderr}};
+}
+
+HindsightMetrics HindsightMetrics::from_json(const nlohmann::json& j) {
+  HindsightMetrics m;
+  m.questions = j.at("n"), m.revisions = j.at("revisions"), m.fresh_samples = j.at("fresh_samples");
+  m.revision_accuracy = j.at("revision_accuracy"), m.fresh_accuracy = j.at("fresh_accuracy");
+  m.difference = j.at("difference"), m.difference_stderr = j.at("difference_stderr");
+  return m;
 }
 
 HindsightMetrics hindsight_metrics(const HindsightCounts& c) {

@@ -43,6 +43,20 @@ nlohmann::json EvalReport::to_json() const {
   return j;
 }
 
+EvalReport EvalReport::from_json(const nlohmann::json& j) {
+  EvalReport r;
+  r.sampling = SamplingMetrics::from_json(j.at("sampling"));
+  r.generated_tokens = j.at("generated_tokens"), r.seconds = j.at("seconds");
+  if (j.contains("revision")) {
+    r.revised = true;
+    r.oracle = RevisionMetrics::from_json(j.at("revision").at("oracle"));
+    r.has_rephrase = j.at("revision").contains("rephrase");
+    if (r.has_rephrase) r.rephrase = RevisionMetrics::from_json(j.at("revision").at("rephrase"));
+    r.hindsight = HindsightMetrics::from_json(j.at("hindsight"));
+  }
+  return r;
+}
+
 std::string EvalReport::table(const std::string& title) const {
   const auto& s = sampling;
   std::string out = strprintf("%s: %lld questions, k = %lld\n", title.c_str(), (long long)s.questions, (long long)s.k);

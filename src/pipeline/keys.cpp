@@ -58,6 +58,12 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.localization_pretrain_steps", 600, "Most pretraining steps of the localization task's base.", 1);
   s.add_int("demo.localization_max_new_tokens", 48, "Response length limit on the localization task.", 1);
   s.add_int("demo.localization_questions", 200, "Test questions scored for the localization figure.", 1);
+  s.add_int("demo.ranks", 0, "Started directly (not by mpirun or srun), the demo runs itself again under mpirun with this "
+            "many ranks, one thread each (the tiny models run faster on one thread, and the rank groups run stages side by "
+            "side). 0 = one per core, at most demo.seeds + 1; 1 = stay one process.", 0, 1024);
+  s.add_int("demo.groups", 0, "Rank groups of the demo: each group runs whole stages (a seed's base, one method at one rate, "
+            "the localization figure) with its ranks sharing the work, and the groups run different stages at once. "
+            "0 = one group per rank; 1 = every rank shares every stage. Must divide the number of ranks.", 0, 1024);
   s.add_int("demo.eval_k", 4, "Samples per held-out question for avg@k and pass@k.", 1);
   s.add_float("train.srt_epochs", 3.0, "SRT trains min(train.steps, epochs x traces / questions_per_step) steps "
               "(the released code: 3 epochs).", 0.0);

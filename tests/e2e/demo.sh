@@ -7,13 +7,20 @@
 # the table rows are the means of the per-seed rows, the claim section's differences are the paired
 # per-seed differences (with what each compared method learns from: SDFT reads gold demonstrations, and
 # its rows count them), a second run reuses the cached bases, and the
-# self-chain stage of the base ran and is recorded.
+# self-chain stage of the base ran and is recorded. The first run relaunches itself under mpirun
+# (demo.ranks = 2: two rank groups running stages side by side); a one-process rerun agrees with it.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
        --demo.methods=rft,grpo,sdft,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
        --demo.self_chain_steps=20)
-"$SDZERO" demo "${short[@]}" > "$scratch/demo.log" 2>&1 || { tail -40 "$scratch/demo.log"; fail "demo failed"; }
+# Started directly with demo.ranks = 2, it runs itself under mpirun: two rank groups of one rank run
+# different seeds and methods side by side.
+"$SDZERO" demo "${short[@]}" --demo.ranks=2 > "$scratch/demo.log" 2>&1 || { tail -40 "$scratch/demo.log"; fail "demo failed"; }
+grep -q "sdzero: 2 rank(s), 1 thread(s) per rank" "$scratch/demo.log" || fail "the demo did not relaunch itself with 2 ranks"
+grep -q "demo: 2 rank groups of 1 rank(s)" "$scratch/demo.log" || fail "no rank groups"
+grep -q "^\[[0-9:]* r1\] demo: seed" "$scratch/demo.log" || fail "rank 1 ran no stage of its own"
+cp "$scratch/demo/results.jsonl" "$scratch/grouped.jsonl"
 for seed in 1234 1235; do
   grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
   for m in rft grpo sdft sdzero; do
@@ -107,11 +114,37 @@ loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})
 PY
-# A second run reuses the bases instead of pretraining again.
-"$SDZERO" demo "${short[@]}" --demo.methods=rft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/demo2.log" 2>&1 ||
+# A second run, one process (demo.ranks = 1), reuses the bases instead of pretraining again, and
+# its rows equal the grouped run's to the last bit: which group ran a stage changes nothing.
+"$SDZERO" demo "${short[@]}" --demo.ranks=1 --demo.methods=rft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/demo2.log" 2>&1 ||
   { tail -20 "$scratch/demo2.log"; fail "second demo failed"; }
+grep -q "sdzero: 1 rank(s)" "$scratch/demo2.log" || fail "demo.ranks=1 did not stay one process"
+if grep -q "rank groups" "$scratch/demo2.log"; then fail "one process reported rank groups"; fi
 grep -q "demo: reusing the base model" "$scratch/demo2.log" || fail "the cached base was not reused"
 if grep -q "pretraining the base" "$scratch/demo2.log"; then fail "the second run pretrained again"; fi
+python3 - "$scratch/grouped.jsonl" "$scratch/demo/results.jsonl" <<'PY'
+import json, sys
+def rows(path):
+    out = {}
+    for l in open(path):
+        r = json.loads(l)
+        if "table" in r or (r["model"] != "base" and (r["model"], r["lr"]) != ("rft", 1e-4)):
+            continue
+        r.pop("seconds"); r["test"].pop("seconds")
+        out[(r["model"], r["seed"])] = json.dumps(r, sort_keys=True)
+    return out
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+assert sorted(a) == sorted(b) and len(a) == 4, (sorted(a), sorted(b))
+for k in a:
+    assert a[k] == b[k], (k, a[k][:300], b[k][:300])
+print("demo: 2 rank groups and one process agree on", sorted(a))
+PY
+# Groups that do not divide the ranks are refused by key before any stage starts.
+if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad" --demo.ranks=2 --demo.groups=3 > "$scratch/bad.log" 2>&1; then
+  fail "demo.groups=3 on 2 ranks was accepted"
+fi
+grep -q "demo.groups" "$scratch/bad.log" || { cat "$scratch/bad.log"; fail "the refusal does not name demo.groups"; }
+if grep -q "pretraining" "$scratch/bad.log"; then fail "a stage started before the refusal"; fi
 # Self chains (demo.self_chain_steps): after the pick, the base answers every pretraining question
 # once and trains on "own answer, cue, worked solution"; picked.json records the stage. The
 # localization base is a plain one (no chains).

@@ -8,6 +8,7 @@
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/rng.hpp"
 #include "sdzero/pipeline/eval_metrics.hpp"
+#include "sdzero/pipeline/eval_protocol.hpp"
 
 using namespace sdz::pipeline;
 
@@ -175,4 +176,34 @@ TEST(LocalizationMetrics, SummaryAgreesWithAlgoSummary) {
   }
   EXPECT_EQ(summarize_gaps({}).argmax, -1);
   EXPECT_THROW(summarize_gaps({1.0}, 0.0), sdz::Error);
+}
+
+// The demo's rank groups send their rows to rank 0 as JSON text: a report must come back bit for bit
+// (the table's numbers are these doubles), with or without the revision part.
+TEST(EvalReport, JsonRoundTripIsExact) {
+  EvalReport r;
+  r.sampling = sampling_metrics(three_questions(), 4);
+  r.generated_tokens = 123456, r.seconds = 1.0 / 7;
+  const auto text = [](const EvalReport& x) { return x.to_json().dump(); };
+  EvalReport back = EvalReport::from_json(nlohmann::json::parse(text(r)));
+  EXPECT_EQ(text(back), text(r));
+  EXPECT_FALSE(back.revised);
+  EXPECT_EQ(back.sampling.avg_at_k, r.sampling.avg_at_k);  // exact, not near
+  EXPECT_EQ(back.seconds, 1.0 / 7);
+
+  r.revised = true, r.has_rephrase = true;
+  r.oracle = revision_metrics(std::vector<RevisionRecord>{{false, true}, {true, false}, {false, false}}, "oracle");
+  r.rephrase = revision_metrics(std::vector<RevisionRecord>{{true, true}, {false, true}, {true, true}}, "rephrase");
+  r.hindsight = hindsight_metrics({{{true, false}, {false, false}}, {{true, true}, {true, false}}, {{false, false}, {false, true}}});
+  back = EvalReport::from_json(nlohmann::json::parse(text(r)));
+  EXPECT_EQ(text(back), text(r));
+  EXPECT_TRUE(back.revised && back.has_rephrase);
+  EXPECT_EQ(back.hindsight.difference_stderr, r.hindsight.difference_stderr);
+  EXPECT_EQ(back.oracle.cue, "oracle");
+  r.has_rephrase = false;
+  EXPECT_FALSE(EvalReport::from_json(r.to_json()).has_rephrase);
+  // A report with a field missing is an error, not zeros.
+  nlohmann::json broken = r.to_json();
+  broken["sampling"].erase("avg_at_k");
+  EXPECT_ANY_THROW(EvalReport::from_json(broken));
 }

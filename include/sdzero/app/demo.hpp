@@ -23,6 +23,8 @@ struct DemoContext {
   uint64_t seed = 0;
   std::string dir;  // <run>/seed-<seed>
   std::vector<tasks::Question> val, test;
+  MPI_Comm comm = MPI_COMM_NULL;  // the ranks that run this stage together (the demo's rank group)
+  bool leader = true;             // rank 0 of comm: it writes the stage's files
   // The demo's config with a few keys changed (origins kept, so keys left at their defaults still
   // take the toy prompt values).
   Config stage(const std::vector<std::string>& overrides) const;
@@ -46,6 +48,7 @@ struct DemoRow {
   std::vector<double> length_curve;       // phase 2 (sdzero): mean response length per step
   nlohmann::json info = nlohmann::json::object();  // stage facts (base step, SRT traces, ...)
   nlohmann::json to_json() const;
+  static DemoRow from_json(const nlohmann::json& j);  // the inverse (rows travel between rank groups)
 };
 
 pipeline::EvalProtocol demo_protocol(const Config& cfg, bool full);
@@ -67,7 +70,26 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
 // Self-localization on demo.localization_task (long scratchpad responses): a base for that task
 // (pretrained like the demo's, cached), then per-token gaps of the base as its own reviser.
 // Writes <run>/localization/{scores.jsonl,summary.json}; returns the summary (empty when disabled).
-nlohmann::json run_localization(Session& s, const Config& cfg);
+nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bool leader);
+
+// The demo's rank groups (picotron's process grid, one dimension): demo.groups groups of consecutive
+// ranks (0 = one per rank), each running whole stages with its ranks sharing the work.
+struct DemoGroups {
+  MPI_Comm comm = MPI_COMM_NULL;  // this rank's group
+  int index = 0, count = 1;
+  bool leader = true;  // rank 0 of the group
+};
+DemoGroups carve_groups(MPI_Comm world, int64_t requested);
+// A static schedule: item i (cost costs[i]) goes to the group returned at i. Longest first, each to
+// the least loaded group (ties: the lowest index), so every rank computes the same answer.
+std::vector<int> schedule(const std::vector<double>& costs, int groups);
+// Rows (each with its place in the serial order) and the localization summary from every group's
+// leader, at world rank 0 in serial order; other ranks get nothing.
+struct GroupResult {
+  std::vector<std::pair<int64_t, DemoRow>> rows;
+  nlohmann::json localization;
+};
+GroupResult gather_results(MPI_Comm world, const GroupResult& mine);
 
 // results.md / results.jsonl / curves.json and plots/*.png (tools/plot-demo). Returns the table text.
 std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRow>& rows,

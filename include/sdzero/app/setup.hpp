@@ -2,6 +2,7 @@
 // overrides, choose threads per rank (re-executing for the OpenMP wait policy when needed), start
 // MPI, set up the logger, create the run directory and write the resolved config.ini into it.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,8 +42,11 @@ struct Session {
 enum class RunDir { None, Reuse, Fresh };
 // Starts MPI. `builtin_ini` (when not empty) is a base configuration under --config and overrides,
 // named `builtin_name` in errors.
+// `relaunch_ranks` (when given) reads the resolved config before MPI starts: a result above 1 runs the
+// program again under mpirun with that many ranks when it was started directly (the demo).
 Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini = "",
-                      const std::string& builtin_name = "built-in demo.ini");
+                      const std::string& builtin_name = "built-in demo.ini",
+                      const std::function<int(const Config&, const LaunchInfo&)>& relaunch_ranks = nullptr);
 // The refusal of RunDir::Fresh, before anything is written: an sdz::Error when run_dir holds an earlier run.
 void refuse_an_earlier_run(const std::string& run_dir);
 

@@ -50,6 +50,7 @@ struct SamplingMetrics {
   double mean_length = 0, self_revision_rate = 0;
   nlohmann::json to_json() const;  // questions samples k avg_at_k pass_at_k greedy greedy_questions
                                    // mean_length self_revision_rate
+  static SamplingMetrics from_json(const nlohmann::json& j);  // the inverse, exact
 };
 SamplingMetrics sampling_metrics(const SamplingCounts& c, int64_t k);
 SamplingMetrics sampling_metrics(const std::vector<QuestionSamples>& qs, int64_t k);
@@ -75,6 +76,7 @@ struct RevisionMetrics {
   double breakage_rate = 0;    // broken / right_first (0 when none was right)
   nlohmann::json to_json() const;  // cue attempts wrong_first right_first fixed broken first_accuracy
                                    // revised_accuracy correction_rate breakage_rate
+  static RevisionMetrics from_json(const nlohmann::json& j);
 };
 RevisionMetrics revision_metrics(const RevisionCounts& c, const std::string& cue);
 RevisionMetrics revision_metrics(const std::vector<RevisionRecord>& rs, const std::string& cue);
@@ -100,6 +102,7 @@ struct HindsightMetrics {
   double difference_stderr = 0;  // sd(d_q) / sqrt(n), paired over questions; 0 when n < 2
   nlohmann::json to_json() const;  // n revisions fresh_samples revision_accuracy fresh_accuracy
                                    // difference difference_stderr
+  static HindsightMetrics from_json(const nlohmann::json& j);
 };
 HindsightMetrics hindsight_metrics(const HindsightCounts& c);
 HindsightMetrics hindsight_metrics(const std::vector<HindsightRecord>& rs);

@@ -47,6 +47,8 @@ struct EvalReport {
   // {"sampling": {...}, "revision": {"oracle": {...}, "rephrase": {...}}, "hindsight": {...},
   //  "generated_tokens", "seconds"}; revision/hindsight only when measured.
   nlohmann::json to_json() const;
+  // The inverse (doubles round-trip exactly): ranks that evaluated different models send reports as JSON.
+  static EvalReport from_json(const nlohmann::json& j);
   std::string table(const std::string& title) const;  // a few aligned lines for people
 };
 

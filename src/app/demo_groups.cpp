@@ -1,0 +1,61 @@
+// The demo's rank groups. The demo's models are tiny (0.64M parameters): one rank shares a stage's
+// work with others poorly (small matrices, a collective per step), while separate stages (a seed's
+// base, one method at one rate) need nothing from each other. So the ranks are carved into groups
+// that run different stages at once, and only the finished rows travel, once, to rank 0.
+#include <algorithm>
+#include <numeric>
+
+#include "sdzero/app/demo.hpp"
+#include "sdzero/core/error.hpp"
+#include "sdzero/core/strings.hpp"
+#include "sdzero/dist/collectives.hpp"
+
+namespace sdz::app {
+
+DemoGroups carve_groups(MPI_Comm world, int64_t requested) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  DemoGroups g;
+  g.count = requested > 0 ? int(requested) : size;
+  if (g.count > size || size % g.count != 0)
+    throw Error(strprintf("%d group(s) cannot split %d rank(s) evenly", g.count, size), "demo.groups",
+                "use a divisor of the number of ranks, or 0 for one group per rank");
+  const int per = size / g.count;
+  g.index = rank / per;
+  MPI_Comm_split(world, g.index, rank, &g.comm);
+  g.leader = rank % per == 0;
+  return g;
+}
+
+std::vector<int> schedule(const std::vector<double>& costs, int groups) {
+  SDZ_CHECK(groups > 0, "schedule needs at least one group", "demo.groups");
+  std::vector<size_t> order(costs.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return costs[a] > costs[b]; });
+  std::vector<double> load(size_t(groups), 0.0);
+  std::vector<int> owner(costs.size(), 0);
+  for (size_t i : order) {
+    const int g = int(std::min_element(load.begin(), load.end()) - load.begin());
+    owner[i] = g;
+    load[size_t(g)] += costs[i];
+  }
+  return owner;
+}
+
+GroupResult gather_results(MPI_Comm world, const GroupResult& mine) {
+  nlohmann::json j = {{"rows", nlohmann::json::array()}, {"localization", mine.localization}};
+  for (const auto& [order, row] : mine.rows) j["rows"].push_back({order, row.to_json()});
+  const std::string text = j.dump();
+  const std::vector<Bytes> all = gatherv(world, 0, Bytes(text.begin(), text.end()));
+  GroupResult out;
+  for (const Bytes& b : all) {
+    const nlohmann::json part = nlohmann::json::parse(std::string(b.begin(), b.end()));
+    for (const auto& r : part.at("rows")) out.rows.push_back({r.at(0).get<int64_t>(), DemoRow::from_json(r.at(1))});
+    if (!part.at("localization").is_null()) out.localization = part.at("localization");
+  }
+  std::stable_sort(out.rows.begin(), out.rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+}  // namespace sdz::app
