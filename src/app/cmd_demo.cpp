@@ -20,6 +20,7 @@
 #include "sdzero/dist/world.hpp"
 #include "sdzero/demo_ini_gen.hpp"
 #include "sdzero/tasks/builtin.hpp"
+#include "sdzero/tasks/dataset.hpp"
 
 namespace sdz::app {
 
@@ -40,12 +41,23 @@ std::vector<std::string> items(const Config& cfg, const std::string& key) {
 // Everything the demo reads that the schema alone cannot check, before the first minute of work:
 // a typo here would otherwise surface after the bases were pretrained.
 void check_demo_keys(const Config& cfg, const std::vector<std::string>& methods, const std::vector<std::string>& lrs) {
-  static const std::vector<std::string> known = {"sft", "rft", "grpo", "sdft", "sdzero"};
+  static const std::vector<std::string> known = {"sft", "rft", "grpo", "sdft", "sdft_other", "sdzero"};
   for (size_t i = 0; i < methods.size(); ++i) {
     if (std::find(known.begin(), known.end(), methods[i]) == known.end())
-      throw Error("unknown method \"" + methods[i] + "\"", "demo.methods", "use any of sft, rft, grpo, sdft, sdzero");
+      throw Error("unknown method \"" + methods[i] + "\"", "demo.methods",
+                  "use any of sft, rft, grpo, sdft, sdft_other, sdzero");
     if (std::find(methods.begin(), methods.begin() + long(i), methods[i]) != methods.begin() + long(i))
       throw Error("method \"" + methods[i] + "\" listed twice", "demo.methods");
+  }
+  // sdft_other is SDFT reading demonstrations in the other style (data.demo_style = other): a task
+  // without them must fail now, naming the list, not after the bases are pretrained.
+  if (std::find(methods.begin(), methods.end(), "sdft_other") != methods.end()) {
+    try {
+      tasks::dataset_spec_from(Config::load_over(cfg.schema(), cfg.to_ini(), "the demo's configuration", "",
+                                                 {"--data.demo_style=other"}));
+    } catch (const Error& e) {
+      throw Error(std::string("sdft_other: ") + e.what(), "demo.methods", "drop sdft_other for this task");
+    }
   }
   for (const std::string& l : lrs) {
     char* end = nullptr;
@@ -78,6 +90,7 @@ void check_demo_keys(const Config& cfg, const std::vector<std::string>& methods,
 // The ranks the demo wants when started directly: demo.ranks, or one per core (at most one per seed
 // plus the localization stage: the work comes in that many pieces at first).
 static int demo_ranks(const Config& cfg, const LaunchInfo& li) {
+  check_demo_keys(cfg, items(cfg, "demo.methods"), items(cfg, "demo.lr_grid"));  // one process says what is wrong
   if (const int64_t r = cfg.get_int("demo.ranks"); r > 0) return int(r);
   return std::min<int>(li.cores, int(cfg.get_int("demo.seeds")) + 1);
 }
@@ -187,8 +200,8 @@ SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train i
             "<run>/seed-N/base; delete it to pretrain again), then every method of demo.methods at every\n"
             "learning rate of demo.lr_grid with demo.budget generations. Writes results.md (the tables),\n"
             "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.\n"
-            "SDFT's teacher reads each question's demonstration: the worked solution, or with\n"
-            "--data.demo_style=other the same answer in another notation (docs/DEMO.md).",
+            "SDFT's teacher reads each question's demonstration: the worked solution (sdft), or what another\n"
+            "model might write (sdft_other: data.demo_style = other; cd: another of the correct equations).",
             demo);
 
 }  // namespace sdz::app

@@ -94,7 +94,10 @@ std::string claim_section(const std::vector<std::string>& models,
     int64_t gold = 0;
     for (const DemoRow* r : by[m][chosen.at(m)]) gold = std::max(gold, r->demonstrations);
     any_gold = any_gold || gold > 0;
-    const std::string source = m == "base" ? "-" : gold > 0 ? "gold demonstrations" : "binary reward";
+    const std::string source = m == "base"            ? "-"
+                               : m == "sdft_other"    ? "gold demonstrations, another answer"
+                               : gold > 0             ? "gold demonstrations"
+                                                      : "binary reward";
     const Stat st = stat(d);
     const bool holds = m == "base" ? st.mean >= 10 : st.mean > 0;
     std::string diff = st.n > 1 ? strprintf("%+.1f ± %.1f", st.mean, st.sd) : strprintf("%+.1f", st.mean);
@@ -110,6 +113,10 @@ std::string claim_section(const std::vector<std::string>& models,
     t += "\nA method that learns from gold demonstrations reads the dataset's worked solution of every question "
          "it trains on (the column \"gold demonstrations read\" above); SD-Zero, RFT and GRPO see only the "
          "verifier's binary reward. Same questions and budget, not the same information.\n";
+  if (by.count("sdft_other"))
+    t += "\nsdft reads, for every question it trains on, the very solution the base was pretrained to write for it; "
+         "sdft_other reads another correct answer in the same notation where the question has several "
+         "(data.demo_style = other), as the paper's demonstrations come from another model.\n";
   return t;
 }
 

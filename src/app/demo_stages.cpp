@@ -193,10 +193,13 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
     rows.push_back(s);
     row.curve.push_back({srt.generations, s.val_avg_k});
   }
-  std::vector<std::string> ov = {"--method.name=" + method, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
+  // sdft_other: SDFT whose teacher reads demonstrations in the other style (data.demo_style = other).
+  const std::string algo = method == "sdft_other" ? "sdft" : method;
+  std::vector<std::string> ov = {"--method.name=" + algo, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
                                  "--budget.max_generations=" + std::to_string(budget - used),
                                  "--train.save=" + dir + "/final"};
   if (method == "sdzero") ov.push_back("--train.split=q2");
+  if (method == "sdft_other") ov.push_back("--data.demo_style=other");
   pipeline::TrainedRun run =
       pipeline::train_run(d.stage(ov), d.comm, dir, curve_hook(d, row, used, budget - used));
   row.generations = used + run.generations;

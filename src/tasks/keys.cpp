@@ -21,8 +21,8 @@ void declare_tasks_keys(Schema& s) {
   s.add_string("data.demo_field", "demonstration,solution", "Field names of a worked solution (SDFT demonstrations).");
   s.add_string("data.demo_style", "own",
                "Built-in tasks' demonstrations (what SDFT's teacher reads): own (the worked solution, the "
-               "pretraining's notation) or other (another notation with the same answer, as demonstrations "
-               "from another model; div only).",
+               "pretraining's notation) or other (what another model might write: div the same answer in another "
+               "notation; cd another of the correct equations where there are several; div and cd only).",
                {"own", "other"});
   s.add_string("data.id_field", "id", "Field names of a stable question id (default: file:line); splits hash the id.");
   s.add_string("data.kind_field", "kind", "Field names of the per-row verifier kind.");
@@ -131,8 +131,8 @@ DatasetSpec dataset_spec_from(const Config& c) {
     throw Error("data.task = " + d.task + " is a built-in task and reads no file",
                 d.path.empty() ? "data.eval_path" : "data.path", "set data.task = jsonl to read the file, or leave the key empty");
   if (d.knobs.demo_other_style && (d.task == "jsonl" || !make_builtin_task(d.task, d.knobs)->has_other_style_demonstrations()))
-    throw Error("demonstrations in another style exist for the built-in div task only, not '" + d.task + "'",
-                "data.demo_style", "use data.demo_style = own, or data.task = div");
+    throw Error("demonstrations in another style exist for the built-in div and cd tasks only, not '" + d.task + "'",
+                "data.demo_style", "use data.demo_style = own, or data.task = div or cd");
   return d;
 }
 

@@ -55,6 +55,23 @@ class Cd : public BuiltinTask {
       if (c.v == t) return write(c);
     return "";
   }
+  // data.demo_style = other: where several equations hit the target, one of the others than the worked
+  // solution (by a hash of the question), the first in the search order the pretraining teaches. A
+  // correct answer in the same notation that the base was not taught to write for this question, as a
+  // demonstration from another model would be; a question with one answer keeps it.
+  std::string demonstration(const Problem& p) const override {
+    const std::string own = solution(p);
+    std::vector<int64_t> n;
+    int64_t t;
+    if (!k_.demo_other_style || !parse_numbers_target(p.question, n, t)) return own;
+    std::vector<std::string> others;
+    for (const auto& c : candidates(n))
+      if (c.v == t && write(c) != own && std::find(others.begin(), others.end(), write(c)) == others.end())
+        others.push_back(write(c));
+    if (others.empty()) return own;
+    return others[hash_string(p.question) % others.size()];
+  }
+  bool has_other_style_demonstrations() const override { return true; }
   std::string wrong_attempt(const Problem& p, uint64_t seed) const override {
     std::vector<int64_t> n;
     int64_t t;

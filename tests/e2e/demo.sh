@@ -12,7 +12,7 @@
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
-       --demo.methods=rft,grpo,sdft,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
+       --demo.methods=rft,grpo,sdft,sdft_other,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
        --demo.self_chain_steps=20)
 # Started directly with demo.ranks = 2, it runs itself under mpirun: two rank groups of one rank run
 # different seeds and methods side by side.
@@ -23,7 +23,7 @@ grep -q "^\[[0-9:]* r1\] demo: seed" "$scratch/demo.log" || fail "rank 1 ran no 
 cp "$scratch/demo/results.jsonl" "$scratch/grouped.jsonl"
 for seed in 1234 1235; do
   grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
-  for m in rft grpo sdft sdzero; do
+  for m in rft grpo sdft sdft_other sdzero; do
     for lr in 0.0001 0.0003; do
       grep -q "demo: seed $seed: post-training the base with $m at lr $lr" "$scratch/demo.log" || fail "stage $seed $m $lr did not run"
     done
@@ -42,9 +42,9 @@ d = sys.argv[1]
 lines = [json.loads(l) for l in open(d + "/results.jsonl")]
 runs = [l for l in lines if "table" not in l]
 tables = [l for l in lines if l.get("table") in ("main", "revision")]
-models = ["base", "rft", "grpo", "sdft", "srt", "sdzero"]
+models = ["base", "rft", "grpo", "sdft", "sdft_other", "srt", "sdzero"]
 assert sorted({r["model"] for r in runs}) == sorted(models), {r["model"] for r in runs}
-assert len(runs) == 2 * (1 + 2 * 5), len(runs)  # per seed: base + 2 rates x (rft, grpo, sdft, srt, sdzero)
+assert len(runs) == 2 * (1 + 2 * 6), len(runs)  # per seed: base + 2 rates x (rft, grpo, sdft, sdft_other, srt, sdzero)
 # The same budget for every method, from its own budget counters (sdzero = SRT share + phase 2).
 for r in runs:
     if r["model"] in ("base",):
@@ -59,8 +59,9 @@ for r in runs:
     assert r["generations"] == 128, r
     assert last["budget/generations"] + phase1 == 128, (r["model"], last["budget/generations"], phase1)
     assert len(r["curve"]) >= 3 and r["curve"][-1][0] == 128, r["curve"]
-    # SDFT's teacher reads the gold demonstration of every sampled question; the others none.
-    assert r["demonstrations"] == (128 if r["model"] == "sdft" else 0), (r["model"], r["demonstrations"])
+    # SDFT's teacher reads the gold demonstration of every sampled question (sdft_other: another
+    # correct answer where there are several); the others none.
+    assert r["demonstrations"] == (128 if r["model"] in ("sdft", "sdft_other") else 0), (r["model"], r["demonstrations"])
 # Each table row is the mean over seeds of the per-seed rows at its learning rate ...
 for t in tables:
     rows = [r for r in runs if r["model"] == t["model"] and (t["model"] == "base" or r["lr"] == t["lr"])]
@@ -93,7 +94,7 @@ for t in tables:
     assert cells[col] == want, (t["model"], t["table"], cells[col], want)
 # The claim section: SD-Zero minus each model, paired by seed, each at its chosen rate.
 claims = [l for l in lines if l.get("table") == "claim"]
-assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft"], claims
+assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other"], claims
 rate = {t["model"]: t["lr"] for t in tables if t["table"] == "main"}
 def acc(m, seed):
     return next(r for r in runs if r["model"] == m and r["seed"] == seed and (m == "base" or r["lr"] == rate[m]))["test"]["sampling"]["avg_at_k"]
@@ -101,8 +102,8 @@ for c in claims:
     d = [100 * (acc("sdzero", seed) - acc(c["model"], seed)) for seed in (1234, 1235)]
     assert abs(c["difference"]["mean"] - sum(d) / 2) < 1e-9, (c, d)
     assert c["holds"] == (c["difference"]["mean"] >= 10 if c["model"] == "base" else c["difference"]["mean"] > 0), c
-    assert c["reads_demonstrations"] == (c["model"] == "sdft"), c
-    source = "-" if c["model"] == "base" else "gold demonstrations" if c["model"] == "sdft" else "binary reward"
+    assert c["reads_demonstrations"] == (c["model"] in ("sdft", "sdft_other")), c
+    source = {"base": "-", "sdft": "gold demonstrations", "sdft_other": "gold demonstrations, another answer"}.get(c["model"], "binary reward")
     want = "| %s | %s | %+.1f ± %.1f | %s" % (c["model"], source, c["difference"]["mean"], c["difference"]["sd"],
                                             "yes" if c["holds"] else "no")
     assert want in md, want
@@ -110,6 +111,7 @@ for c in claims:
     assert c["within_spread"] == spread, c
     assert (want + " (within the spread)" in md) == spread, (want, md)
 assert "Same questions and budget, not the same information." in md
+assert "sdft_other reads another correct answer in the same notation" in md
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})
@@ -139,6 +141,13 @@ for k in a:
     assert a[k] == b[k], (k, a[k][:300], b[k][:300])
 print("demo: 2 rank groups and one process agree on", sorted(a))
 PY
+# sdft_other on a task without other-style demonstrations is refused by key, by the one process,
+# before it relaunches or pretrains anything.
+if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad0" --data.task=mul --demo.methods=sdft_other > "$scratch/bad0.log" 2>&1; then
+  fail "sdft_other on mul was accepted"
+fi
+grep -q "demo.methods" "$scratch/bad0.log" && grep -q "sdft_other" "$scratch/bad0.log" || { cat "$scratch/bad0.log"; fail "the refusal does not name demo.methods"; }
+if grep -q "rank(s)" "$scratch/bad0.log"; then fail "the refusal came after the relaunch"; fi
 # Groups that do not divide the ranks are refused by key before any stage starts.
 if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad" --demo.ranks=2 --demo.groups=3 > "$scratch/bad.log" 2>&1; then
   fail "demo.groups=3 on 2 ranks was accepted"

@@ -92,6 +92,32 @@ TEST(Builtin, CdCorrectionIsTheAnswerNearestTheFailedAttempt) {
   EXPECT_EQ(t->correction(p, "garbage"), "3*2=6");
 }
 
+// cd with data.demo_style = other: where several equations hit the target, another correct one than
+// the worked solution (the same for the same question), in the same notation; one answer: that one.
+TEST(Builtin, CdOtherStyleDemonstrationsAreAnotherCorrectEquation) {
+  TaskKnobs k;
+  k.demo_other_style = true;
+  auto t = make_builtin_task("cd", k);
+  EXPECT_TRUE(t->has_other_style_demonstrations());
+  Problem several{"3,7,2,9>6", "3,7,2,9>6", "6"};  // 3*2=6 (the worked solution), 9-3=6
+  EXPECT_EQ(t->solution(several), "3*2=6");
+  EXPECT_EQ(t->demonstration(several), "9-3=6");
+  EXPECT_EQ(make_builtin_task("cd")->demonstration(several), "3*2=6");
+  Problem one{"3,7,2,9>63", "3,7,2,9>63", "63"};  // only 7*9
+  EXPECT_EQ(t->demonstration(one), "7*9=63");
+  sdz::Rng r(5);
+  int differ = 0;
+  for (int i = 0; i < 300; ++i) {
+    Problem q = t->generate(r.next());
+    const std::string d = t->demonstration(q);
+    EXPECT_EQ(verify_builtin("cd", d, q.target).reward, 1.0) << q.question << " " << d;
+    EXPECT_EQ(d, t->demonstration(q));
+    differ += d != t->solution(q);
+  }
+  EXPECT_GT(differ, 60);   // several answers are common (about half of the questions) ...
+  EXPECT_LT(differ, 240);  // ... but not universal
+}
+
 // data.demo_style = other: long division by tens and units, every step true, the same answer last; the
 // worked solution (pretraining, correction) is unchanged; own style is the worked solution.
 TEST(Builtin, DivOtherStyleDemonstrationsReachTheSameAnswer) {
@@ -103,6 +129,7 @@ TEST(Builtin, DivOtherStyleDemonstrationsReachTheSameAnswer) {
   EXPECT_EQ(t->solution(p), "57*8=456");
   EXPECT_EQ(make_builtin_task("div")->demonstration(p), "57*8=456");
   EXPECT_FALSE(make_builtin_task("mul")->has_other_style_demonstrations());
+  EXPECT_FALSE(make_builtin_task("countdown")->has_other_style_demonstrations());
   sdz::Rng r(11);
   for (int i = 0; i < 200; ++i) {
     Problem q = t->generate(r.next());
