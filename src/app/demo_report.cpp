@@ -110,9 +110,9 @@ std::string claim_section(const std::vector<std::string>& models,
                           {"within_spread", within_spread}, {"reads_demonstrations", gold > 0}});
   }
   if (any_gold)
-    t += "\nA method that learns from gold demonstrations reads the dataset's worked solution of every question "
-         "it trains on (the column \"gold demonstrations read\" above); SD-Zero, RFT and GRPO see only the "
-         "verifier's binary reward. Same questions and budget, not the same information.\n";
+    t += "\nA method that learns from gold demonstrations reads a correct solution of every question it trains on "
+         "(the column \"gold demonstrations read\" above); SD-Zero, RFT and GRPO see only the verifier's binary "
+         "reward. Same questions and budget, not the same information.\n";
   if (by.count("sdft_other"))
     t += "\nsdft reads, for every question it trains on, the very solution the base was pretrained to write for it; "
          "sdft_other reads another correct answer in the same notation where the question has several "
