@@ -123,8 +123,8 @@ static int demo(const std::vector<std::string>& args) {
   const int64_t seeds = cfg.get_int("demo.seeds");
   const DemoGroups g = carve_groups(s.world->comm(), cfg.get_int("demo.groups"));
   if (g.count > 1)  // said once, by rank 0, before every group leader speaks for its group
-    log::info(strprintf("demo: %d rank groups of %d rank(s) run stages side by side (demo.groups)", g.count,
-                        s.world->size() / g.count));
+    log::info(strprintf("demo: %d rank groups of %d rank(s) run stages side by side (demo.groups; "
+                        "--demo.ranks=1 runs one process)", g.count, s.world->size() / g.count));
   log::set_speaker(g.leader);
 
   // The work in two waves, each spread over the groups by a static schedule: first every seed's base

@@ -3,6 +3,7 @@
 
 #include "sdzero/dist/nccl.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,7 +35,11 @@ LaunchInfo launch_info_from_env() {
   int slurm_local = 0;
   if (const char* t = std::getenv("SLURM_TASKS_PER_NODE")) slurm_local = std::atoi(t);  // "3(x2)" -> 3
   li.local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", slurm_local > 0 ? slurm_local : env_int("MPI_LOCALNRANKS", 1));
+  // The CPUs this process may run on (a container's or job's cpuset), not every CPU of the host.
   long online = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0) online = CPU_COUNT(&allowed);
   li.cores = env_int("SLURM_CPUS_ON_NODE", online > 0 ? int(online) : 1);
   return li;
 }
@@ -83,7 +88,8 @@ std::string relaunch_under_mpirun(char** argv, int ranks) {
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) return "cannot read /proc/self/exe";
   self[n] = '\0';
-  std::vector<std::string> args = {launcher, "-np", std::to_string(ranks), "--bind-to", "none"};
+  // --oversubscribe: mpirun counts physical cores as slots, and `ranks` counts the CPUs we may use.
+  std::vector<std::string> args = {launcher, "-np", std::to_string(ranks), "--bind-to", "none", "--oversubscribe"};
   if (::geteuid() == 0) args.push_back("--allow-run-as-root");
   args.push_back(self);
   for (char** a = argv + 1; *a; ++a) args.push_back(*a);
@@ -91,6 +97,7 @@ std::string relaunch_under_mpirun(char** argv, int ranks) {
   for (std::string& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
   setenv("SDZ_RELAUNCHED", "1", 1);
+  std::fprintf(stderr, "sdzero: running again as %s -np %d\n", launcher.c_str(), ranks);
   std::fflush(nullptr);
   ::execv(launcher.c_str(), cargs.data());
   unsetenv("SDZ_RELAUNCHED");
