@@ -118,8 +118,7 @@ static int demo(const std::vector<std::string>& args) {
   Session s = start_session(cl, RunDir::Reuse, kDemoIni, "built-in demo.ini", demo_ranks);
   Timer total;
   const Config& cfg = s.cfg;
-  const std::vector<std::string> methods = items(cfg, "demo.methods"), lrs = items(cfg, "demo.lr_grid");
-  check_demo_keys(cfg, methods, lrs);
+  const std::vector<std::string> methods = items(cfg, "demo.methods"), lrs = items(cfg, "demo.lr_grid");  // checked by demo_ranks
   const int64_t seeds = cfg.get_int("demo.seeds");
   const DemoGroups g = carve_groups(s.world->comm(), cfg.get_int("demo.groups"));
   if (g.count > 1)  // said once, by rank 0, before every group leader speaks for its group
