@@ -13,10 +13,10 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 Level parse_level(const std::string& s);  // "debug" | "info" | "warn" | "error"
 
 void init(int rank, int world, Level level = Level::Info, bool all_ranks = false);
-void set_sink(std::ostream* out);
+void set_sink(std::ostream* out);  // default std::cerr; tests capture lines here
 // Whether this rank prints info and debug lines (init: rank 0 does). Ranks that run their own
 // stages side by side each speak for their group.
-void set_speaker(bool speaks);  // default std::cerr; tests capture lines here
+void set_speaker(bool speaks);
 bool enabled(Level level);
 void write(Level level, const std::string& msg);
 

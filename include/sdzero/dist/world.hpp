@@ -29,7 +29,7 @@ void ensure_omp_wait_policy(char** argv, const LaunchInfo& li, int threads);
 // Whether a launcher (mpirun, srun, a PMI) started this process, whatever its world size.
 bool launched_by_mpi_launcher();
 // A program started directly that wants `ranks` ranks on this node (the demo: one per core) runs
-// itself again as `mpirun -np ranks --bind-to none <this program> argv[1..]` ($SDZ_MPIRUN, else
+// itself again as `mpirun -np ranks --bind-to none --oversubscribe <this program> argv[1..]` ($SDZ_MPIRUN, else
 // mpirun/mpiexec on PATH; --allow-run-as-root as root). Never returns when it does. Returns why it did
 // not otherwise: under a launcher already, relaunched once already (SDZ_RELAUNCHED), no launcher
 // program, or exec failed; the caller then goes on as one process.
