@@ -142,12 +142,13 @@ namespace {
 
 // Evaluates the validation slice whenever the run's generations cross the next of n evenly spaced
 // points of its budget, so every method's curve has points at the same budget fractions.
+// SFT generates nothing: its curve runs over the demonstrations it has read instead.
 pipeline::AfterStep curve_hook(DemoContext& d, DemoRow& row, int64_t offset, int64_t budget) {
   const int64_t points = std::max<int64_t>(1, d.cfg.get_int("demo.curve_points"));
   auto next = std::make_shared<int64_t>(1);
   return [&d, &row, offset, budget, points, next](int64_t, nlohmann::json& rec, pipeline::Components& c) {
-    const int64_t used = rec.value("budget/generations", int64_t(0));
     row.demonstrations += int64_t(rec.value("samples/demonstrations", 0.0));
+    const int64_t used = row.model == "sft" ? row.demonstrations : rec.value("budget/generations", int64_t(0));
     if (rec.value("generations", 0.0) > 0 && row.model == "sdzero")
       row.length_curve.push_back(rec.value("generated_tokens", 0.0) / rec.value("generations", 1.0));
     if (*next < points && used >= budget * *next / points) {
@@ -200,6 +201,11 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
                                  "--train.save=" + dir + "/final"};
   if (method == "sdzero") ov.push_back("--train.split=q2");
   if (method == "sdft_other") ov.push_back("--data.demo_style=other");
+  // SFT reads one demonstration per question and step and samples nothing, so the generation budget
+  // never stops it: it gets as many demonstrations as SDFT's teacher reads, one per generation.
+  if (method == "sft")
+    ov.push_back("--train.steps=" +
+                 std::to_string(std::max<int64_t>(1, budget / d.cfg.get_int("train.questions_per_step"))));
   pipeline::TrainedRun run =
       pipeline::train_run(d.stage(ov), d.comm, dir, curve_hook(d, row, used, budget - used));
   row.generations = used + run.generations;
@@ -208,7 +214,7 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
   row.val_avg_k =
       pipeline::evaluate_policy(run.c, *run.c.policy, d.val, demo_protocol(d.cfg, false), d.comm)
           .sampling.avg_at_k;
-  row.curve.push_back({row.generations, row.val_avg_k});
+  row.curve.push_back({method == "sft" ? row.demonstrations : row.generations, row.val_avg_k});
   rows.push_back(row);
   return rows;
 }

@@ -5,14 +5,14 @@
 # stage ran, every method used exactly the same generation budget (its own budget counters say so),
 # the tables, curves and plots were written, the numbers in results.md equal those in results.jsonl,
 # the table rows are the means of the per-seed rows, the claim section's differences are the paired
-# per-seed differences (with what each compared method learns from: SDFT reads gold demonstrations, and
+# per-seed differences (with what each compared method learns from: SFT and SDFT read gold demonstrations, and
 # its rows count them), a second run reuses the cached bases, and the
 # self-chain stage of the base ran and is recorded. The first run relaunches itself under mpirun
 # (demo.ranks = 2: two rank groups running stages side by side); a one-process rerun agrees with it.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
-       --demo.methods=rft,grpo,sdft,sdft_other,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
+       --demo.methods=sft,rft,grpo,sdft,sdft_other,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
        --demo.self_chain_steps=20)
 # Started directly with demo.ranks = 2, it runs itself under mpirun: two rank groups of one rank run
 # different seeds and methods side by side.
@@ -23,7 +23,7 @@ grep -q "^\[[0-9:]* r1\] demo: seed" "$scratch/demo.log" || fail "rank 1 ran no 
 cp "$scratch/demo/results.jsonl" "$scratch/grouped.jsonl"
 for seed in 1234 1235; do
   grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
-  for m in rft grpo sdft sdft_other sdzero; do
+  for m in sft rft grpo sdft sdft_other sdzero; do
     for lr in 0.0001 0.0003; do
       grep -q "demo: seed $seed: post-training the base with $m at lr $lr" "$scratch/demo.log" || fail "stage $seed $m $lr did not run"
     done
@@ -42,9 +42,9 @@ d = sys.argv[1]
 lines = [json.loads(l) for l in open(d + "/results.jsonl")]
 runs = [l for l in lines if "table" not in l]
 tables = [l for l in lines if l.get("table") in ("main", "revision")]
-models = ["base", "rft", "grpo", "sdft", "sdft_other", "srt", "sdzero"]
+models = ["base", "sft", "rft", "grpo", "sdft", "sdft_other", "srt", "sdzero"]
 assert sorted({r["model"] for r in runs}) == sorted(models), {r["model"] for r in runs}
-assert len(runs) == 2 * (1 + 2 * 6), len(runs)  # per seed: base + 2 rates x (rft, grpo, sdft, sdft_other, srt, sdzero)
+assert len(runs) == 2 * (1 + 2 * 7), len(runs)  # per seed: base + 2 rates x (sft, rft, grpo, sdft, sdft_other, srt, sdzero)
 # The same budget for every method, from its own budget counters (sdzero = SRT share + phase 2).
 for r in runs:
     if r["model"] in ("base",):
@@ -54,6 +54,13 @@ for r in runs:
         assert 0 < r["generations"] <= 96, r  # 3/4 of the budget at most
         continue
     last = [json.loads(l) for l in open(run + "/metrics.jsonl")][-1]
+    if r["model"] == "sft":
+        # SFT samples nothing and reads as many demonstrations as SDFT's teacher (128 / 32 per step);
+        # its curve runs over the demonstrations read.
+        assert r["generations"] == 0 and last["budget/generations"] == 0, (r, last)
+        assert r["demonstrations"] == 128 and last["step"] == 4, (r["demonstrations"], last)
+        assert len(r["curve"]) >= 3 and r["curve"][-1][0] == 128, r["curve"]
+        continue
     phase1 = next(x["generations"] for x in runs if x["model"] == "srt" and x["seed"] == r["seed"] and x["lr"] == r["lr"]) \
         if r["model"] == "sdzero" else 0
     assert r["generations"] == 128, r
@@ -94,7 +101,7 @@ for t in tables:
     assert cells[col] == want, (t["model"], t["table"], cells[col], want)
 # The claim section: SD-Zero minus each model, paired by seed, each at its chosen rate.
 claims = [l for l in lines if l.get("table") == "claim"]
-assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other"], claims
+assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other", "sft"], claims
 rate = {t["model"]: t["lr"] for t in tables if t["table"] == "main"}
 def acc(m, seed):
     return next(r for r in runs if r["model"] == m and r["seed"] == seed and (m == "base" or r["lr"] == rate[m]))["test"]["sampling"]["avg_at_k"]
@@ -102,8 +109,8 @@ for c in claims:
     d = [100 * (acc("sdzero", seed) - acc(c["model"], seed)) for seed in (1234, 1235)]
     assert abs(c["difference"]["mean"] - sum(d) / 2) < 1e-9, (c, d)
     assert c["holds"] == (c["difference"]["mean"] >= 10 if c["model"] == "base" else c["difference"]["mean"] > 0), c
-    assert c["reads_demonstrations"] == (c["model"] in ("sdft", "sdft_other")), c
-    source = {"base": "-", "sdft": "gold demonstrations", "sdft_other": "gold demonstrations, another answer"}.get(c["model"], "binary reward")
+    assert c["reads_demonstrations"] == (c["model"] in ("sft", "sdft", "sdft_other")), c
+    source = {"base": "-", "sft": "gold demonstrations", "sdft": "gold demonstrations", "sdft_other": "gold demonstrations, another answer"}.get(c["model"], "binary reward")
     want = "| %s | %s | %+.1f ± %.1f | %s" % (c["model"], source, c["difference"]["mean"], c["difference"]["sd"],
                                             "yes" if c["holds"] else "no")
     assert want in md, want
@@ -112,6 +119,7 @@ for c in claims:
     assert (want + " (within the spread)" in md) == spread, (want, md)
 assert "Same questions and budget, not the same information." in md
 assert "sdft_other reads another correct answer in the same notation" in md
+assert "sft reads as many of those worked solutions as SDFT's teacher does" in md
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})
