@@ -200,7 +200,8 @@ SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train i
             "learning rate of demo.lr_grid with demo.budget generations. Writes results.md (the tables),\n"
             "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.\n"
             "SDFT's teacher reads each question's demonstration: the worked solution (sdft), or what another\n"
-            "model might write (sdft_other: data.demo_style = other; cd: another of the correct equations).",
+            "model might write (sdft_other: data.demo_style = other; cd: another of the correct equations).\n"
+            "SFT trains on demo.budget worked solutions, as many as SDFT's teacher reads, and samples nothing.",
             demo);
 
 }  // namespace sdz::app
