@@ -114,10 +114,11 @@ std::string claim_section(const std::vector<std::string>& models,
          "(the column \"gold demonstrations read\" above); SD-Zero, RFT and GRPO see only the verifier's binary "
          "reward. Same questions and budget, not the same information.\n";
   if (by.count("sft"))
-    t += "\nsft reads as many of those worked solutions as SDFT's teacher does and samples nothing. It reads the very "
-         "documents the base was pretrained on, so its gain over the base measures how far from the end of its "
-         "pretraining the band-picked base was stopped, a gain every method that reads them also collects (the "
-         "paper's SFT: +0.2 and +1.3 over instruct models that had finished their training).\n";
+    t += "\nsft reads as many of those worked solutions as SDFT's teacher does and samples nothing: the very documents "
+         "the base was pretrained on. Its gain over the base is what they still teach a base taken in the middle of "
+         "training at a constant rate; about half of it goes when the base's training ends at a rate decayed to zero "
+         "(demo.anneal; docs/DEMO.md). The paper's SFT: +0.2 and +1.3 over instruct models that had finished "
+         "their training.\n";
   if (by.count("sdft_other"))
     t += "\nsdft reads, for every question it trains on, the very solution the base was pretrained to write for it; "
          "sdft_other reads another correct answer in the same notation where the question has several "

@@ -71,10 +71,10 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
       grads.push_back(p.mutable_grad());
     }
     if (size > 1) allreduce_tensors(comm, grads, size_t(64) << 20, /*average=*/false);
-    opt.step(step);
+    const double lr = opt.step(step).lr;
     double l = allreduce_sum(comm, loss.item<double>());
     ++done;
-    progress.update(done, strprintf("loss %.4f", l));
+    progress.update(done, strprintf("loss %.4f  lr %.3g", l, lr));
     if (after_step && !after_step(step, l)) break;
   }
   progress.finish();

@@ -173,4 +173,16 @@ for seed in 1234 1235; do
   grep -q '"self_chain_steps":20' "$scratch/demo/seed-$seed/base/picked.json" || fail "picked.json of $seed does not record the self chains"
 done
 if grep -q "self_chain_steps" "$scratch/demo/localization/base/picked.json"; then fail "the localization base ran self chains"; fi
+# demo.anneal: the self-chain stage ends the base's training at a rate decaying to zero (the last
+# self-chain step's rate is a few percent of demo.pretrain_lr; without it, the pretraining rate itself),
+# and picked.json records it.
+"$SDZERO" demo "${short[@]}" --run.dir="$scratch/anneal" --demo.seeds=1 --demo.ranks=1 --demo.anneal=true \
+  --demo.pretrain_steps=40 --demo.pick_every=40 \
+  --demo.methods=sft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/anneal.log" 2>&1 ||
+  { tail -20 "$scratch/anneal.log"; fail "the annealed demo failed"; }
+grep -q '"annealed":true' "$scratch/anneal/seed-1234/base/picked.json" || fail "picked.json does not record demo.anneal"
+if grep -q '"annealed"' "$scratch/demo/seed-1234/base/picked.json"; then fail "an unannealed base says it was annealed"; fi
+last_lr() { grep -o "self chains  20/20 .*lr [0-9.e+-]*" "$1" | tail -1 | awk '{print $NF}'; }
+python3 -c "import sys; a, p = float(sys.argv[1]), float(sys.argv[2]); assert 0 < a < 0.05e-3 and p == 1e-3, (a, p)" \
+  "$(last_lr "$scratch/anneal.log")" "$(last_lr "$scratch/demo.log")" || fail "self-chain rates: annealed vs constant"
 echo "demo: ok"
