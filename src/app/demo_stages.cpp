@@ -125,10 +125,12 @@ DemoRow ensure_base(DemoContext& d) {
                           po.correction_uses_attempt ? "a correction of the answer" : "worked solution"));
       // demo.anneal: a finished base. The pretraining rate is constant, so a base taken mid-training
       // sits on noisy iterates that any later training at a lower rate averages out.
-      algo::OptimOptions ao = c.algo.optim;
-      ao.schedule = algo::LrSchedule::Cosine, ao.total_steps = sc, ao.warmup_steps = 10, ao.min_lr_ratio = 0;
       std::unique_ptr<algo::Optimizer> anneal;
-      if (cfg.get_bool("demo.anneal")) anneal = std::make_unique<algo::Optimizer>(c.policy->parameters(), ao, done);
+      if (cfg.get_bool("demo.anneal")) {
+        algo::OptimOptions ao = c.algo.optim;
+        ao.schedule = algo::LrSchedule::Cosine, ao.total_steps = sc, ao.warmup_steps = 10, ao.min_lr_ratio = 0;
+        anneal = std::make_unique<algo::Optimizer>(c.policy->parameters(), ao, done);
+      }
       pipeline::pretrain_self_chains(c, anneal ? *anneal : opt, po, comm, done, sc, cfg.get_float("demo.self_chain_mix"));
       row.info["self_chain_steps"] = sc;
       if (anneal) row.info["annealed"] = true;
