@@ -21,7 +21,7 @@ if(SDZ_HAVE_AS_NEEDED)
   add_link_options(-Wl,--as-needed)
 endif()
 
-add_compile_options(-Wall -Wextra)
+add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:-Wall> $<$<COMPILE_LANGUAGE:C,CXX>:-Wextra>)  # not nvcc's flags
 if(CMAKE_BUILD_TYPE STREQUAL "Release")
   add_compile_options(-O2)
 endif()

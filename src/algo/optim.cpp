@@ -100,22 +100,35 @@ Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_
 }
 
 void Optimizer::zero_grad() {
-  for (auto& p : params_)
-    if (p.grad().defined()) p.grad().zero_();
+  for (auto& p : params_) {
+    if (!p.grad().defined()) continue;
+    // The CPU keeps zeroed gradients: the published demo numbers were made that way.
+    if (p.is_cuda()) p.mutable_grad().reset();
+    else p.grad().zero_();
+  }
 }
+
+namespace {
+
+// The GPU's clip (see Optimizer::step): true when it took the step, with the norm in `norm`.
+bool fused_clip_step(torch::optim::AdamW& adamw, const std::vector<torch::Tensor>& params, double clip,
+                     double& norm);
+
+}  // namespace
 
 OptimStepStats Optimizer::step(int64_t step) {
   OptimStepStats st;
   SDZ_CHECK(step >= first_step_, "optimizer step before the start of its schedule", "algo::Optimizer");
   st.lr = lr_at(opt_, step - first_step_);
   for (auto& g : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
+  const bool lists = opt_.foreach == ForeachMode::On ||
+                     (opt_.foreach == ForeachMode::Auto && !params_.empty() && params_.front().is_cuda());
+  if (lists && opt_.grad_clip > 0 && fused_clip_step(*adamw_, params_, opt_.grad_clip, st.grad_norm)) return st;
   // Clipping and the norm keep torch's clip_grad_norm_ arithmetic: ZeRO-1 (pipeline/zero1.cpp)
   // reproduces it bit for bit from sharded gradients.
   st.grad_norm = opt_.grad_clip > 0 ? double(torch::nn::utils::clip_grad_norm_(params_, opt_.grad_clip))
                                     : global_grad_norm(params_);
   // On a CPU the list operations are a per-tensor loop inside torch, slower than torch's own loop.
-  const bool lists = opt_.foreach == ForeachMode::On ||
-                     (opt_.foreach == ForeachMode::Auto && !params_.empty() && params_.front().is_cuda());
   if (lists)
     foreach_adamw_step(*adamw_, params_);
   else
@@ -131,7 +144,8 @@ std::atomic<bool> g_fused_adamw{true};
 // per chunk of tensors instead of a pass per line of the update. The same formula; the rounding of the
 // fused arithmetic differs from the list operations' in the last bits. True when it took the step.
 bool fused_adamw(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, std::vector<torch::Tensor>& m,
-                 std::vector<torch::Tensor>& v, int64_t t, double lr, double b1, double b2, double wd, double eps) {
+                 std::vector<torch::Tensor>& v, int64_t t, double lr, double b1, double b2, double wd, double eps,
+                 const torch::Tensor& grad_scale) {
 #if SDZ_HAVE_FUSED_ADAMW
   if (!g_fused_adamw || p.empty()) return false;
   for (size_t i = 0; i < p.size(); ++i)
@@ -141,14 +155,41 @@ bool fused_adamw(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, s
   std::vector<torch::Tensor> step_list;
   for (int64_t i = 0; i < steps.size(0); ++i) step_list.push_back(steps.select(0, i));
   try {
-    at::_fused_adamw_(p, g, m, v, {}, step_list, lr, b1, b2, wd, eps, /*amsgrad=*/false, /*maximize=*/false);
+    at::_fused_adamw_(p, g, m, v, {}, step_list, lr, b1, b2, wd, eps, /*amsgrad=*/false, /*maximize=*/false,
+                      grad_scale.defined() ? std::optional<at::Tensor>(grad_scale) : std::nullopt);
   } catch (const c10::Error&) {
     g_fused_adamw = false;  // a torch without it for these tensors: the list operations from now on
     return false;
   }
   return true;
 #else
-  (void)p, (void)g, (void)m, (void)v, (void)t, (void)lr, (void)b1, (void)b2, (void)wd, (void)eps;
+  (void)p, (void)g, (void)m, (void)v, (void)t, (void)lr, (void)b1, (void)b2, (void)wd, (void)eps, (void)grad_scale;
+  return false;
+#endif
+}
+
+bool fused_clip_step(torch::optim::AdamW& adamw, const std::vector<torch::Tensor>& params, double clip,
+                     double& norm) {
+#if SDZ_HAVE_FUSED_ADAMW
+  if (!g_fused_adamw) return false;
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    if (!p.is_cuda() || p.scalar_type() != torch::kFloat32 || p.grad().scalar_type() != torch::kFloat32) return false;
+    grads.push_back(p.grad());
+  }
+  if (grads.empty()) return false;
+  torch::Tensor total;
+  {
+    torch::NoGradGuard ng;
+    total = torch::stack(at::_foreach_norm(grads)).norm();
+  }
+  // clip_grad_norm_'s factor is clip / (norm + 1e-6) when below 1: divide by its inverse, at least 1.
+  foreach_adamw_step(adamw, params, ((total + 1e-6) / clip).clamp_min(1.0));
+  norm = total.item<double>();  // after the update is queued: the GPU does not wait for the host
+  return true;
+#else
+  (void)adamw, (void)params, (void)clip, (void)norm;
   return false;
 #endif
 }
@@ -160,7 +201,8 @@ bool set_fused_adamw(bool on) {
   return SDZ_HAVE_FUSED_ADAMW != 0;
 }
 
-void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {
+void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params,
+                        const torch::Tensor& grad_scale) {
   torch::NoGradGuard ng;
   SDZ_CHECK(opt.param_groups().size() == 1, "the multi-tensor AdamW step expects one parameter group",
             "algo::foreach_adamw_step");
@@ -190,7 +232,9 @@ void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tenso
     l.p.push_back(p), l.g.push_back(p.grad()), l.m.push_back(s->exp_avg()), l.v.push_back(s->exp_avg_sq());
   }
   for (auto& [t, l] : by_step) {
-    if (fused_adamw(l.p, l.g, l.m, l.v, t, lr, b1, b2, wd, eps)) continue;
+    if (fused_adamw(l.p, l.g, l.m, l.v, t, lr, b1, b2, wd, eps, grad_scale)) continue;
+    if (grad_scale.defined())
+      for (auto& g : l.g) g.div_(grad_scale);
     const double bc1 = 1 - std::pow(b1, double(t)), bc2 = 1 - std::pow(b2, double(t));
     if (wd != 0) torch::_foreach_mul_(l.p, 1 - lr * wd);
     torch::_foreach_mul_(l.m, b1);

@@ -19,6 +19,7 @@
 #include "sdzero/core/timer.hpp"
 #include "sdzero/dist/device.hpp"
 #include "sdzero/model/compute_weights.hpp"
+#include "sdzero/model/fused_ops.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/lm_head.hpp"
 #include "sdzero/model/score.hpp"
@@ -220,7 +221,9 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       auto h = torch::randn({B * T, c.hidden_size}).to(m.device()).requires_grad_(true);
       auto tg = torch::randint(0, V, {B * T}, torch::kInt64);
       auto ones = torch::ones({B * T});
-      auto head = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones).backward(); };
+      // The head as masked_nll runs it: bf16 GEMMs for a bf16 model (where the build has them).
+      const model::Head hp = dt == torch::kBFloat16 ? model::Head::Bf16 : model::Head::Fp32;
+      auto head = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, 0, model::NllPasses::Auto, hp).backward(); };
       j["train_part_forward_s"] = best_seconds([&] { return timed(fwd); }, 2, min_s / 4);
       j["train_part_forward_backward_s"] = best_seconds([&] { return timed(fwd_bwd); }, 2, min_s / 4);
       j["train_part_optimizer_s"] = best_seconds([&] { return timed([&] { opt.step(opt_steps++); }); }, 2, min_s / 4);
@@ -228,10 +231,14 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       j["train_lm_head_default_rows"] = model::nll_chunk_rows(V, g_dev.is_cuda());
       // The CPU's formulation (logsumexp + softmax: more passes over the logits), same rows.
       auto head_many = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, 0, model::NllPasses::Many).backward(); };
+      if (hp == model::Head::Bf16) {  // the fp32 (TF32 on a GPU) GEMMs it replaces, same run
+        auto head_fp32 = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones).backward(); };
+        j["train_part_lm_head_loss_fp32_s"] = best_seconds([&] { return timed(head_fp32); }, 2, min_s / 4);
+      }
       j["train_part_lm_head_loss_many_passes_s"] = best_seconds([&] { return timed(head_many); }, 2, min_s / 4);
       // The same head with other chunk sizes (bigger: fewer, larger GEMMs, fewer passes over dL/dW).
       for (int64_t rows : {int64_t(1024), int64_t(4096)}) {
-        auto head_r = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, rows).backward(); };
+        auto head_r = [&] { model::chunked_nll(h, m.lm_head_weight(), tg, ones, rows, model::NllPasses::Auto, hp).backward(); };
         j["train_part_lm_head_loss_rows" + std::to_string(rows) + "_s"] =
             best_seconds([&] { return timed(head_r); }, 2, min_s / 4);
       }
@@ -242,6 +249,16 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       j["train_part_optimizer_foreach_s"] =
           best_seconds([&] { return timed([&] { opt.step(opt_steps++); }); }, 2, min_s / 4);
       algo::set_fused_adamw(true);
+    }
+    // Each GPU fusion against what it replaces, the whole step timed with it off (same run): the
+    // hand-written q/k norm + RoPE and SwiGLU kernels, and the bf16 lm_head GEMMs.
+    if (g_dev.is_cuda() && dt == torch::kBFloat16 && model::set_fused_kernels(false)) {
+      j["train_step_unfused_kernels_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
+      model::set_fused_kernels(true);
+    }
+    if (g_dev.is_cuda() && dt == torch::kBFloat16 && model::set_bf16_lm_head(false)) {
+      j["train_step_fp32_lm_head_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
+      model::set_bf16_lm_head(true);
     }
     // The fused GPU RMSNorm against the written-out one, same run (only where the build has it).
     if (g_dev.is_cuda() && model::set_fused_norm(false)) {

@@ -2,11 +2,32 @@
 // live at a time in forward and again in backward.
 #include "sdzero/model/lm_head.hpp"
 
+#include <torch/version.h>
+
 #include <algorithm>
+#include <atomic>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/fused_ops.hpp"
+
+// at::mm / at::addmm with an out_dtype (bf16 inputs, fp32 accumulation and output; CUDA) exist from
+// torch 2.8.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
+#define SDZ_HAVE_MM_OUT_DTYPE 1
+#else
+#define SDZ_HAVE_MM_OUT_DTYPE 0
+#endif
 
 namespace sdz::model {
+
+namespace {
+std::atomic<bool> g_bf16_head{true};
+}
+
+bool set_bf16_lm_head(bool on) {
+  g_bf16_head = on;
+  return SDZ_HAVE_MM_OUT_DTYPE != 0;
+}
 
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
@@ -58,15 +79,38 @@ namespace {
 // matmuls: about 5 passes over the [n,V] logits. Many (the CPU's, which the demo's published numbers
 // were made with): logsumexp, then softmax and an [n,V] weight multiply: about 11 passes. On a GPU the
 // logits passes are memory-bound and cost as much as the lm_head's matmuls.
+// The bf16 GEMMs (Head::Bf16, GPU only): both operands rounded to bf16, products accumulated and
+// written in fp32 by cuBLAS; the logits, log_softmax and the loss stay fp32. The fp32 GEMMs ran in TF32
+// on the GPU anyway (10-bit mantissa inputs instead of bf16's 7), at half bf16's peak.
+torch::Tensor mm_fp32_out(const torch::Tensor& a, const torch::Tensor& b) {
+#if SDZ_HAVE_MM_OUT_DTYPE
+  if (a.scalar_type() == torch::kBFloat16) return at::mm(a, b, torch::kFloat32);
+#endif
+  return torch::matmul(a, b);
+}
+
+void addmm_fp32_(torch::Tensor& acc, const torch::Tensor& a, const torch::Tensor& b) {
+#if SDZ_HAVE_MM_OUT_DTYPE
+  if (a.scalar_type() == torch::kBFloat16) {
+    at::addmm_out(acc, acc, a, b, torch::kFloat32);
+    return;
+  }
+#endif
+  acc.addmm_(a, b);
+}
+
 struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
+  // Wg: the GEMMs' copy of W (W itself, or its bf16 rounding).
   static void chunk_grad(torch::Tensor p, const torch::Tensor& tg, const torch::Tensor& w, const torch::Tensor& W,
-                         const torch::Tensor& hc, torch::Tensor gh_rows, torch::Tensor& gW, bool few) {
+                         const torch::Tensor& Wg, const torch::Tensor& hc, torch::Tensor gh_rows, torch::Tensor& gW,
+                         bool few) {
     // p holds softmax(z); d(lse - z_t)/dz = softmax - onehot, times the row weight.
     const int64_t n = p.size(0);
     p.scatter_add_(1, tg.view({n, 1}), -torch::ones({n, 1}, p.options()));
     if (few) {
-      gh_rows.copy_(torch::matmul(p, W).mul_(w.view({n, 1})));
-      gW.addmm_(p.t(), hc * w.view({n, 1}));
+      const auto pg = p.to(Wg.scalar_type());
+      gh_rows.copy_(mm_fp32_out(pg, Wg).mul_(w.view({n, 1})));
+      addmm_fp32_(gW, pg.t(), (hc * w.view({n, 1})).to(Wg.scalar_type()));
       return;
     }
     p.mul_(w.view({n, 1}));
@@ -74,7 +118,19 @@ struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
     gW.addmm_(p.t(), hc);
   }
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor W, torch::Tensor targets,
-                               torch::Tensor weights, int64_t chunk, bool fused, bool few) {
+                               torch::Tensor weights, int64_t chunk, bool fused, bool few, bool bf16) {
+    if (bf16) {
+      try {
+        return run(ctx, h, W, targets, weights, chunk, fused, few, W.to(torch::kBFloat16));
+      } catch (const c10::Error&) {
+        g_bf16_head = false;  // a torch without the out_dtype GEMMs: fp32 from now on
+      }
+    }
+    return run(ctx, h, W, targets, weights, chunk, fused, few, W);
+  }
+  static torch::Tensor run(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& W,
+                           const torch::Tensor& targets, const torch::Tensor& weights, int64_t chunk, bool fused,
+                           bool few, const torch::Tensor& Wg) {
     const int64_t N = h.size(0);
     auto total = torch::zeros({}, h.options());
     torch::Tensor gh, gW;
@@ -87,18 +143,31 @@ struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
       auto hc = h.narrow(0, s, n);
       auto tg = targets.narrow(0, s, n);
       auto w = weights.narrow(0, s, n);
-      auto lg = torch::matmul(hc, W.t());
+      auto lg = mm_fp32_out(hc.to(Wg.scalar_type()), Wg.t());
+      if (Wg.scalar_type() == torch::kBFloat16 && softmax_xent_applies(lg)) {
+        // The GPU's fused cross-entropy: the loss per row and the logits' gradient in bf16, in two
+        // passes over the logits (fused_ops.hpp); row weights on the [n,d] side as below.
+        torch::Tensor p;
+        auto nll = softmax_xent(lg, tg, fused ? &p : nullptr);
+        lg = torch::Tensor();
+        total += (nll * w).sum();
+        if (fused) {
+          gh.narrow(0, s, n).copy_(mm_fp32_out(p, Wg).mul_(w.view({n, 1})));
+          addmm_fp32_(gW, p.t(), (hc * w.view({n, 1})).to(Wg.scalar_type()));
+        }
+        continue;
+      }
       if (few) {
         auto lp = torch::log_softmax(lg, -1);
         lg = torch::Tensor();  // its memory is free for the gradient matmuls
         total -= (lp.gather(1, tg.view({n, 1})).squeeze(1) * w).sum();
-        if (fused) chunk_grad(lp.exp_(), tg, w, W, hc, gh.narrow(0, s, n), gW, true);
+        if (fused) chunk_grad(lp.exp_(), tg, w, W, Wg, hc, gh.narrow(0, s, n), gW, true);
         continue;
       }
       auto lse = torch::logsumexp(lg, -1);
       auto t = lg.gather(1, tg.view({n, 1})).squeeze(1);
       total += ((lse - t) * w).sum();
-      if (fused) chunk_grad(torch::softmax(lg, -1), tg, w, W, hc, gh.narrow(0, s, n), gW, false);
+      if (fused) chunk_grad(torch::softmax(lg, -1), tg, w, W, Wg, hc, gh.narrow(0, s, n), gW, false);
     }
     if (fused) ctx->save_for_backward({gh, gW});
     return total;
@@ -107,7 +176,7 @@ struct ChunkedNll : public torch::autograd::Function<ChunkedNll> {
     auto sv = ctx->get_saved_variables();
     auto g = grads[0];
     // Not fused means no input wanted a gradient, so backward never runs then.
-    return {sv[0] * g, sv[1] * g, {}, {}, {}, {}, {}};
+    return {sv[0] * g, sv[1] * g, {}, {}, {}, {}, {}, {}};
   }
 };
 
@@ -146,14 +215,16 @@ struct LogitsAt : public torch::autograd::Function<LogitsAt> {
 }  // namespace
 
 torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
-                          const torch::Tensor& weights, int64_t chunk, NllPasses passes) {
+                          const torch::Tensor& weights, int64_t chunk, NllPasses passes, Head head) {
   SDZ_CHECK(h.dim() == 2 && W.dim() == 2 && h.size(1) == W.size(1), "chunked_nll: h [N,d] and W [V,d] expected");
   SDZ_CHECK(targets.numel() == h.size(0) && weights.numel() == h.size(0), "chunked_nll: one target and weight per row");
   const bool few = passes == NllPasses::Few || (passes == NllPasses::Auto && h.is_cuda());
   if (chunk <= 0) chunk = nll_chunk_rows(W.size(0), h.is_cuda());
   const bool fused = torch::GradMode::is_enabled() && (h.requires_grad() || W.requires_grad());
+  // bf16 GEMMs only in the few-passes formulation on a GPU (the CPU keeps its published arithmetic).
+  const bool bf16 = head == Head::Bf16 && few && h.is_cuda() && g_bf16_head && SDZ_HAVE_MM_OUT_DTYPE;
   return ChunkedNll::apply(h, W, targets.to(h.device(), torch::kInt64).contiguous(),
-                           weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused, few);
+                           weights.to(h.device(), h.scalar_type()).contiguous(), chunk, fused, few, bf16);
 }
 
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk) {

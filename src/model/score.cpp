@@ -92,7 +92,8 @@ PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const t
 torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
                          bool checkpoint, int64_t chunk_rows) {
   auto pr = predict_rows(m, ids, weights, checkpoint);
-  return chunked_nll(pr.hidden, m.lm_head_weight(), pr.targets, pr.weights, chunk_rows);
+  const Head head = m.dtype() == torch::kBFloat16 ? Head::Bf16 : Head::Fp32;
+  return chunked_nll(pr.hidden, m.lm_head_weight(), pr.targets, pr.weights, chunk_rows, NllPasses::Auto, head);
 }
 
 }  // namespace sdz::model

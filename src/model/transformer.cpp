@@ -33,6 +33,7 @@
 #include <cmath>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/fused_ops.hpp"
 
 namespace sdz::model {
 
@@ -182,6 +183,9 @@ void Transformer::copy_from(const Transformer& other) {
 
 struct Transformer::Ctx {
   torch::Tensor cos_d, sin_d, cos_s, sin_s;  // [B,T,1,D]: default and scaled RoPE (sin: first half negated)
+  // The fused GPU kernels (fused_ops.hpp, bf16 on CUDA) instead: fp32 [B*T, D/2] tables, plain sin.
+  bool fused = false;
+  torch::Tensor cos32_d, sin32_d, cos32_s, sin32_s;
   torch::Tensor mask_full, mask_slide;       // additive [B,1,1,T,S]
   KVCache* cache = nullptr;
   torch::Tensor slots;    // [B] cache rows (prefill/decode)
@@ -224,20 +228,28 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   auto q = torch::linear(h, w(L.q), w(L.qb));
   auto k = torch::linear(h, w(L.k), w(L.kb));
   auto v = torch::linear(h, w(L.v), w(L.vb));
-  if (qwen) {
-    q = rms_norm(q.view({B, T, H, D}), w(L.q_norm), cfg_.rms_eps);
-    k = rms_norm(k.view({B, T, KV, D}), w(L.k_norm), cfg_.rms_eps);
-  } else {
-    q = rms_norm(q, w(L.q_norm), cfg_.rms_eps).view({B, T, H, D});
-    k = rms_norm(k, w(L.k_norm), cfg_.rms_eps).view({B, T, KV, D});
-  }
-  // RoPE while q and k are contiguous [B,T,heads,D] (cos/sin [B,T,1,D]): every operand of its
-  // elementwise kernels then has one layout, which the GPU's vectorized kernels need; rotating the
-  // [B,heads,T,D] views mixed two layouts and took the slow generic kernels.
   const bool scaled = cfg_.layer_uses_scaled_rope(li);
-  q = rotate(q, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,H,T,D]
-  k = rotate(k, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,KV,T,D]
-  v = v.view({B, T, KV, D}).transpose(1, 2);                                               // [B,KV,T,D]
+  // The q/k norms span one head (Qwen3) or the whole projection (Olmo-3).
+  const int64_t qspan = qwen ? D : H * D, kspan = qwen ? D : KV * D;
+  if (c.fused && norm_rope_applies(q, qspan, D) && norm_rope_applies(k, kspan, D)) {
+    const torch::Tensor &cs = scaled ? c.cos32_s : c.cos32_d, &sn = scaled ? c.sin32_s : c.sin32_d;
+    q = norm_rope(q, w(L.q_norm), cs, sn, qspan, D, qwen ? H : 1, cfg_.rms_eps).view({B, T, H, D}).transpose(1, 2);
+    k = norm_rope(k, w(L.k_norm), cs, sn, kspan, D, qwen ? KV : 1, cfg_.rms_eps).view({B, T, KV, D}).transpose(1, 2);
+  } else {
+    if (qwen) {
+      q = rms_norm(q.view({B, T, H, D}), w(L.q_norm), cfg_.rms_eps);
+      k = rms_norm(k.view({B, T, KV, D}), w(L.k_norm), cfg_.rms_eps);
+    } else {
+      q = rms_norm(q, w(L.q_norm), cfg_.rms_eps).view({B, T, H, D});
+      k = rms_norm(k, w(L.k_norm), cfg_.rms_eps).view({B, T, KV, D});
+    }
+    // RoPE while q and k are contiguous [B,T,heads,D] (cos/sin [B,T,1,D]): every operand of its
+    // elementwise kernels then has one layout, which the GPU's vectorized kernels need; rotating the
+    // [B,heads,T,D] views mixed two layouts and took the slow generic kernels.
+    q = rotate(q, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,H,T,D]
+    k = rotate(k, scaled ? c.cos_s : c.cos_d, scaled ? c.sin_s : c.sin_d).transpose(1, 2);  // [B,KV,T,D]
+  }
+  v = v.view({B, T, KV, D}).transpose(1, 2);  // [B,KV,T,D]
 
   torch::Tensor keys = k, vals = v;
   if (c.cache) {
@@ -282,11 +294,11 @@ torch::Tensor Transformer::finish(const torch::Tensor& x, const Layer& L, const 
   if (qwen) {
     auto x1 = x + a;
     auto m = rms_norm(x1, w(L.norm_b), cfg_.rms_eps);
-    m = torch::linear(torch::silu(torch::linear(m, w(L.gate))) * torch::linear(m, w(L.up)), w(L.down));
+    m = torch::linear(swiglu(torch::linear(m, w(L.gate)), torch::linear(m, w(L.up))), w(L.down));
     return x1 + m;
   }
   auto x1 = x + rms_norm(a, w(L.norm_a), cfg_.rms_eps);
-  auto m = torch::linear(torch::silu(torch::linear(x1, w(L.gate))) * torch::linear(x1, w(L.up)), w(L.down));
+  auto m = torch::linear(swiglu(torch::linear(x1, w(L.gate)), torch::linear(x1, w(L.up))), w(L.down));
   return x1 + rms_norm(m, w(L.norm_b), cfg_.rms_eps);
 }
 
@@ -309,7 +321,9 @@ namespace {
 
 torch::Tensor BlockCheckpoint::forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, const Transformer* m,
                                        int64_t layer, const Transformer::Ctx* c) {
-  ctx->save_for_backward({x, c->cos_d, c->sin_d, c->cos_s, c->sin_s, c->mask_full, c->mask_slide});
+  ctx->save_for_backward({x, c->cos_d, c->sin_d, c->cos_s, c->sin_s, c->mask_full, c->mask_slide, c->cos32_d,
+                          c->sin32_d, c->cos32_s, c->sin32_s});
+  ctx->saved_data["fused"] = c->fused;
   ctx->saved_data["model"] = int64_t(reinterpret_cast<intptr_t>(m));
   ctx->saved_data["layer"] = layer;
   torch::NoGradGuard ng;
@@ -323,6 +337,8 @@ torch::autograd::tensor_list BlockCheckpoint::backward(torch::autograd::Autograd
   Transformer::Ctx c;
   c.cos_d = saved[1]; c.sin_d = saved[2]; c.cos_s = saved[3]; c.sin_s = saved[4];
   c.mask_full = saved[5]; c.mask_slide = saved[6];
+  c.cos32_d = saved[7]; c.sin32_d = saved[8]; c.cos32_s = saved[9]; c.sin32_s = saved[10];
+  c.fused = ctx->saved_data["fused"].toBool();
   auto x = saved[0].detach().requires_grad_(true);
   torch::Tensor y;
   {
@@ -344,20 +360,30 @@ torch::Tensor Transformer::run(const torch::Tensor& ids_in, const torch::Tensor&
   c.cache = cache;
   c.slots = slots.defined() ? slots.to(dev) : slots;
   c.decode = decode;
+  // The fused GPU kernels compute in bf16 on CUDA only; they get fp32 tables of their own.
+  c.fused = dev.is_cuda() && dtype() == torch::kBFloat16 && fused_kernels_on();
   // RoPE tables for the positions of this call, [B,T,1,D].
-  auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin) {
+  auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin,
+                    torch::Tensor& cos32, torch::Tensor& sin32) {
     auto f = qpos.to(torch::kFloat32).unsqueeze(-1) * inv.view({1, 1, -1});
+    if (c.fused) {
+      cos32 = (f.cos() * factor).reshape({-1, f.size(-1)}).contiguous();
+      sin32 = (f.sin() * factor).reshape({-1, f.size(-1)}).contiguous();
+    }
     auto e = torch::cat({f, f}, -1).unsqueeze(2);  // [B,T,1,D]: broadcast over heads
     cos = (e.cos() * factor).to(dtype());
     auto sn = e.sin();
     sn.narrow(-1, 0, sn.size(-1) / 2).neg_();  // see rotate()
     sin = (sn * factor).to(dtype());
   };
-  angles(inv_freq_default_, 1.0, c.cos_d, c.sin_d);
+  angles(inv_freq_default_, 1.0, c.cos_d, c.sin_d, c.cos32_d, c.sin32_d);
   bool any_scaled = false;
   for (int64_t i = 0; i < cfg_.num_layers; ++i) any_scaled |= cfg_.layer_uses_scaled_rope(i);
-  if (any_scaled && cfg_.rope_scaling.type != "default") angles(inv_freq_scaled_, attn_factor_scaled_, c.cos_s, c.sin_s);
-  else { c.cos_s = c.cos_d; c.sin_s = c.sin_d; }
+  if (any_scaled && cfg_.rope_scaling.type != "default") {
+    angles(inv_freq_scaled_, attn_factor_scaled_, c.cos_s, c.sin_s, c.cos32_s, c.sin32_s);
+  } else {
+    c.cos_s = c.cos_d, c.sin_s = c.sin_d, c.cos32_s = c.cos32_d, c.sin32_s = c.sin32_d;
+  }
 
   int64_t S = ids.size(1);
   if (decode) {

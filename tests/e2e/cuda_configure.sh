@@ -2,8 +2,9 @@
 # sdz-labels: e2e,build
 # sdz-timeout: 300
 # SDZ_ENABLE_CUDA/SDZ_ENABLE_NCCL configure against /usr/local/cuda where it exists (nvcc and NCCL
-# headers/libs, no driver needed), and the translation units with CUDA/NCCL-only code (device
-# placement, NCCL communicators) compile there against these headers. Where there is no toolkit,
+# headers/libs, no driver needed), the hand-written kernels (src/model/cuda) build with nvcc, and the
+# translation units with CUDA/NCCL-only code (device placement, NCCL communicators, the fused
+# operations' autograd wrappers) compile there against these headers. Where there is no toolkit,
 # configuring with them ON must stop with a clear error instead of producing a broken build.
 source "$(dirname "$0")/_lib.sh"
 set +e
@@ -16,6 +17,8 @@ if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   expect_contains "$out" "sdzero: CUDA toolkit" "CUDA found"
   expect_contains "$out" "sdzero: NCCL" "NCCL found"
   grep -q "SDZ_WITH_NCCL" "$scratch/b/CMakeFiles/sdz_pch.dir/flags.make" || fail "SDZ_WITH_NCCL not defined"
+  kout=$(cmake --build "$scratch/b" --target sdz_cuda_kernels 2>&1) || fail "the CUDA kernels do not build: $kout"
+  [[ -s "$scratch/b/libsdz_cuda_kernels.a" ]] || fail "no kernel library"
   # Compile (not link: the CPU libtorch has no CUDA library) the GPU-only code with the build's own
   # flags. A CPU libtorch package may lack the one generated c10/cuda header; it only says whether
   # c10_cuda is a shared library, so a one-line stand-in is supplied where it is missing.
@@ -26,7 +29,7 @@ import json, re, subprocess, sys
 db, shim, obj = sys.argv[1:]
 done = []
 for c in json.load(open(db)):
-    if not c["file"].endswith(("src/dist/nccl.cpp", "src/dist/device.cpp")):
+    if not c["file"].endswith(("src/dist/nccl.cpp", "src/dist/device.cpp", "src/model/fused_ops.cpp")):
         continue
     cmd = re.sub(r"-Xclang -include-pch -Xclang \S+|-include \S+", "", c["command"])  # no PCH: this TU alone
     cmd = re.sub(r"-o \S+", "-o " + obj, cmd).replace(" -c ", " -isystem %s -c " % shim, 1)
@@ -34,7 +37,7 @@ for c in json.load(open(db)):
     if r.returncode != 0:
         sys.exit("%s:\n%s" % (c["file"], r.stderr[-3000:]))
     done.append(c["file"].rsplit("/", 2)[-2] + "/" + c["file"].rsplit("/", 1)[-1])
-assert sorted(done) == ["dist/device.cpp", "dist/nccl.cpp"], done
+assert sorted(done) == ["dist/device.cpp", "dist/nccl.cpp", "model/fused_ops.cpp"], done
 print("compiled with CUDA and NCCL:", " ".join(sorted(done)))
 PY
 else

@@ -139,6 +139,11 @@ if "train_profile_error" in s:
     print(f"profiled step|FAILED: {s['train_profile_error'][:150]}")
 if "train_step_unfused_norm_s" in s:
     print(f"fused RMSNorm (torch's kernel)|step {s['train_step_s']:.3f} s vs {s['train_step_unfused_norm_s']:.3f} s written out ({s['train_step_unfused_norm_s']/s['train_step_s']:.2f}x)")
+if "train_step_unfused_kernels_s" in s:
+    print(f"fused q/k norm+RoPE, SwiGLU kernels|step {s['train_step_s']:.3f} s vs {s['train_step_unfused_kernels_s']:.3f} s with torch's ops ({s['train_step_unfused_kernels_s']/s['train_step_s']:.2f}x)")
+if "train_step_fp32_lm_head_s" in s:
+    hp = f"; head alone {s['train_part_lm_head_loss_s']:.4f} vs {s['train_part_lm_head_loss_fp32_s']:.4f} s" if "train_part_lm_head_loss_fp32_s" in s else ""
+    print(f"bf16 lm_head GEMMs (fp32 out)|step {s['train_step_s']:.3f} s vs {s['train_step_fp32_lm_head_s']:.3f} s with TF32 ({s['train_step_fp32_lm_head_s']/s['train_step_s']:.2f}x){hp}")
 print(f"lm_head+loss by chunk rows|{s['train_lm_head_default_rows']} (default): {s['train_part_lm_head_loss_s']:.4f} s, 1024: {s['train_part_lm_head_loss_rows1024_s']:.4f} s, 4096: {s['train_part_lm_head_loss_rows4096_s']:.4f} s")
 if "train_part_lm_head_loss_many_passes_s" in s:
     print(f"lm_head+loss few vs many passes|{s['train_part_lm_head_loss_s']:.4f} s vs {s['train_part_lm_head_loss_many_passes_s']:.4f} s (default rows)")

@@ -57,7 +57,10 @@ torch::optim::AdamWParamState& set_adamw_param_state(torch::optim::AdamW& opt, c
 // on a GPU those launches, not the arithmetic, are the optimizer's time.
 // On a GPU (fp32 parameters, torch >= 2.1) the step is torch's fused AdamW kernel instead, unless
 // set_fused_adamw(false) (the bench's same-run baseline); returns whether this build has the kernel.
-void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params);
+// grad_scale (optional, a scalar tensor on the parameters' device): gradients are divided by it first,
+// inside the fused kernel's one pass (how the GPU applies the clip; see Optimizer::step).
+void foreach_adamw_step(torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params,
+                        const torch::Tensor& grad_scale = {});
 bool set_fused_adamw(bool on);
 
 class Optimizer {
@@ -65,9 +68,14 @@ class Optimizer {
   // `first_step`: the run's step at which this optimizer's schedule begins (a later training stage
   // with a fresh optimizer and its own warmup, as SRT's sequential stages).
   Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_t first_step = 0);
+  // Zeroes the gradients; on a GPU drops them instead (the next backward then writes them without an
+  // accumulating add; callers that need every gradient defined fill missing ones with zeros).
   void zero_grad();
   // Sets the lr of step `step` (0-based; lr_at(step - first_step)), clips the gradient norm, takes
-  // the AdamW step (foreach_adamw_step, or torch's per-parameter loop; see ForeachMode).
+  // the AdamW step (foreach_adamw_step, or torch's per-parameter loop; see ForeachMode). On a GPU with
+  // the fused kernel the norm is one multi-tensor kernel and the clip the kernel's grad_scale: no pass
+  // over the gradients of its own and no wait for the norm before the update (same values up to
+  // rounding: division by 1/coef instead of multiplication by coef).
   OptimStepStats step(int64_t step);
   torch::optim::AdamW& adamw() { return *adamw_; }
   const std::vector<torch::Tensor>& params() const { return params_; }

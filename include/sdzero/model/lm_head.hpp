@@ -31,11 +31,20 @@ TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, con
 // GPU, Many on the CPU). The same loss and gradients up to rounding.
 enum class NllPasses { Auto, Few, Many };
 
+// The dtype the lm_head's GEMMs read. Bf16 (what a bf16 model asks for): h, W and the logits'
+// gradient rounded to bf16, fp32 accumulation, fp32 logits, log_softmax and loss; taken on a GPU with
+// torch >= 2.8 in the Few formulation, fp32 everywhere else. Twice the TF32 GEMMs' speed.
+enum class Head { Fp32, Bf16 };
+// Process-wide switch for Head::Bf16 (default on; `sdzero bench` times both in one run). Returns
+// whether this build has the bf16-in/fp32-out GEMMs.
+bool set_bf16_lm_head(bool on);
+
 // sum_i weights_i * -log softmax(h_i W^T)[targets_i], differentiable in h and W. weights [N] float
 // (a mask or per-token scale). The gradients are computed in forward, one chunk of logits at a time.
 // chunk 0: nll_chunk_rows(vocab, on a GPU).
 torch::Tensor chunked_nll(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& targets,
-                          const torch::Tensor& weights, int64_t chunk = 0, NllPasses passes = NllPasses::Auto);
+                          const torch::Tensor& weights, int64_t chunk = 0, NllPasses passes = NllPasses::Auto,
+                          Head head = Head::Fp32);
 
 // out[i, j] = h_i . W[ids[i, j]], differentiable in h and W; memory O(chunk * k * d).
 torch::Tensor logits_at(const torch::Tensor& h, const torch::Tensor& W, const torch::Tensor& ids, int64_t chunk = 256);
