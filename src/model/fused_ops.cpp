@@ -30,10 +30,16 @@ void launched(int rc, const char* what) {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
+// The kernels read pairs of values: a tensor whose storage offset breaks 16-byte alignment (a view
+// into another tensor) is copied first. Fresh allocations are always aligned.
+torch::Tensor aligned(const torch::Tensor& t) {
+  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone();
+}
+
 struct NormRope : public torch::autograd::Function<NormRope> {
-  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x, torch::Tensor w, torch::Tensor cos,
-                               torch::Tensor sin, int64_t R, int64_t D, int64_t rows_per_token, double eps) {
-    auto wc = w.contiguous();
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x_in, torch::Tensor w, torch::Tensor cos_in,
+                               torch::Tensor sin_in, int64_t R, int64_t D, int64_t rows_per_token, double eps) {
+    auto x = aligned(x_in), wc = aligned(w.contiguous()), cos = aligned(cos_in), sin = aligned(sin_in);
     auto y = torch::empty_like(x);
     const int64_t rows = x.numel() / R;
     auto rstd = torch::empty({rows}, x.options().dtype(torch::kFloat32));
@@ -52,9 +58,9 @@ struct NormRope : public torch::autograd::Function<NormRope> {
     const auto &x = sv[0], &w = sv[1], &rstd = sv[2], &cos = sv[3], &sin = sv[4];
     const int64_t R = ctx->saved_data["R"].toInt(), D = ctx->saved_data["D"].toInt();
     const int64_t rows = x.numel() / R;
-    auto dy = grads[0].contiguous();
+    auto dy = aligned(grads[0].contiguous());
     auto dx = torch::empty_like(x);
-    auto part = torch::empty({cuda::norm_rope_backward_blocks(rows), R}, x.options().dtype(torch::kFloat32));
+    auto part = torch::empty({cuda::norm_rope_partials(rows, R, D), R}, x.options().dtype(torch::kFloat32));
     launched(cuda::norm_rope_backward(dy.data_ptr(), x.data_ptr(), w.data_ptr(), rstd.data_ptr<float>(),
                                       cos.data_ptr<float>(), sin.data_ptr<float>(), dx.data_ptr(),
                                       part.data_ptr<float>(), rows, R, D,

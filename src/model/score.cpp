@@ -79,13 +79,16 @@ PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const t
                          bool checkpoint) {
   SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes(), "predict_rows: ids and weights must both be [B,T]");
   const int64_t B = ids.size(0), T = ids.size(1);
+  // The rows to predict, found where the weights are (the host, for every caller) before the forward
+  // is queued: nonzero() on a GPU would make the host wait for the whole forward pass.
+  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
+  auto sel_w = w.ne(0).nonzero().squeeze(1);
   auto h = m.hidden(ids, checkpoint);
-  auto w = weights.to(h.device()).narrow(1, 1, T - 1).reshape({-1});
-  auto sel = w.ne(0).nonzero().squeeze(1);
+  auto sel = sel_w.to(h.device());
   PredictRows pr;
   pr.hidden = h.narrow(1, 0, T - 1).reshape({B * (T - 1), -1}).index_select(0, sel);
   pr.targets = ids.to(h.device()).narrow(1, 1, T - 1).reshape({-1}).index_select(0, sel);
-  pr.weights = w.index_select(0, sel).to(torch::kFloat32);
+  pr.weights = w.index_select(0, sel_w).to(h.device(), torch::kFloat32);
   return pr;
 }
 

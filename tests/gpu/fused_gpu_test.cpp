@@ -43,16 +43,18 @@ torch::Tensor norm_rope_ref(const torch::Tensor& x, const torch::Tensor& w, cons
   return torch::cat({a * c - b * s, b * c + a * s}, -1).reshape(x.sizes());
 }
 
-// Qwen3 (one head per norm, several rows per position) and Olmo-3 (all heads in one norm) spans,
-// and head sizes that take 1, 2 and 8 pairs per thread.
+// Qwen3 (one head per norm, several rows per position: the warp-per-row kernels, heads of 32 to 256,
+// row counts off a multiple of 8, more rows than the backward's warps) and Olmo-3 (all heads in one
+// norm: the block kernels, 1 to 4 pairs a thread) spans.
 TEST(GpuFused, NormRopeMatchesFp64) {
   auto d = gpu();
   ASSERT_TRUE(model::set_fused_kernels(true));
   struct Case {
-    int64_t heads, D, R;
+    int64_t heads, D, R, P;
   };
-  for (Case k : {Case{8, 32, 32}, Case{16, 128, 128}, Case{8, 32, 256}, Case{4, 128, 512}, Case{32, 128, 4096}}) {
-    const int64_t P = 2 * 37, per = k.heads * k.D / k.R;
+  for (Case k : {Case{8, 32, 32, 74}, Case{3, 64, 64, 74}, Case{16, 128, 128, 600}, Case{2, 256, 256, 37},
+                 Case{8, 32, 256, 74}, Case{4, 128, 512, 74}, Case{32, 128, 4096, 74}}) {
+    const int64_t P = k.P, per = k.heads * k.D / k.R;
     torch::manual_seed(k.R + k.D);
     auto x0 = torch::randn({P, k.heads * k.D}, torch::kFloat64) * 2 + 0.3;
     auto w0 = torch::rand({k.R}, torch::kFloat64) + 0.5;
@@ -71,7 +73,8 @@ TEST(GpuFused, NormRopeMatchesFp64) {
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
     y.backward(g0.to(d, torch::kBFloat16));
     const double ry = rel(y, ref), rx = rel(x.grad(), x64.grad()), rw = rel(w.grad(), w64.grad());
-    std::printf("[gpu] norm_rope R %ld D %ld: out %.2e dx %.2e dw %.2e\n", long(k.R), long(k.D), ry, rx, rw);
+    std::printf("[gpu] norm_rope R %ld D %ld rows %ld: out %.2e dx %.2e dw %.2e\n", long(k.R), long(k.D),
+                long(P * per), ry, rx, rw);
     EXPECT_LT(ry, 5e-3) << "bf16 output rounds once";
     EXPECT_LT(rx, 1e-2);
     EXPECT_LT(rw, 1e-2);

@@ -12,8 +12,9 @@
 # $OUT/logs.tgz with $OUT/summary.txt.
 set -uo pipefail
 # CHECK_PARTS=bench: build the CLI only and run the bench and the transformers baseline (a quick rerun).
+# CHECK_PARTS=kernels: the CLI and tests/gpu, their tests, then the bench (after a kernel change).
 parts=${CHECK_PARTS:-all}
-[[ $parts == all || $parts == bench ]] || { echo "CHECK_PARTS must be all or bench" >&2; exit 2; }
+[[ $parts == all || $parts == bench || $parts == kernels ]] || { echo "CHECK_PARTS must be all, bench or kernels" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=/tmp/sdz-check
@@ -60,7 +61,7 @@ rc=$?
 grep -E "^-- sdzero" "$out/configure.log"
 if [[ $rc -ne 0 ]]; then tail -40 "$out/configure.log"; row configure "FAILED (configure.log)"; printf '%s\n' "${rows[@]}" | tee "$out/summary.txt"; exit 1; fi
 keep=(); [[ ${#gen[@]} -gt 0 ]] && keep=(-- -k 0)  # report every compile error in one run
-targets=(sdzero test_gpu gpu_mpi_nccl); [[ $parts == bench ]] && targets=(sdzero)
+targets=(sdzero test_gpu gpu_mpi_nccl); [[ $parts == bench ]] && targets=(sdzero); [[ $parts == kernels ]] && targets=(sdzero test_gpu)
 cmake --build build-gpu -j "$jobs" --target "${targets[@]}" "${keep[@]}" > "$out/build.log" 2>&1
 rc=$?
 build_s=$(( $(date +%s) - t0 ))
@@ -74,9 +75,11 @@ else
 fi
 
 # ---- 2. GPU tests
-if [[ $parts == all ]]; then
+if [[ $parts != bench ]]; then
 build-gpu/tests/test_gpu --gtest_color=no 2>&1 | tee "$out/test_gpu.log" | grep -E "^\[gpu\]|OK \]|FAILED|PASSED|error" 
 row "test_gpu" "$(grep -E '^\[  (PASSED|FAILED)' "$out/test_gpu.log" | tr '\n' ' ')"
+fi
+if [[ $parts == all ]]; then
 mpiexec -n 1 build-gpu/tests/gpu_mpi_nccl --gtest_color=no 2>&1 | tee "$out/nccl1.log" | grep -E "^\[gpu\]|FAILED|PASSED"
 row "nccl (1 rank)" "$(grep -cE '^\[       OK' "$out/nccl1.log") ok, $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/nccl1.log") failed"
 if [[ $ngpu -gt 1 ]]; then
@@ -134,6 +137,8 @@ j = json.load(open(sys.argv[1])); s = j["shapes"]["qwen3-0.6b"]
 peak = j["peak_gflops_bf16"] / 1e3
 print(f"bf16 matmul peak (8192^3, measured)|{peak:.0f} TFLOP/s")
 print(f"train step MFU (qwen3-0.6b bf16, {s['train_batch']})|{s['train_mfu']:.3f} of measured peak; {s['train_mfu']*peak/989:.3f} of 989 TFLOP/s; {s['train_tokens_per_s']:.0f} tok/s, peak mem {s['train_peak_bytes']/2**30:.1f} GiB")
+if "train_accum2_mfu" in s:
+    print(f"train step, 2 micro-batches accumulated|{s['train_accum2_step_s']:.3f} s, MFU {s['train_accum2_mfu']:.3f} of measured peak; {s['train_accum2_mfu']*peak/989:.3f} of 989 TFLOP/s")
 print(f"train step parts (s)|forward {s['train_part_forward_s']:.3f}, forward+backward {s['train_part_forward_backward_s']:.3f}, AdamW {s['train_part_optimizer_s']:.3f}, lm_head+loss fwd+bwd {s['train_part_lm_head_loss_s']:.3f}; whole step {s['train_step_s']:.3f}")
 if "train_profile_error" in s:
     print(f"profiled step|FAILED: {s['train_profile_error'][:150]}")

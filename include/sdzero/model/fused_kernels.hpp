@@ -13,8 +13,10 @@ bool norm_rope_supported(int64_t R, int64_t D);
 // y = rope(x * rsqrt(mean(x^2) + eps) * w); rstd [rows] is written for backward unless null.
 int norm_rope_forward(const void* x, const void* w, const float* cos, const float* sin, void* y, float* rstd,
                       int64_t rows, int64_t R, int64_t D, int64_t rows_per_token, float eps, void* stream);
-// dx [rows, R] and per-block partial sums of dL/dw, dw_part [norm_rope_backward_blocks(rows), R] fp32.
-int64_t norm_rope_backward_blocks(int64_t rows);
+// dx [rows, R] and partial sums of dL/dw, dw_part [norm_rope_partials(rows, R, D), R] fp32. Heads of
+// D = R (Qwen3) take warp-per-row kernels that read bf16 pairs: x, dy, y, dx, w 4-byte aligned and the
+// tables 8-byte aligned (norm_rope in fused_ops.cpp sees to it).
+int64_t norm_rope_partials(int64_t rows, int64_t R, int64_t D);
 int norm_rope_backward(const void* dy, const void* x, const void* w, const float* rstd, const float* cos,
                        const float* sin, void* dx, float* dw_part, int64_t rows, int64_t R, int64_t D,
                        int64_t rows_per_token, void* stream);
