@@ -70,32 +70,6 @@ struct NormRope : public torch::autograd::Function<NormRope> {
   }
 };
 
-struct RowNorm : public torch::autograd::Function<RowNorm> {
-  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x_in, torch::Tensor w, double eps) {
-    auto x = aligned(x_in), wc = aligned(w.contiguous());
-    auto y = torch::empty_like(x);
-    const int64_t R = x.size(-1), rows = x.numel() / R;
-    auto rstd = torch::empty({rows}, x.options().dtype(torch::kFloat32));
-    launched(cuda::row_norm_forward(x.data_ptr(), wc.data_ptr(), y.data_ptr(), rstd.data_ptr<float>(), rows, R,
-                                    float(eps), stream()),
-             "row_norm forward");
-    ctx->save_for_backward({x, wc, rstd});
-    return y;
-  }
-  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    auto sv = ctx->get_saved_variables();
-    const auto &x = sv[0], &w = sv[1], &rstd = sv[2];
-    const int64_t R = x.size(-1), rows = x.numel() / R;
-    auto dy = aligned(grads[0].contiguous());
-    auto dx = torch::empty_like(x);
-    auto part = torch::empty({cuda::row_norm_partials(rows), R}, x.options().dtype(torch::kFloat32));
-    launched(cuda::row_norm_backward(dy.data_ptr(), x.data_ptr(), w.data_ptr(), rstd.data_ptr<float>(), dx.data_ptr(),
-                                     part.data_ptr<float>(), rows, R, stream()),
-             "row_norm backward");
-    return {dx, part.sum(0).to(w.scalar_type()), {}};
-  }
-};
-
 struct SwiGlu : public torch::autograd::Function<SwiGlu> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor g, torch::Tensor u) {
     auto out = torch::empty_like(g);
@@ -162,27 +136,6 @@ torch::Tensor norm_rope(const torch::Tensor& x, const torch::Tensor& w, const to
             "model::norm_rope");
 #ifdef SDZ_WITH_CUDA
   return NormRope::apply(x, w, cos, sin, R, D, rows_per_token, eps);
-#else
-  (void)eps;
-  return x;
-#endif
-}
-
-bool row_norm_applies(const torch::Tensor& x, const torch::Tensor& w) {
-#ifdef SDZ_WITH_CUDA
-  return g_on && bf16_cuda(x) && x.dim() >= 1 && w.defined() && w.scalar_type() == torch::kBFloat16 &&
-         w.numel() == x.size(-1) && cuda::row_norm_supported(x.size(-1));
-#else
-  (void)x, (void)w;
-  return false;
-#endif
-}
-
-torch::Tensor row_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
-  SDZ_CHECK(row_norm_applies(x, w), "row_norm: needs contiguous bf16 CUDA x, a bf16 weight per column and the fused kernels",
-            "model::row_norm");
-#ifdef SDZ_WITH_CUDA
-  return RowNorm::apply(x, w, eps);
 #else
   (void)eps;
   return x;

@@ -49,8 +49,6 @@ bool set_fused_norm(bool on) {
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
-  // bf16 on a GPU: the hand-written kernel (fused_ops.hpp), else torch's fused one.
-  if (x.is_cuda() && g_fused_norm && row_norm_applies(x, w)) return row_norm(x, w, eps);
 #if SDZ_HAVE_FUSED_NORM
   if (x.is_cuda() && g_fused_norm && x.scalar_type() == w.scalar_type()) {
     const int64_t n = x.size(-1);

@@ -20,15 +20,6 @@ int64_t norm_rope_partials(int64_t rows, int64_t R, int64_t D);
 int norm_rope_backward(const void* dy, const void* x, const void* w, const float* rstd, const float* cos,
                        const float* sin, void* dx, float* dw_part, int64_t rows, int64_t R, int64_t D,
                        int64_t rows_per_token, void* stream);
-// RMSNorm over rows of R bf16 values (R % 4 == 0, up to 2048), one warp per row: y = x * rstd * w,
-// rstd [rows] for backward unless null; backward writes dx and dw_part [row_norm_partials(rows), R].
-// The same alignment needs as the head kernels above.
-bool row_norm_supported(int64_t R);
-int64_t row_norm_partials(int64_t rows);
-int row_norm_forward(const void* x, const void* w, void* y, float* rstd, int64_t rows, int64_t R, float eps,
-                     void* stream);
-int row_norm_backward(const void* dy, const void* x, const void* w, const float* rstd, void* dx, float* dw_part,
-                      int64_t rows, int64_t R, void* stream);
 // Rows of fp32 logits z [rows, V]: nll[r] = logsumexp(z_r) - z_r[target_r] (fp32); unless p is null,
 // p [rows, V] (bf16) = softmax(z_r) - onehot(target_r).
 int softmax_xent_rows(const float* z, const int64_t* target, void* p, float* nll, int64_t rows, int64_t V,

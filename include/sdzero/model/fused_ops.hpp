@@ -3,7 +3,6 @@
 // them off. Each fuses what torch runs as several passes over the activations:
 // - norm_rope: a q/k RMSNorm, its weight and the RoPE rotation (forward: 1 kernel instead of 5-7;
 //   backward: 1 kernel instead of the norm's input and weight-gradient kernels and RoPE's 3-4);
-// - row_norm: the blocks' hidden-size RMSNorm (torch's fused norm, with a faster weight gradient);
 // - swiglu: silu(gate) * up (1 kernel instead of 2 forward, 3 backward);
 // - softmax_xent: the lm_head's cross-entropy and its logits gradient per chunk of rows.
 // They compute in fp32 and round to bf16 once, where torch rounds after every operation; the GPU
@@ -28,14 +27,6 @@ bool norm_rope_applies(const torch::Tensor& x, int64_t R, int64_t D);
 // included). Returns rope(x * rsqrt(mean(x^2) + eps) * w), rotate_half pairing, in x's shape.
 torch::Tensor norm_rope(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& cos,
                         const torch::Tensor& sin, int64_t R, int64_t D, int64_t rows_per_token, double eps);
-
-// Whether row_norm takes x and w: on and built, contiguous bf16 CUDA x with rows of R = x.size(-1)
-// (R % 4 == 0, up to 2048), a bf16 weight of R values.
-bool row_norm_applies(const torch::Tensor& x, const torch::Tensor& w);
-// x * rsqrt(mean(x^2, -1) + eps) * w, one warp per row (rms_norm takes it for bf16 on a GPU). Torch's
-// fused norm kernel computes the weight gradient in a slow separate column reduction; here it is
-// per-warp partial sums written once.
-torch::Tensor row_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
 // Whether softmax_xent takes z: on and built, contiguous fp32 CUDA logits [rows, V].
 bool softmax_xent_applies(const torch::Tensor& z);

@@ -104,8 +104,7 @@ class Transformer {
 // RMSNorm written out (libtorch 1.13 has none): x * rsqrt(mean(x^2) + eps) in fp32, cast back to x's
 // dtype, times w (as transformers does it in bf16). On a GPU with torch >= 2.9 it is torch's fused
 // kernel instead (one launch forward and one backward instead of about seven and fifteen; statistics in
-// fp32, x * rstd * w rounded once), for bf16 the hand-written one (fused_ops.hpp: row_norm, unless
-// set_fused_kernels(false)), unless set_fused_norm(false).
+// fp32, x * rstd * w rounded once), unless set_fused_norm(false).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 // Process-wide switch for the fused GPU RMSNorm (default on). `sdzero bench` turns it off to time the
 // written-out norm in the same run; returns whether this build has the fused kernel at all.

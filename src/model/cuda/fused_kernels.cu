@@ -217,14 +217,12 @@ __global__ void softmax_xent(const float* __restrict__ z, const int64_t* __restr
 // A head of D values per row (R == D: Qwen3's q/k norms), one warp per row: each lane holds kPer
 // bf16 pairs of each half (columns 2c, 2c+1 and D/2 + 2c, D/2 + 2c + 1, c = lane + 32 k); the sums are
 // warp shuffles. The same arithmetic as norm_rope_fwd/bwd with 4-byte loads and no block barriers.
-// Without kRope the rotation is left out: a plain RMSNorm over rows of D (the blocks' hidden-size
-// norms; the tables are not read).
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
 
-template <int kPer, bool kRope>
+template <int kPer>
 __global__ void head_norm_rope_fwd(const bf16* __restrict__ x, const bf16* __restrict__ w,
                                    const float* __restrict__ cs, const float* __restrict__ sn, bf16* __restrict__ y,
                                    float* __restrict__ rstd, int64_t rows, int D, int rows_per_token, float eps) {
@@ -248,15 +246,13 @@ __global__ void head_norm_rope_fwd(const bf16* __restrict__ x, const bf16* __res
   if (rstd != nullptr && lane == 0) rstd[row] = r;
   const int64_t tab = (row / rows_per_token) * half;
   const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(w);
-  const float2 *c2 = kRope ? reinterpret_cast<const float2*>(cs + tab) : nullptr,
-               *s2 = kRope ? reinterpret_cast<const float2*>(sn + tab) : nullptr;
+  const float2 *c2 = reinterpret_cast<const float2*>(cs + tab), *s2 = reinterpret_cast<const float2*>(sn + tab);
   __nv_bfloat162* yr = reinterpret_cast<__nv_bfloat162*>(y + row * D);
 #pragma unroll
   for (int k = 0; k < kPer; ++k) {
     const int c = lane + 32 * k;
     if (c >= q) continue;
-    const float2 wa = __bfloat1622float2(w2[c]), wb = __bfloat1622float2(w2[q + c]);
-    const float2 co = kRope ? c2[c] : make_float2(1.f, 1.f), si = kRope ? s2[c] : make_float2(0.f, 0.f);
+    const float2 wa = __bfloat1622float2(w2[c]), wb = __bfloat1622float2(w2[q + c]), co = c2[c], si = s2[c];
     const float zax = a[k].x * r * wa.x, zay = a[k].y * r * wa.y, zbx = b[k].x * r * wb.x, zby = b[k].y * r * wb.y;
     yr[c] = __floats2bfloat162_rn(zax * co.x - zbx * si.x, zay * co.y - zby * si.y);
     yr[q + c] = __floats2bfloat162_rn(zbx * co.x + zax * si.x, zby * co.y + zay * si.y);
@@ -265,7 +261,7 @@ __global__ void head_norm_rope_fwd(const bf16* __restrict__ x, const bf16* __res
 
 // Warps stride over rows; each lane keeps its columns' dL/dw partial sums and writes them once to
 // dw_part[warp, D] (the caller sums them: deterministic).
-template <int kPer, bool kRope>
+template <int kPer>
 __global__ void head_norm_rope_bwd(const bf16* __restrict__ dy, const bf16* __restrict__ x,
                                    const bf16* __restrict__ w, const float* __restrict__ rstd,
                                    const float* __restrict__ cs, const float* __restrict__ sn, bf16* __restrict__ dx,
@@ -286,8 +282,7 @@ __global__ void head_norm_rope_bwd(const bf16* __restrict__ dy, const bf16* __re
     const int64_t tab = (row / rows_per_token) * half;
     const __nv_bfloat162 *dyr = reinterpret_cast<const __nv_bfloat162*>(dy + row * D),
                          *xr = reinterpret_cast<const __nv_bfloat162*>(x + row * D);
-    const float2 *c2 = kRope ? reinterpret_cast<const float2*>(cs + tab) : nullptr,
-                 *s2 = kRope ? reinterpret_cast<const float2*>(sn + tab) : nullptr;
+    const float2 *c2 = reinterpret_cast<const float2*>(cs + tab), *s2 = reinterpret_cast<const float2*>(sn + tab);
     float2 ga[kPer], gb[kPer], ha[kPer], hb[kPer];
     float dot = 0;
 #pragma unroll
@@ -295,8 +290,7 @@ __global__ void head_norm_rope_bwd(const bf16* __restrict__ dy, const bf16* __re
       const int c = lane + 32 * k;
       ga[k] = gb[k] = ha[k] = hb[k] = make_float2(0.f, 0.f);
       if (c >= q) continue;
-      const float2 co = kRope ? c2[c] : make_float2(1.f, 1.f), si = kRope ? s2[c] : make_float2(0.f, 0.f);
-      const float2 ya = __bfloat1622float2(dyr[c]), yb = __bfloat1622float2(dyr[q + c]);
+      const float2 co = c2[c], si = s2[c], ya = __bfloat1622float2(dyr[c]), yb = __bfloat1622float2(dyr[q + c]);
       const float2 xa = __bfloat1622float2(xr[c]), xb = __bfloat1622float2(xr[q + c]);
       const float2 za = make_float2(co.x * ya.x + si.x * yb.x, co.y * ya.y + si.y * yb.y);  // the rotation's transpose
       const float2 zb = make_float2(co.x * yb.x - si.x * ya.x, co.y * yb.y - si.y * ya.y);
@@ -373,8 +367,8 @@ int norm_rope_forward(const void* x, const void* w, const float* cos, const floa
           static_cast<const bf16*>(x), static_cast<const bf16*>(w), cos, sin, static_cast<bf16*>(y), rstd, rows,
           int(D), int(rows_per_token), eps);
     };
-    if (D / 4 <= 32) go(head_norm_rope_fwd<1, true>);
-    else go(head_norm_rope_fwd<2, true>);
+    if (D / 4 <= 32) go(head_norm_rope_fwd<1>);
+    else go(head_norm_rope_fwd<2>);
     return check("head_norm_rope_fwd");
   }
   const int threads = norm_rope_threads(int(R)), per = pairs_per_thread(int(R), threads);
@@ -401,8 +395,8 @@ int norm_rope_backward(const void* dy, const void* x, const void* w, const float
           static_cast<const bf16*>(dy), static_cast<const bf16*>(x), static_cast<const bf16*>(w), rstd, cos, sin,
           static_cast<bf16*>(dx), dw_part, rows, int(D), int(rows_per_token));
     };
-    if (D / 4 <= 32) go(head_norm_rope_bwd<1, true>);
-    else go(head_norm_rope_bwd<2, true>);
+    if (D / 4 <= 32) go(head_norm_rope_bwd<1>);
+    else go(head_norm_rope_bwd<2>);
     return check("head_norm_rope_bwd");
   }
   const int threads = norm_rope_threads(int(R)), per = pairs_per_thread(int(R), threads);
@@ -416,49 +410,6 @@ int norm_rope_backward(const void* dy, const void* x, const void* w, const float
   else if (per <= 4) go(norm_rope_bwd<4>);
   else go(norm_rope_bwd<8>);
   return check("norm_rope_bwd");
-}
-
-bool row_norm_supported(int64_t R) { return R >= 4 && R % 4 == 0 && R / 4 <= 32 * 16; }
-
-int64_t row_norm_partials(int64_t rows) {
-  const int64_t warps = ((rows + kHeadWarps - 1) / kHeadWarps) * kHeadWarps;
-  return warps < kHeadMaxWarps ? warps : kHeadMaxWarps;
-}
-
-int row_norm_forward(const void* x, const void* w, void* y, float* rstd, int64_t rows, int64_t R, float eps,
-                     void* stream) {
-  if (rows == 0) return 0;
-  const unsigned blocks = unsigned((rows + kHeadWarps - 1) / kHeadWarps);
-  auto go = [&](auto kernel) {
-    kernel<<<blocks, 32 * kHeadWarps, 0, static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const bf16*>(x), static_cast<const bf16*>(w), nullptr, nullptr, static_cast<bf16*>(y), rstd, rows,
-        int(R), 1, eps);
-  };
-  const int64_t per = (R / 4 + 31) / 32;
-  if (per <= 1) go(head_norm_rope_fwd<1, false>);
-  else if (per <= 2) go(head_norm_rope_fwd<2, false>);
-  else if (per <= 4) go(head_norm_rope_fwd<4, false>);
-  else if (per <= 8) go(head_norm_rope_fwd<8, false>);
-  else go(head_norm_rope_fwd<16, false>);
-  return check("row_norm_fwd");
-}
-
-int row_norm_backward(const void* dy, const void* x, const void* w, const float* rstd, void* dx, float* dw_part,
-                      int64_t rows, int64_t R, void* stream) {
-  if (rows == 0) return 0;
-  const unsigned blocks = unsigned(row_norm_partials(rows) / kHeadWarps);
-  auto go = [&](auto kernel) {
-    kernel<<<blocks, 32 * kHeadWarps, 0, static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const bf16*>(dy), static_cast<const bf16*>(x), static_cast<const bf16*>(w), rstd, nullptr, nullptr,
-        static_cast<bf16*>(dx), dw_part, rows, int(R), 1);
-  };
-  const int64_t per = (R / 4 + 31) / 32;
-  if (per <= 1) go(head_norm_rope_bwd<1, false>);
-  else if (per <= 2) go(head_norm_rope_bwd<2, false>);
-  else if (per <= 4) go(head_norm_rope_bwd<4, false>);
-  else if (per <= 8) go(head_norm_rope_bwd<8, false>);
-  else go(head_norm_rope_bwd<16, false>);
-  return check("row_norm_bwd");
 }
 
 int softmax_xent_rows(const float* z, const int64_t* target, void* p, float* nll, int64_t rows, int64_t V,
