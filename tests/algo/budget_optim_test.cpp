@@ -170,3 +170,16 @@ TEST(Optimizer, ForeachStepEqualsTorchsPerParameterLoop) {
     EXPECT_TRUE(torch::allclose(fs->exp_avg_sq(), ss->exp_avg_sq(), 1e-6, 1e-10));
   }
 }
+
+// On the CPU zero_grad keeps every gradient defined and zero (a GPU drops them instead: the next
+// backward then writes without an add; callers fill missing ones).
+TEST(OptimizerZeroGrad, KeepsCpuGradientsDefined) {
+  auto p = torch::randn({4}).requires_grad_(true);
+  (p * p).sum().backward();
+  OptimOptions o;
+  o.warmup_steps = 0;
+  Optimizer opt({p}, o);
+  opt.zero_grad();
+  ASSERT_TRUE(p.grad().defined());
+  EXPECT_EQ(p.grad().abs().sum().item<double>(), 0.0);
+}
