@@ -8,26 +8,19 @@
 #include <cstdio>
 #include <torch/torch.h>
 
-#include "sdzero/dist/device.hpp"
 #include "sdzero/model/fused_ops.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/lm_head.hpp"
 #include "sdzero/model/score.hpp"
 #include "sdzero/model/transformer.hpp"
+#include "gpu_common.hpp"
 
 using namespace sdz;
 
 namespace {
 
-torch::Device gpu() {
-  EXPECT_GT(cuda_device_count(), 0) << "no GPU visible";
-  return pick_device("cuda", 0, 1);
-}
-
-double rel(const torch::Tensor& a, const torch::Tensor& b) {
-  auto x = a.cpu().to(torch::kFloat64), y = b.cpu().to(torch::kFloat64);
-  return ((x - y).norm() / y.norm()).item<double>();
-}
+using gputest::gpu;
+using gputest::rel;
 
 // rope(rms_norm(x) * w) in fp64: rows of R, heads of D inside a row, rotate_half pairing (a, a + D/2),
 // row r at position r / per of the [positions, D/2] tables.
@@ -159,23 +152,7 @@ TEST(GpuFused, Bf16LmHeadMatchesFp32) {
   }
 }
 
-model::ModelConfig shape(model::Family fam) {
-  model::ModelConfig c;
-  c.family = fam;
-  c.vocab_size = 512;
-  c.hidden_size = 256;
-  c.intermediate_size = 512;
-  c.num_layers = 3;
-  c.num_heads = 8;
-  c.num_kv_heads = 4;
-  c.head_dim = 32;
-  c.rope_theta = 10000;
-  c.rms_eps = 1e-6;
-  c.max_position = 512;
-  c.tie_embeddings = fam == model::Family::Qwen3;
-  c.sliding_layers.assign(size_t(c.num_layers), false);
-  return c;
-}
+model::ModelConfig shape(model::Family fam) { return gputest::small_config(fam, 3, false); }
 
 // The bf16 step with the fused kernels and the bf16 lm_head against the same step without them and
 // against the CPU's fp32 step: the fused step must be no further from fp32 than the unfused one is.

@@ -13,6 +13,7 @@
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/score.hpp"
 #include "sdzero/model/transformer.hpp"
+#include "gpu_common.hpp"
 
 using namespace sdz;
 using model::ModelConfig;
@@ -20,37 +21,10 @@ using model::Transformer;
 
 namespace {
 
-ModelConfig shape(model::Family fam) {
-  ModelConfig c;
-  c.family = fam;
-  c.vocab_size = 512;
-  c.hidden_size = 256;
-  c.intermediate_size = 512;
-  c.num_layers = 4;
-  c.num_heads = 8;
-  c.num_kv_heads = 4;
-  c.head_dim = 32;
-  c.rope_theta = 10000;
-  c.rms_eps = 1e-6;
-  c.max_position = 512;
-  c.tie_embeddings = fam == model::Family::Qwen3;
-  c.sliding_layers.assign(size_t(c.num_layers), false);
-  if (fam == model::Family::Olmo3) {  // sliding layers exercise the hand-written path next to the fused one
-    c.sliding_window = 16;
-    for (int i = 0; i < 3; ++i) c.sliding_layers[size_t(i)] = true;
-  }
-  return c;
-}
+using gputest::gpu;
+using gputest::rel;
 
-torch::Device gpu() {
-  EXPECT_GT(cuda_device_count(), 0) << "no GPU visible";
-  return pick_device("cuda", 0, 1);
-}
-
-double rel(const torch::Tensor& a, const torch::Tensor& b) {
-  auto x = a.cpu().to(torch::kFloat64), y = b.cpu().to(torch::kFloat64);
-  return ((x - y).norm() / y.norm()).item<double>();
-}
+ModelConfig shape(model::Family fam) { return gputest::small_config(fam, 4, true); }
 
 class GpuModel : public ::testing::TestWithParam<model::Family> {};
 
