@@ -13,8 +13,10 @@
 set -uo pipefail
 # CHECK_PARTS=bench: build the CLI only and run the bench and the transformers baseline (a quick rerun).
 # CHECK_PARTS=kernels: the CLI and tests/gpu, their tests, then the bench (after a kernel change).
+# CHECK_PARTS=tests: tests/gpu alone (the shortest check of a change to the GPU code or its tests).
 parts=${CHECK_PARTS:-all}
-[[ $parts == all || $parts == bench || $parts == kernels ]] || { echo "CHECK_PARTS must be all, bench or kernels" >&2; exit 2; }
+[[ $parts == all || $parts == bench || $parts == kernels || $parts == tests ]] ||
+  { echo "CHECK_PARTS must be all, bench, kernels or tests" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=/tmp/sdz-check
@@ -62,6 +64,7 @@ grep -E "^-- sdzero" "$out/configure.log"
 if [[ $rc -ne 0 ]]; then tail -40 "$out/configure.log"; row configure "FAILED (configure.log)"; printf '%s\n' "${rows[@]}" | tee "$out/summary.txt"; exit 1; fi
 keep=(); [[ ${#gen[@]} -gt 0 ]] && keep=(-- -k 0)  # report every compile error in one run
 targets=(sdzero test_gpu gpu_mpi_nccl); [[ $parts == bench ]] && targets=(sdzero); [[ $parts == kernels ]] && targets=(sdzero test_gpu)
+[[ $parts == tests ]] && targets=(test_gpu)
 cmake --build build-gpu -j "$jobs" --target "${targets[@]}" "${keep[@]}" > "$out/build.log" 2>&1
 rc=$?
 build_s=$(( $(date +%s) - t0 ))
@@ -128,6 +131,7 @@ fi
 
 fi  # CHECK_PARTS
 # ---- 4. bench on the GPU
+if [[ $parts != tests ]]; then
 $sdz bench --device cuda --dtype bf16 --threads 8 --shape qwen3-0.6b --profile "$out/trace_train_step.json" \
   --out "$out/bench_qwen3_0.6b_bf16.json" > "$out/bench.log" 2>&1
 # (process substitution, not a pipe: rows added in a pipe's subshell never reached the summary)
@@ -176,6 +180,7 @@ if [[ -s "$out/bench_qwen3_0.6b_bf16.json" ]] && python3 -c 'import transformers
   fi
 fi
 
+fi  # CHECK_PARTS=tests
 # ---- 5. the memory plan against measured peaks (when the plan command is built)
 if [[ $parts == all ]]; then
 if $sdz help 2>/dev/null | grep -q "^ *plan"; then
