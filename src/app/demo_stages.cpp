@@ -87,6 +87,7 @@ DemoRow ensure_base(DemoContext& d) {
     pipeline::PretrainOptions po;
     po.steps = cfg.get_int("demo.pretrain_steps");
     po.batch = cfg.get_int("demo.pretrain_batch");
+    po.group_tokens = cfg.get_int("demo.pretrain_group_tokens");
     po.seed = d.seed;
     po.chain_fraction = cfg.get_float("demo.chain_fraction");
     po.correction_uses_attempt = cfg.get_bool("demo.correction_uses_attempt");

@@ -1,6 +1,7 @@
 #include "sdzero/pipeline/pretrain.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/log.hpp"
@@ -10,6 +11,7 @@
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/model/score.hpp"
+#include "sdzero/pipeline/length_buckets.hpp"
 #include "sdzero/pipeline/rollout.hpp"
 #include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/equation.hpp"
@@ -31,7 +33,7 @@ void append(Doc& d, const algo::Ids& ids, float weight) {
 // Batched masked NLL over documents drawn by `draw` (the same on every rank; each rank takes rows
 // r, r + size, ...), steps [first, first + steps) of the optimizer's schedule.
 int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<const Doc&(Rng&)>& draw, int64_t batch,
-                   uint64_t seed, int64_t first, int64_t steps, MPI_Comm comm, const std::string& label,
+                   int64_t group_tokens, uint64_t seed, int64_t first, int64_t steps, MPI_Comm comm, const std::string& label,
                    const std::function<bool(int64_t, double)>& after_step) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
@@ -46,25 +48,37 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
       const Doc& d = draw(rng);
       if (i % size == rank) mine.push_back(&d);
     }
-    size_t T = 0;
-    for (const Doc* d : mine) T = std::max(T, d->ids.size());
-    torch::Tensor ids = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kInt64);
-    torch::Tensor w = torch::zeros({int64_t(mine.size()), int64_t(T)}, torch::kFloat32);
+    // Rows of similar length share a forward (length_buckets.hpp); the gradient is the same sum.
+    std::vector<int64_t> lengths;
     double tokens = 0;
-    auto ids_a = ids.accessor<int64_t, 2>();
-    auto w_a = w.accessor<float, 2>();
-    for (size_t r = 0; r < mine.size(); ++r) {
-      const Doc& doc = *mine[r];
-      for (size_t t = 0; t < doc.ids.size(); ++t) {
-        ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
-        w_a[int64_t(r)][int64_t(t)] = doc.w[t];
-        tokens += doc.w[t];
-      }
+    for (const Doc* d : mine) {
+      lengths.push_back(int64_t(d->ids.size()));
+      for (float x : d->w) tokens += x;
     }
-    double global_tokens = allreduce_sum(comm, tokens);
+    const double global_tokens = allreduce_sum(comm, tokens);
+    std::vector<std::vector<size_t>> groups;
+    if (group_tokens > 0) groups = length_buckets(lengths, group_tokens);
+    else if (!mine.empty()) groups.emplace_back(), groups.back().resize(mine.size()), std::iota(groups.back().begin(), groups.back().end(), size_t(0));
     opt.zero_grad();
-    torch::Tensor loss = mine.empty() ? torch::zeros({}) : model::masked_nll(*c.policy, ids, w) / global_tokens;
-    if (loss.requires_grad()) loss.backward();
+    double loss_sum = 0;
+    for (const auto& g : groups) {
+      int64_t T = 0;
+      for (size_t i : g) T = std::max(T, lengths[i]);
+      torch::Tensor ids = torch::zeros({int64_t(g.size()), T}, torch::kInt64);
+      torch::Tensor w = torch::zeros({int64_t(g.size()), T}, torch::kFloat32);
+      auto ids_a = ids.accessor<int64_t, 2>();
+      auto w_a = w.accessor<float, 2>();
+      for (size_t r = 0; r < g.size(); ++r) {
+        const Doc& doc = *mine[g[r]];
+        for (size_t t = 0; t < doc.ids.size(); ++t) {
+          ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
+          w_a[int64_t(r)][int64_t(t)] = doc.w[t];
+        }
+      }
+      torch::Tensor loss = model::masked_nll(*c.policy, ids, w) / global_tokens;
+      if (loss.requires_grad()) loss.backward();
+      loss_sum += loss.item<double>();
+    }
     std::vector<torch::Tensor> grads;
     for (auto& p : opt.params()) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -72,7 +86,7 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
     }
     if (size > 1) allreduce_tensors(comm, grads, size_t(64) << 20, /*average=*/false);
     const double lr = opt.step(step).lr;
-    double l = allreduce_sum(comm, loss.item<double>());
+    double l = allreduce_sum(comm, loss_sum);
     ++done;
     progress.update(done, strprintf("loss %.4f  lr %.3g", l, lr));
     if (after_step && !after_step(step, l)) break;
@@ -169,7 +183,7 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
                  const std::function<bool(int64_t, double)>& after_step) {
   const std::vector<Doc> docs = worked_docs(c, o);
   auto draw = [&](Rng& rng) -> const Doc& { return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))]; };
-  return train_docs(c, opt, draw, o.batch, o.seed, 0, o.steps, comm, "pretrain", after_step);
+  return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, 0, o.steps, comm, "pretrain", after_step);
 }
 
 int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
@@ -213,7 +227,7 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
     return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];
   };
-  return train_docs(c, opt, draw, o.batch, o.seed, first_step, steps, comm, "self chains", nullptr);
+  return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, first_step, steps, comm, "self chains", nullptr);
 }
 
 }  // namespace sdz::pipeline

@@ -15,6 +15,9 @@ struct PretrainOptions {
   int64_t steps = 1000, batch = 64;
   uint64_t seed = 1234;
   int64_t log_every = 50;
+  // > 0: each rank's rows are cut into groups of similar length (length_buckets.hpp) at this price
+  // per group; 0: one padded [B, T] batch.
+  int64_t group_tokens = 0;
   // Revision chains (TOY-STUDY.md): this fraction of documents are chains of 2-4 attempts, each
   // followed by the cue its correctness picks, the last one correct; a non-final attempt is wrong
   // with probability chain_wrong. After "wrong" the next attempt is the task's correction of the
