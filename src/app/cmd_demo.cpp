@@ -113,6 +113,14 @@ static DemoContext seed_context(Session& s, const Config& cfg, int64_t i, const 
   return d;
 }
 
+// A method stage's cost in the schedule's units (see below): the SDFTs score with a teacher every
+// step, SD-Zero runs two phases and two evaluations.
+static double stage_cost(const std::string& method) {
+  if (method == "sdzero") return 4;
+  if (method == "sdft" || method == "sdft_other") return 3;
+  return 2;
+}
+
 static int demo(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(args, {});
   Session s = start_session(cl, RunDir::Reuse, kDemoIni, "built-in demo.ini", demo_ranks);
@@ -126,30 +134,37 @@ static int demo(const std::vector<std::string>& args) {
                         "--demo.ranks=1 runs one process)", g.count, s.world->size() / g.count));
   log::set_speaker(g.leader);
 
-  // The work in two waves, each spread over the groups by a static schedule: first every seed's base
-  // and the localization figure, then (bases on disk) every seed x method x rate. Costs in half method
-  // stages (measured: a base about five stages, a cached base or localization base about one, the
-  // localization stage about four, SD-Zero's two phases about one and a half), which also drive the
+  // The work in two waves spread over the groups by a static schedule: first every seed's base and
+  // the localization figure, then every seed x method x rate, each stage as soon as its own seed's
+  // base is on disk (no barrier: three bases over two groups leave one group idle otherwise). Costs
+  // in units of about 10 s on one core (measured in session 12: a base 23, the localization 19, a
+  // cached one 2; sft, rft and grpo 2, sdft 3, SD-Zero's two phases 4), which also drive the
   // progress line's ETA.
   const std::string loc_task = cfg.get_string("demo.localization_task");
   const bool with_localization = !loc_task.empty() && loc_task != "none";
   std::vector<double> wave1;
   for (int64_t i = 0; i < seeds; ++i)
-    wave1.push_back(base_cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 2 : 10);
-  if (with_localization) wave1.push_back(base_cached(s.run_dir + "/localization/base") ? 2 : 8);
+    wave1.push_back(base_cached(s.run_dir + "/seed-" + std::to_string(cfg.get_int("run.seed") + i) + "/base") ? 2 : 23);
+  if (with_localization) wave1.push_back(base_cached(s.run_dir + "/localization/base") ? 2 : 19);
   struct Run {
     int64_t seed_index;
     std::string method, lr;
   };
   std::vector<Run> runs;
   std::vector<double> wave2;
+  std::vector<size_t> needs;
   for (int64_t i = 0; i < seeds; ++i)
     for (const std::string& m : methods)
-      for (const std::string& lr : lrs) runs.push_back({i, m, lr}), wave2.push_back(m == "sdzero" ? 3 : 2);
-  const std::vector<int> owner1 = schedule(wave1, g.count), owner2 = schedule(wave2, g.count);
+      for (const std::string& lr : lrs)
+        runs.push_back({i, m, lr}), wave2.push_back(stage_cost(m)), needs.push_back(size_t(i));
+  const std::vector<int> owner1 = schedule(wave1, g.count);
+  const StagePlan plan2 = schedule_after(wave1, owner1, wave2, needs, g.count);
+  std::vector<std::vector<int>> users(wave1.size());
+  for (size_t j = 0; j < runs.size(); ++j) users[needs[j]].push_back(plan2.owner[j]);
+  StageSignals signals(s.world->comm(), g, owner1, users);
   double my_units = 0;
   for (size_t i = 0; i < wave1.size(); ++i) my_units += owner1[i] == g.index ? wave1[i] : 0;
-  for (size_t i = 0; i < wave2.size(); ++i) my_units += owner2[i] == g.index ? wave2[i] : 0;
+  for (size_t i = 0; i < wave2.size(); ++i) my_units += plan2.owner[i] == g.index ? wave2[i] : 0;
   Progress progress(g.count > 1 ? strprintf("demo group %d/%d", g.index + 1, g.count) : "demo", int64_t(my_units),
                     "unit");
 
@@ -162,20 +177,22 @@ static int demo(const std::vector<std::string>& args) {
     if (owner1[i] != g.index) continue;
     if (int64_t(i) < seeds) {
       mine.rows.push_back({int64_t(i) * per_seed, ensure_base(ctx[i])});
+      signals.done(i);
       progress.add(int64_t(wave1[i]), "seed " + std::to_string(ctx[i].seed) + " base");
     } else {
       mine.localization = run_localization(s, cfg, g.comm, g.leader);
       progress.add(int64_t(wave1[i]), "localization");
     }
   }
-  MPI_Barrier(s.world->comm());  // every base is on disk before any method starts from one
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (owner2[i] != g.index) continue;
+  for (size_t i : plan2.order) {
+    if (plan2.owner[i] != g.index) continue;
+    signals.wait(needs[i]);  // its seed's base is on disk
     DemoContext& d = ctx[size_t(runs[i].seed_index)];
     int64_t order = runs[i].seed_index * per_seed + 1 + int64_t(i % (methods.size() * lrs.size())) * 2;
     for (DemoRow& r : run_method(d, runs[i].method, std::stod(runs[i].lr))) mine.rows.push_back({order++, std::move(r)});
     progress.add(int64_t(wave2[i]), "seed " + std::to_string(d.seed) + " " + runs[i].method + " lr " + runs[i].lr);
   }
+  signals.finish();
   if (!g.leader) mine = GroupResult();  // the leader speaks for its group
   GroupResult all = gather_results(s.world->comm(), mine);
   std::vector<DemoRow> rows;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "sdzero/app/command.hpp"
+#include "sdzero/core/blas_core.hpp"
 #include "sdzero/dist/world.hpp"
 #include "sdzero/version_gen.hpp"
 
@@ -19,6 +20,7 @@ static int version(const std::vector<std::string>&) {
             << "MPI " << World::library_version() << "\n"
             << "HDF5 " << maj << "." << min << "." << rel << "\n"
             << "Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100 << "\n";
+  if (const std::string blas = blas_core_report(); !blas.empty()) std::cout << "BLAS: " << blas << "\n";
 #ifdef SDZ_WITH_NCCL
   std::cout << "NCCL enabled\n";
 #endif

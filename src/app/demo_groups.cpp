@@ -43,6 +43,70 @@ std::vector<int> schedule(const std::vector<double>& costs, int groups) {
   return owner;
 }
 
+StagePlan schedule_after(const std::vector<double>& costs1, const std::vector<int>& owner1,
+                         const std::vector<double>& costs2, const std::vector<size_t>& needs, int groups) {
+  SDZ_CHECK(groups > 0 && costs1.size() == owner1.size() && costs2.size() == needs.size(),
+            "schedule_after needs one owner per wave-1 item and one need per stage", "demo.groups");
+  std::vector<double> ready(costs1.size()), free(size_t(groups), 0.0);
+  for (size_t i = 0; i < costs1.size(); ++i) ready[i] = free[size_t(owner1[i])] += costs1[i];
+  StagePlan p;
+  p.owner.assign(costs2.size(), 0);
+  p.order.resize(costs2.size());
+  std::iota(p.order.begin(), p.order.end(), size_t(0));
+  std::stable_sort(p.order.begin(), p.order.end(), [&](size_t a, size_t b) {
+    const double ra = ready[needs[a]], rb = ready[needs[b]];
+    return ra != rb ? ra < rb : costs2[a] > costs2[b];
+  });
+  for (size_t j : p.order) {
+    int best = 0;
+    double best_end = 0;
+    for (int k = 0; k < groups; ++k) {
+      const double end = std::max(free[size_t(k)], ready[needs[j]]) + costs2[j];
+      if (k == 0 || end < best_end) best = k, best_end = end;
+    }
+    p.owner[j] = best;
+    free[size_t(best)] = best_end;
+  }
+  return p;
+}
+
+StageSignals::StageSignals(MPI_Comm world, const DemoGroups& g, std::vector<int> owner1,
+                           std::vector<std::vector<int>> users)
+    : world_(world), g_(g), owner1_(std::move(owner1)), users_(std::move(users)) {
+  int size = 1;
+  MPI_Comm_size(world, &size);
+  per_group_ = size / g.count;
+  users_.resize(owner1_.size());
+  ready_.assign(owner1_.size(), false);
+  token_.assign(owner1_.size(), 1);
+}
+
+void StageSignals::done(size_t item) {
+  ready_.at(item) = true;
+  if (!g_.leader) return;
+  for (int k : users_[item]) {
+    if (k == g_.index) continue;
+    sends_.emplace_back();
+    // The tag is the item: a leader waiting for one base never takes another's message.
+    MPI_Isend(&token_[item], 1, MPI_INT, k * per_group_, int(item), world_, &sends_.back());
+  }
+}
+
+void StageSignals::wait(size_t item) {
+  if (ready_.at(item)) return;
+  if (g_.leader) {
+    int token = 0;
+    MPI_Recv(&token, 1, MPI_INT, owner1_[item] * per_group_, int(item), world_, MPI_STATUS_IGNORE);
+  }
+  MPI_Barrier(g_.comm);  // the group's other ranks read the item only after its leader heard
+  ready_[item] = true;
+}
+
+void StageSignals::finish() {
+  if (!sends_.empty()) MPI_Waitall(int(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE);
+  sends_.clear();
+}
+
 GroupResult gather_results(MPI_Comm world, const GroupResult& mine) {
   nlohmann::json j = {{"rows", nlohmann::json::array()}, {"localization", mine.localization}};
   for (const auto& [order, row] : mine.rows) j["rows"].push_back({order, row.to_json()});

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sdzero/app/command.hpp"
+#include "sdzero/core/blas_core.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/dist/world.hpp"
 
@@ -57,6 +58,8 @@ static std::string rank_tag() {
 
 int main(int argc, char** argv) {
   using namespace sdz::app;
+  // Before anything else: OpenBLAS may have picked SSE3 kernels on an AVX-512 CPU (blas_core.hpp).
+  sdz::fix_blas_core(argv);
   g_argv = argv;
   // glibc returning freed tensor memory to the OS cost ~30% system time in training loops (DESIGN.md).
   mallopt(M_MMAP_MAX, 0);

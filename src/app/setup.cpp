@@ -10,6 +10,7 @@
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/schema.hpp"
 #include "sdzero/ckpt/run_dir.hpp"
+#include "sdzero/core/blas_core.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -112,8 +113,9 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
     make_dirs(s.run_dir);
     write_file_atomic(s.run_dir + "/config.ini", s.cfg.to_ini());
   }
-  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s",
-                      s.world->size(), s.threads, li.cores, s.run_dir.c_str()));
+  const std::string blas = blas_core_report();
+  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s%s",
+                      s.world->size(), s.threads, li.cores, s.run_dir.c_str(), blas.empty() ? "" : ("; " + blas).c_str()));
   return s;
 }
 

@@ -23,7 +23,7 @@ void declare_pipeline_keys(Schema& s) {
   s.add_int("demo.pretrain_steps", 1500, "Most supervised pretraining steps of the demo's base model.", 1);
   s.add_int("demo.pretrain_batch", 64, "Worked solutions per pretraining step.", 1);
   s.add_float("demo.pretrain_lr", 1e-3, "AdamW learning rate of base pretraining.", 0.0);
-  s.add_int("demo.pretrain_group_tokens", 32, "Pretraining batches are cut into groups of similar length, each padded to "
+  s.add_int("demo.pretrain_group_tokens", 64, "Pretraining batches are cut into groups of similar length, each padded to "
             "its own longest document, pricing each extra group at this many padded tokens (one more forward and "
             "backward); 0: one padded batch.", 0);
   s.add_int("demo.self_chain_steps", 300,

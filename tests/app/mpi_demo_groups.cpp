@@ -1,11 +1,14 @@
 // The demo's rank groups on 4 real ranks: how the world is carved (one group per rank, two groups of
 // two, a count that does not divide refused by key), the static schedule (longest first to the least
 // loaded group, the same on every rank), and the gather of finished rows to rank 0 in serial order
-// with their numbers intact.
+// with their numbers intact; the methods' schedule without a barrier (each stage after its own base)
+// and the point-to-point signals that replace the barrier.
 // sdz-mpi-ranks: 4
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "sdzero/app/demo.hpp"
@@ -120,4 +123,70 @@ TEST(DemoGroups, RowsReachRankZeroInSerialOrderWithExactNumbers) {
     EXPECT_EQ(all.rows[i].second.test.sampling.avg_at_k, want.test.sampling.avg_at_k);  // bit for bit
   }
   EXPECT_EQ(all.localization.at("task"), "mul");
+}
+
+TEST(DemoGroups, MethodsStartWhenTheirOwnBaseIsReady) {
+  // Three bases (10) and the localization (4) over two groups: group 0 builds bases 0 and 2 (done at
+  // 10 and 20), group 1 base 1 and the localization (done at 10 and 14).
+  const std::vector<double> costs1 = {10, 10, 10, 4};
+  const std::vector<int> owner1 = schedule(costs1, 2);
+  ASSERT_EQ(owner1, (std::vector<int>{0, 1, 0, 1}));
+  // Four stages per seed (sdzero 3, the others 2).
+  std::vector<double> costs2;
+  std::vector<size_t> needs;
+  for (size_t seed = 0; seed < 3; ++seed)
+    for (double c : {2.0, 2.0, 3.0, 3.0}) costs2.push_back(c), needs.push_back(seed);
+  const StagePlan p = schedule_after(costs1, owner1, costs2, needs, 2);
+  ASSERT_EQ(p.owner.size(), costs2.size());
+  ASSERT_EQ(p.order.size(), costs2.size());
+  // Seeds 0 and 1 are ready at 10, seed 2 at 20: their stages come first, the longest first.
+  EXPECT_EQ(needs[p.order.front()], 0u);
+  EXPECT_EQ(costs2[p.order.front()], 3.0);
+  for (size_t k = 0; k + 1 < p.order.size(); ++k) EXPECT_LE(needs[p.order[k]] == 2, needs[p.order[k + 1]] == 2);
+  // Simulate both plans: with the barrier every stage starts at 20; without it group 1 starts at 14.
+  double free[2] = {20, 14}, ready[3] = {10, 10, 20};
+  for (size_t j : p.order) free[p.owner[j]] = std::max(free[p.owner[j]], ready[needs[j]]) + costs2[j];
+  std::vector<int> barrier_owner = schedule(costs2, 2);
+  double barrier[2] = {20, 20};
+  for (size_t j = 0; j < costs2.size(); ++j) barrier[barrier_owner[j]] += costs2[j];
+  EXPECT_LT(std::max(free[0], free[1]), std::max(barrier[0], barrier[1]));
+  EXPECT_LE(std::max(free[0], free[1]), (20 + 14 + 30) / 2.0 + 3);  // within a stage of perfect balance
+  // One group: everything in ready order.
+  const StagePlan one = schedule_after(costs1, {0, 0, 0, 0}, costs2, needs, 1);
+  for (int o : one.owner) EXPECT_EQ(o, 0);
+}
+
+TEST(DemoGroups, AStageReadsItsBaseOnlyAfterTheOwnerSaysItIsWritten) {
+  // Two groups of two ranks. Item 0 is made by group 1 and used by group 0; item 1 by group 0, used by
+  // both. The owner writes a file, then signals; the users read it after wait().
+  DemoGroups g = carve_groups(MPI_COMM_WORLD, 2);
+  const std::string dir = std::filesystem::temp_directory_path().string() + "/sdz_stage_signals";
+  if (world_rank() == 0) std::filesystem::remove_all(dir), std::filesystem::create_directories(dir);
+  MPI_Barrier(MPI_COMM_WORLD);
+  StageSignals sig(MPI_COMM_WORLD, g, {1, 0}, {{0}, {0, 1}});
+  auto item = [&](int i) { return dir + "/item" + std::to_string(i); };
+  auto make = [&](int i) {
+    if (g.leader) std::ofstream(item(i)) << "item " << i;
+    MPI_Barrier(g.comm);
+    sig.done(size_t(i));
+  };
+  auto read = [&](int i) {
+    sig.wait(size_t(i));
+    std::ifstream in(item(i));
+    std::string text;
+    std::getline(in, text);
+    return text;
+  };
+  if (g.index == 1) {
+    make(0);
+    EXPECT_EQ(read(1), "item 1");
+  } else {
+    make(1);
+    EXPECT_EQ(read(0), "item 0");
+    EXPECT_EQ(read(1), "item 1");  // its own item: no message
+  }
+  sig.finish();
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) std::filesystem::remove_all(dir);
+  MPI_Comm_free(&g.comm);
 }

@@ -83,6 +83,40 @@ DemoGroups carve_groups(MPI_Comm world, int64_t requested);
 // A static schedule: item i (cost costs[i]) goes to the group returned at i. Longest first, each to
 // the least loaded group (ties: the lowest index), so every rank computes the same answer.
 std::vector<int> schedule(const std::vector<double>& costs, int groups);
+// The methods' stages without a barrier behind the bases: stage j (cost costs2[j]) needs wave-1 item
+// needs[j], which group owner1[i] finishes at the sum of its own wave-1 costs up to i (each group runs
+// its wave-1 items in list order first). Stages are taken by the time their item is ready (then
+// longest first) and each goes to the group that would finish it first (ties: the lowest index).
+// owner[j] is its group; order lists the stages in the order every group runs its own.
+struct StagePlan {
+  std::vector<int> owner;
+  std::vector<size_t> order;
+};
+StagePlan schedule_after(const std::vector<double>& costs1, const std::vector<int>& owner1,
+                         const std::vector<double>& costs2, const std::vector<size_t>& needs, int groups);
+
+// Point-to-point "wave-1 item i is on disk" from the leader of the group that made it to the leader
+// of each other group with a stage that needs it; the waiting group's ranks then meet. Replaces a
+// world barrier: a group starts a method as soon as its own seed's base exists.
+class StageSignals {
+ public:
+  // users[i]: the groups with a stage that needs item i (the owner's own group is skipped).
+  StageSignals(MPI_Comm world, const DemoGroups& g, std::vector<int> owner1, std::vector<std::vector<int>> users);
+  void done(size_t item);  // by every rank of the owner group, once the item is written
+  void wait(size_t item);  // by every rank of a user group before the first stage that reads it
+  void finish();           // completes this rank's sends (before the rows are gathered)
+
+ private:
+  MPI_Comm world_;
+  DemoGroups g_;
+  int per_group_ = 1;
+  std::vector<int> owner1_;
+  std::vector<std::vector<int>> users_;
+  std::vector<bool> ready_;
+  std::vector<MPI_Request> sends_;
+  std::vector<int> token_;
+};
+
 // Rows (each with its place in the serial order) and the localization summary from every group's
 // leader, at world rank 0 in serial order; other ranks get nothing.
 struct GroupResult {

@@ -1,6 +1,7 @@
 // defines: supervised pretraining of a base model on worked solutions (the demo's base): right-padded
-// [B, T] batches through model::masked_nll (one forward for the whole batch), loss on the response
-// tokens, gradients summed over the ranks of `comm` (each rank takes a slice of the batch), AdamW.
+// batches through model::masked_nll (one forward per group of similar-length documents,
+// length_buckets.hpp), loss on the response tokens, gradients summed over the ranks of `comm` (each
+// rank takes a slice of the batch), AdamW.
 #pragma once
 #include <mpi.h>
 
