@@ -74,6 +74,7 @@ endif()
 find_package(Threads REQUIRED)
 
 target_link_libraries(sdz_deps_base INTERFACE MPI::MPI_C Boost::program_options nlohmann_json::nlohmann_json
-                                         PkgConfig::PCRE2 Threads::Threads ${HDF5_C_LIBRARIES})
+                                         PkgConfig::PCRE2 Threads::Threads ${HDF5_C_LIBRARIES}
+                                         ${CMAKE_DL_LIBS})  # dlsym: core/blas_core.cpp
 target_include_directories(sdz_deps_base SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_compile_definitions(sdz_deps_base INTERFACE ${HDF5_C_DEFINITIONS} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
