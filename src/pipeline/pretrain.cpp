@@ -57,8 +57,12 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
     }
     const double global_tokens = allreduce_sum(comm, tokens);
     std::vector<std::vector<size_t>> groups;
-    if (group_tokens > 0) groups = length_buckets(lengths, group_tokens);
-    else if (!mine.empty()) groups.emplace_back(), groups.back().resize(mine.size()), std::iota(groups.back().begin(), groups.back().end(), size_t(0));
+    if (group_tokens > 0) {
+      groups = length_buckets(lengths, group_tokens);
+    } else if (!mine.empty()) {  // one batch in draw order
+      groups.emplace_back(mine.size());
+      std::iota(groups.back().begin(), groups.back().end(), size_t(0));
+    }
     opt.zero_grad();
     double loss_sum = 0;
     for (const auto& g : groups) {
