@@ -77,6 +77,8 @@ StageSignals::StageSignals(MPI_Comm world, const DemoGroups& g, std::vector<int>
   MPI_Comm_size(world, &size);
   per_group_ = size / g.count;
   users_.resize(owner1_.size());
+  // One message per group and item: a group with several stages of one seed waits for its base once.
+  for (auto& u : users_) std::sort(u.begin(), u.end()), u.erase(std::unique(u.begin(), u.end()), u.end());
   ready_.assign(owner1_.size(), false);
   token_.assign(owner1_.size(), 1);
 }

@@ -163,7 +163,8 @@ TEST(DemoGroups, AStageReadsItsBaseOnlyAfterTheOwnerSaysItIsWritten) {
   const std::string dir = std::filesystem::temp_directory_path().string() + "/sdz_stage_signals";
   if (world_rank() == 0) std::filesystem::remove_all(dir), std::filesystem::create_directories(dir);
   MPI_Barrier(MPI_COMM_WORLD);
-  StageSignals sig(MPI_COMM_WORLD, g, {1, 0}, {{0}, {0, 1}});
+  // Users listed once per stage, as the demo lists them: each group must still get one message.
+  StageSignals sig(MPI_COMM_WORLD, g, {1, 0}, {{0, 0, 0}, {0, 1, 1, 0}});
   auto item = [&](int i) { return dir + "/item" + std::to_string(i); };
   auto make = [&](int i) {
     if (g.leader) std::ofstream(item(i)) << "item " << i;
@@ -187,6 +188,9 @@ TEST(DemoGroups, AStageReadsItsBaseOnlyAfterTheOwnerSaysItIsWritten) {
   }
   sig.finish();
   MPI_Barrier(MPI_COMM_WORLD);
+  int pending = 0;  // every message sent was received: none left over for a later receive to take
+  MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &pending, MPI_STATUS_IGNORE);
+  EXPECT_EQ(pending, 0);
   if (world_rank() == 0) std::filesystem::remove_all(dir);
   MPI_Comm_free(&g.comm);
 }
