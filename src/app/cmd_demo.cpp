@@ -41,22 +41,23 @@ std::vector<std::string> items(const Config& cfg, const std::string& key) {
 // Everything the demo reads that the schema alone cannot check, before the first minute of work:
 // a typo here would otherwise surface after the bases were pretrained.
 void check_demo_keys(const Config& cfg, const std::vector<std::string>& methods, const std::vector<std::string>& lrs) {
-  static const std::vector<std::string> known = {"sft", "rft", "grpo", "sdft", "sdft_other", "sdzero"};
+  static const std::vector<std::string> known = {"sft", "sft_other", "rft", "grpo", "sdft", "sdft_other", "sdzero"};
   for (size_t i = 0; i < methods.size(); ++i) {
     if (std::find(known.begin(), known.end(), methods[i]) == known.end())
       throw Error("unknown method \"" + methods[i] + "\"", "demo.methods",
-                  "use any of sft, rft, grpo, sdft, sdft_other, sdzero");
+                  "use any of sft, sft_other, rft, grpo, sdft, sdft_other, sdzero");
     if (std::find(methods.begin(), methods.begin() + long(i), methods[i]) != methods.begin() + long(i))
       throw Error("method \"" + methods[i] + "\" listed twice", "demo.methods");
   }
-  // sdft_other is SDFT reading demonstrations in the other style (data.demo_style = other): a task
+  // sft_other and sdft_other read demonstrations in the other style (data.demo_style = other): a task
   // without them must fail now, naming the list, not after the bases are pretrained.
-  if (std::find(methods.begin(), methods.end(), "sdft_other") != methods.end()) {
+  for (const std::string& m : methods) {
+    if (m != "sft_other" && m != "sdft_other") continue;
     try {
       tasks::dataset_spec_from(Config::load_over(cfg.schema(), cfg.to_ini(), "the demo's configuration", "",
                                                  {"--data.demo_style=other"}));
     } catch (const Error& e) {
-      throw Error(std::string("sdft_other: ") + e.what(), "demo.methods", "drop sdft_other for this task");
+      throw Error(m + ": " + e.what(), "demo.methods", "drop " + m + " for this task");
     }
   }
   for (const std::string& l : lrs) {
@@ -218,7 +219,8 @@ SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train i
             "results.jsonl (every number), curves.json, plots/*.png and one run directory per method.\n"
             "SDFT's teacher reads each question's demonstration: the worked solution (sdft), or what another\n"
             "model might write (sdft_other: data.demo_style = other; cd: another of the correct equations).\n"
-            "SFT trains on demo.budget worked solutions, as many as SDFT's teacher reads, and samples nothing.",
+            "SFT trains on demo.budget worked solutions, as many as SDFT's teacher reads, and samples nothing;\n"
+            "sft_other on as many of the other demonstrations.",
             demo);
 
 }  // namespace sdz::app

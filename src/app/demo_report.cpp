@@ -95,7 +95,7 @@ std::string claim_section(const std::vector<std::string>& models,
     for (const DemoRow* r : by[m][chosen.at(m)]) gold = std::max(gold, r->demonstrations);
     any_gold = any_gold || gold > 0;
     const std::string source = m == "base"            ? "-"
-                               : m == "sdft_other"    ? "gold demonstrations, another answer"
+                               : m == "sdft_other" || m == "sft_other" ? "gold demonstrations, another answer"
                                : gold > 0             ? "gold demonstrations"
                                                       : "binary reward";
     const Stat st = stat(d);
@@ -119,10 +119,10 @@ std::string claim_section(const std::vector<std::string>& models,
          "training at a constant rate; about half of it goes when the base's training ends at a rate decayed to zero "
          "(demo.anneal; docs/DEMO.md). The paper's SFT: +0.2 and +1.3 over instruct models that had finished "
          "their training.\n";
-  if (by.count("sdft_other"))
-    t += "\nsdft reads, for every question it trains on, the very solution the base was pretrained to write for it; "
-         "sdft_other reads another correct answer in the same notation where the question has several "
-         "(data.demo_style = other), as the paper's demonstrations come from another model.\n";
+  if (by.count("sdft_other") || by.count("sft_other"))
+    t += "\nsft and sdft read, for every question they train on, the very solution the base was pretrained to write "
+         "for it; sft_other and sdft_other read another correct answer in the same notation where the question has "
+         "several (data.demo_style = other), as the paper's demonstrations come from another model.\n";
   return t;
 }
 

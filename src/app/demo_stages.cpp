@@ -158,7 +158,8 @@ pipeline::AfterStep curve_hook(DemoContext& d, DemoRow& row, int64_t offset, int
   auto next = std::make_shared<int64_t>(1);
   return [&d, &row, offset, budget, points, next](int64_t, nlohmann::json& rec, pipeline::Components& c) {
     row.demonstrations += int64_t(rec.value("samples/demonstrations", 0.0));
-    const int64_t used = row.model == "sft" ? row.demonstrations : rec.value("budget/generations", int64_t(0));
+    const bool sft = row.model == "sft" || row.model == "sft_other";
+    const int64_t used = sft ? row.demonstrations : rec.value("budget/generations", int64_t(0));
     if (rec.value("generations", 0.0) > 0 && row.model == "sdzero")
       row.length_curve.push_back(rec.value("generated_tokens", 0.0) / rec.value("generations", 1.0));
     if (*next < points && used >= budget * *next / points) {
@@ -204,16 +205,17 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
     rows.push_back(s);
     row.curve.push_back({srt.generations, s.val_avg_k});
   }
-  // sdft_other: SDFT whose teacher reads demonstrations in the other style (data.demo_style = other).
-  const std::string algo = method == "sdft_other" ? "sdft" : method;
+  // sft_other, sdft_other: SFT and SDFT reading demonstrations in the other style (data.demo_style = other).
+  const bool other = method == "sft_other" || method == "sdft_other";
+  const std::string algo = other ? method.substr(0, method.size() - 6) : method;
   std::vector<std::string> ov = {"--method.name=" + algo, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
                                  "--budget.max_generations=" + std::to_string(budget - used),
                                  "--train.save=" + dir + "/final"};
   if (method == "sdzero") ov.push_back("--train.split=q2");
-  if (method == "sdft_other") ov.push_back("--data.demo_style=other");
+  if (other) ov.push_back("--data.demo_style=other");
   // SFT reads one demonstration per question and step and samples nothing, so the generation budget
   // never stops it: it gets as many demonstrations as SDFT's teacher reads, one per generation.
-  if (method == "sft")
+  if (algo == "sft")
     ov.push_back("--train.steps=" +
                  std::to_string(std::max<int64_t>(1, budget / d.cfg.get_int("train.questions_per_step"))));
   pipeline::TrainedRun run =
@@ -224,7 +226,7 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
   row.val_avg_k =
       pipeline::evaluate_policy(run.c, *run.c.policy, d.val, demo_protocol(d.cfg, false), d.comm)
           .sampling.avg_at_k;
-  row.curve.push_back({method == "sft" ? row.demonstrations : row.generations, row.val_avg_k});
+  row.curve.push_back({algo == "sft" ? row.demonstrations : row.generations, row.val_avg_k});
   rows.push_back(row);
   return rows;
 }

@@ -44,10 +44,11 @@ void declare_pipeline_keys(Schema& s) {
   s.add_float("demo.band_low", 0.25, "The base is taken once its avg@k on held-out questions reaches this ...", 0.0, 1.0);
   s.add_float("demo.band_high", 0.45, "... and kept while below this (an early-stopped base, as in the toy study).", 0.0, 1.0);
   s.add_int("demo.pick_questions", 100, "Held-out questions of the validation slice (base pick, lr choice, curves); the rest are the test slice.", 1);
-  s.add_string("demo.methods", "sft,rft,grpo,sdft,sdft_other,sdzero", "Post-training methods compared from the same base, "
-               "comma-separated (sft rft grpo sdft sdft_other sdzero). sdzero = SRT (at most demo.srt_budget_fraction of "
-               "the budget) then phase-2 distillation from the SRT model (the rest); sdft_other = sdft reading "
-               "demonstrations of data.demo_style = other; sft reads demo.budget demonstrations and samples nothing.");
+  s.add_string("demo.methods", "sft,sft_other,rft,grpo,sdft,sdft_other,sdzero", "Post-training methods compared from the same base, "
+               "comma-separated (sft sft_other rft grpo sdft sdft_other sdzero). sdzero = SRT (at most "
+               "demo.srt_budget_fraction of the budget) then phase-2 distillation from the SRT model (the rest); "
+               "sft_other and sdft_other = sft and sdft reading demonstrations of data.demo_style = other; sft reads "
+               "demo.budget demonstrations and samples nothing.");
   s.add_float("demo.srt_budget_fraction", 0.75, "Most of demo.budget that SD-Zero may spend on SRT collection (the rest, including what "
               "collection leaves unused: phase 2).",
               0.0, 1.0);

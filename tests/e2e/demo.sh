@@ -12,7 +12,7 @@
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
        --demo.pick_every=100 --demo.pick_questions=20 --demo.budget=128 --data.eval_size=60
-       --demo.methods=sft,rft,grpo,sdft,sdft_other,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
+       --demo.methods=sft,sft_other,rft,grpo,sdft,sdft_other,sdzero --demo.localization_pretrain_steps=60 --demo.localization_questions=16
        --demo.self_chain_steps=20)
 # Started directly with demo.ranks = 2, it runs itself under mpirun: two rank groups of one rank run
 # different seeds and methods side by side.
@@ -23,7 +23,7 @@ grep -q "^\[[0-9:]* r1\] demo: seed" "$scratch/demo.log" || fail "rank 1 ran no 
 cp "$scratch/demo/results.jsonl" "$scratch/grouped.jsonl"
 for seed in 1234 1235; do
   grep -q "demo: seed $seed: pretraining the base model" "$scratch/demo.log" || fail "seed $seed: no pretraining stage"
-  for m in sft rft grpo sdft sdft_other sdzero; do
+  for m in sft sft_other rft grpo sdft sdft_other sdzero; do
     for lr in 0.0001 0.0003; do
       grep -q "demo: seed $seed: post-training the base with $m at lr $lr" "$scratch/demo.log" || fail "stage $seed $m $lr did not run"
     done
@@ -42,9 +42,9 @@ d = sys.argv[1]
 lines = [json.loads(l) for l in open(d + "/results.jsonl")]
 runs = [l for l in lines if "table" not in l]
 tables = [l for l in lines if l.get("table") in ("main", "revision")]
-models = ["base", "sft", "rft", "grpo", "sdft", "sdft_other", "srt", "sdzero"]
+models = ["base", "sft", "sft_other", "rft", "grpo", "sdft", "sdft_other", "srt", "sdzero"]
 assert sorted({r["model"] for r in runs}) == sorted(models), {r["model"] for r in runs}
-assert len(runs) == 2 * (1 + 2 * 7), len(runs)  # per seed: base + 2 rates x (sft, rft, grpo, sdft, sdft_other, srt, sdzero)
+assert len(runs) == 2 * (1 + 2 * 8), len(runs)  # per seed: base + 2 rates x (sft, sft_other, rft, grpo, sdft, sdft_other, srt, sdzero)
 # The same budget for every method, from its own budget counters (sdzero = SRT share + phase 2).
 for r in runs:
     if r["model"] in ("base",):
@@ -54,9 +54,11 @@ for r in runs:
         assert 0 < r["generations"] <= 96, r  # 3/4 of the budget at most
         continue
     last = [json.loads(l) for l in open(run + "/metrics.jsonl")][-1]
-    if r["model"] == "sft":
+    if r["model"] in ("sft", "sft_other"):
         # SFT samples nothing and reads as many demonstrations as SDFT's teacher (128 / 32 per step);
-        # its curve runs over the demonstrations read.
+        # its curve runs over the demonstrations read. sft_other reads the other style's.
+        style = [l.split("=")[1].strip() for l in open(run + "/config.ini") if l.startswith("demo_style")]
+        assert style == (["other"] if r["model"] == "sft_other" else ["own"]), (r["model"], style)
         assert r["generations"] == 0 and last["budget/generations"] == 0, (r, last)
         assert r["demonstrations"] == 128 and last["step"] == 4, (r["demonstrations"], last)
         assert len(r["curve"]) >= 3 and r["curve"][-1][0] == 128, r["curve"]
@@ -101,7 +103,7 @@ for t in tables:
     assert cells[col] == want, (t["model"], t["table"], cells[col], want)
 # The claim section: SD-Zero minus each model, paired by seed, each at its chosen rate.
 claims = [l for l in lines if l.get("table") == "claim"]
-assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other", "sft"], claims
+assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other", "sft", "sft_other"], claims
 rate = {t["model"]: t["lr"] for t in tables if t["table"] == "main"}
 def acc(m, seed):
     return next(r for r in runs if r["model"] == m and r["seed"] == seed and (m == "base" or r["lr"] == rate[m]))["test"]["sampling"]["avg_at_k"]
@@ -109,8 +111,9 @@ for c in claims:
     d = [100 * (acc("sdzero", seed) - acc(c["model"], seed)) for seed in (1234, 1235)]
     assert abs(c["difference"]["mean"] - sum(d) / 2) < 1e-9, (c, d)
     assert c["holds"] == (c["difference"]["mean"] >= 10 if c["model"] == "base" else c["difference"]["mean"] > 0), c
-    assert c["reads_demonstrations"] == (c["model"] in ("sft", "sdft", "sdft_other")), c
-    source = {"base": "-", "sft": "gold demonstrations", "sdft": "gold demonstrations", "sdft_other": "gold demonstrations, another answer"}.get(c["model"], "binary reward")
+    assert c["reads_demonstrations"] == (c["model"] in ("sft", "sft_other", "sdft", "sdft_other")), c
+    source = {"base": "-", "sft": "gold demonstrations", "sdft": "gold demonstrations", "sdft_other": "gold demonstrations, another answer",
+              "sft_other": "gold demonstrations, another answer"}.get(c["model"], "binary reward")
     want = "| %s | %s | %+.1f ± %.1f | %s" % (c["model"], source, c["difference"]["mean"], c["difference"]["sd"],
                                             "yes" if c["holds"] else "no")
     assert want in md, want
@@ -118,7 +121,7 @@ for c in claims:
     assert c["within_spread"] == spread, c
     assert (want + " (within the spread)" in md) == spread, (want, md)
 assert "Same questions and budget, not the same information." in md
-assert "sdft_other reads another correct answer in the same notation" in md
+assert "sft_other and sdft_other read another correct answer in the same notation" in md
 assert "sft reads as many of those worked solutions as SDFT's teacher does" in md
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
@@ -149,13 +152,15 @@ for k in a:
     assert a[k] == b[k], (k, a[k][:300], b[k][:300])
 print("demo: 2 rank groups and one process agree on", sorted(a))
 PY
-# sdft_other on a task without other-style demonstrations is refused by key, by the one process,
-# before it relaunches or pretrains anything.
-if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad0" --data.task=mul --demo.methods=sdft_other > "$scratch/bad0.log" 2>&1; then
-  fail "sdft_other on mul was accepted"
-fi
-grep -q "demo.methods" "$scratch/bad0.log" && grep -q "sdft_other" "$scratch/bad0.log" || { cat "$scratch/bad0.log"; fail "the refusal does not name demo.methods"; }
-if grep -q "rank(s)" "$scratch/bad0.log"; then fail "the refusal came after the relaunch"; fi
+# sft_other and sdft_other on a task without other-style demonstrations are refused by key, by the one
+# process, before it relaunches or pretrains anything.
+for m in sft_other sdft_other; do
+  if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad0" --data.task=mul --demo.methods=rft,$m > "$scratch/bad0.log" 2>&1; then
+    fail "$m on mul was accepted"
+  fi
+  grep -q "demo.methods" "$scratch/bad0.log" && grep -q "$m: " "$scratch/bad0.log" || { cat "$scratch/bad0.log"; fail "the refusal does not name demo.methods and $m"; }
+  if grep -q "rank(s)" "$scratch/bad0.log"; then fail "the refusal came after the relaunch"; fi
+done
 # Groups that do not divide the ranks are refused by key before any stage starts.
 if "$SDZERO" demo "${short[@]}" --run.dir="$scratch/bad" --demo.ranks=2 --demo.groups=3 > "$scratch/bad.log" 2>&1; then
   fail "demo.groups=3 on 2 ranks was accepted"
