@@ -9,6 +9,7 @@
 #include "sdzero/model/score.hpp"
 #include "sdzero/model/transformer.hpp"
 #include "sdzero/pipeline/length_buckets.hpp"
+#include "tiny_model.hpp"
 
 using namespace sdz;
 using sdz::pipeline::length_buckets;
@@ -71,17 +72,7 @@ TEST(LengthBuckets, PriceDecidesHowFarItSplits) {
 }
 
 TEST(LengthBuckets, GroupedBatchesGiveTheSameLossAndGradientAsOnePaddedBatch) {
-  model::ModelConfig mc;
-  mc.vocab_size = 19;
-  mc.hidden_size = 32;
-  mc.intermediate_size = 64;
-  mc.num_layers = 2;
-  mc.num_heads = 4;
-  mc.num_kv_heads = 2;
-  mc.head_dim = 8;
-  mc.max_position = 64;
-  mc.sliding_layers.assign(2, false);
-  model::Transformer m(mc);
+  model::Transformer m(sdz::test::tiny_model_config(19));
   m.init_random(3, 0.5);
   m.set_requires_grad(true);
   std::mt19937 rng(11);

@@ -6,23 +6,15 @@
 #include "sdzero/core/error.hpp"
 #include "sdzero/model/transformer.hpp"
 #include "sdzero/pipeline/model_scorer.hpp"
+#include "tiny_model.hpp"
 
 using namespace sdz;
 
 namespace {
 
 model::ModelConfig tiny(model::Family family) {
-  model::ModelConfig mc;
+  model::ModelConfig mc = sdz::test::tiny_model_config(23);
   mc.family = family;
-  mc.vocab_size = 23;
-  mc.hidden_size = 32;
-  mc.intermediate_size = 64;
-  mc.num_layers = 2;
-  mc.num_heads = 4;
-  mc.num_kv_heads = 2;
-  mc.head_dim = 8;
-  mc.max_position = 64;
-  mc.sliding_layers.assign(2, false);
   if (family == model::Family::Olmo3) {
     mc.sliding_window = 4;
     mc.sliding_layers = {true, false};

@@ -18,6 +18,7 @@
 #include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/dataset.hpp"
 #include "sdzero/text/char_tokenizer.hpp"
+#include "tiny_model.hpp"
 
 using namespace sdz;
 using namespace sdz::pipeline;
@@ -27,16 +28,7 @@ namespace {
 Components tiny_components() {
   Components c;
   c.tokenizer = std::make_unique<text::CharTokenizer>(text::CharTokenizer::toy());
-  model::ModelConfig mc;
-  mc.vocab_size = c.tokenizer->vocab_size();
-  mc.hidden_size = 32;
-  mc.intermediate_size = 64;
-  mc.num_layers = 2;
-  mc.num_heads = 4;
-  mc.num_kv_heads = 2;
-  mc.head_dim = 8;
-  mc.max_position = 256;
-  mc.sliding_layers.assign(2, false);
+  model::ModelConfig mc = sdz::test::tiny_model_config(c.tokenizer->vocab_size(), 256);
   c.policy = std::make_unique<model::Transformer>(mc);
   c.policy->init_random(11, 0.5);  // a large init: peaked, varied distributions
   c.prompts = text::PromptConfig::toy();
