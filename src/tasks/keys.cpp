@@ -42,6 +42,9 @@ void declare_tasks_keys(Schema& s) {
   s.add_int("data.div_divisor_max", 9, "div: largest divisor.", 1, 1000000);
   s.add_int("data.cd_numbers", 4, "cd (Countdown-lite): numbers offered.", 2, 10);
   s.add_int("data.cd_max", 9, "cd: largest number offered.", 2, 1000);
+  s.add_string("data.cd_ops", "+-*", "cd: the operators whose equations set the targets and write the worked solutions, "
+               "wrong attempts and corrections (any of + - *, each once). Fewer operators: fewer candidate equations "
+               "per question. The verifier accepts any of + - * whatever this says.");
   s.add_int("data.mul_digits", 4, "mul: digits of the multiplicand (the multiplier has one).", 1, 12);
   s.add_int("data.mul_multiplier_max", 9, "mul: largest multiplier.", 2, 9);
   s.add_int("data.arith_ops", 3, "arith: operators per expression (scratchpad steps).", 1, 8);
@@ -87,6 +90,11 @@ TaskKnobs task_knobs_from(const Config& c) {
   k.div_divisor_max = int(c.get_int("data.div_divisor_max"));
   k.cd_numbers = int(c.get_int("data.cd_numbers"));
   k.cd_max = int(c.get_int("data.cd_max"));
+  k.cd_ops = c.get_string("data.cd_ops");
+  for (size_t i = 0; i < k.cd_ops.size(); ++i)
+    if (std::string("+-*").find(k.cd_ops[i]) == std::string::npos || k.cd_ops.find(k.cd_ops[i]) != i)
+      throw Error("\"" + k.cd_ops + "\" is not a set of + - *", "data.cd_ops", "e.g. +-* or +*");
+  if (k.cd_ops.empty()) throw Error("is empty", "data.cd_ops", "e.g. +-* or +*");
   k.mul_digits = int(c.get_int("data.mul_digits"));
   k.mul_multiplier_max = int(c.get_int("data.mul_multiplier_max"));
   k.arith_ops = int(c.get_int("data.arith_ops"));

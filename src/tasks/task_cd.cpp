@@ -19,15 +19,17 @@ std::string write(const Cand& c) {
   return strprintf("%lld%c%lld=%lld", (long long)c.a, c.op, (long long)c.b, (long long)c.v);
 }
 
-// Every pair of positions i < j with + - * (subtraction larger first, positive results only).
-std::vector<Cand> candidates(const std::vector<int64_t>& n) {
+// Every pair of positions i < j with each operator of ops, in the order + - * (subtraction larger
+// first, positive results only).
+std::vector<Cand> candidates(const std::vector<int64_t>& n, const std::string& ops) {
+  const auto has = [&](char op) { return ops.find(op) != std::string::npos; };
   std::vector<Cand> out;
   for (size_t i = 0; i < n.size(); ++i)
     for (size_t j = i + 1; j < n.size(); ++j) {
       int64_t a = n[i], b = n[j];
-      out.push_back({a, b, a + b, '+'});
-      if (a != b) out.push_back({std::max(a, b), std::min(a, b), std::max(a, b) - std::min(a, b), '-'});
-      out.push_back({a, b, a * b, '*'});
+      if (has('+')) out.push_back({a, b, a + b, '+'});
+      if (has('-') && a != b) out.push_back({std::max(a, b), std::min(a, b), std::max(a, b) - std::min(a, b), '-'});
+      if (has('*')) out.push_back({a, b, a * b, '*'});
     }
   return out;
 }
@@ -39,8 +41,11 @@ class Cd : public BuiltinTask {
   Problem generate(uint64_t seed) const override {
     Rng r(seed);
     std::vector<int64_t> n(size_t(std::max(2, k_.cd_numbers)));
-    for (auto& x : n) x = r.randint(1, std::max(2, k_.cd_max));
-    auto c = candidates(n);
+    std::vector<Cand> c;
+    while (c.empty()) {  // only "-" with equal numbers has no candidate; the default draws once
+      for (auto& x : n) x = r.randint(1, std::max(2, k_.cd_max));
+      c = candidates(n, k_.cd_ops);
+    }
     const Cand& pick = c[size_t(r.randint(0, int64_t(c.size()) - 1))];
     std::vector<std::string> parts;
     for (auto x : n) parts.push_back(std::to_string(x));
@@ -51,7 +56,7 @@ class Cd : public BuiltinTask {
     std::vector<int64_t> n;
     int64_t t;
     if (!parse_numbers_target(p.question, n, t)) return "";
-    for (const auto& c : candidates(n))
+    for (const auto& c : candidates(n, k_.cd_ops))
       if (c.v == t) return write(c);
     return "";
   }
@@ -65,7 +70,7 @@ class Cd : public BuiltinTask {
     int64_t t;
     if (!k_.demo_other_style || !parse_numbers_target(p.question, n, t)) return own;
     std::vector<std::string> others;
-    for (const auto& c : candidates(n))
+    for (const auto& c : candidates(n, k_.cd_ops))
       if (c.v == t && write(c) != own && std::find(others.begin(), others.end(), write(c)) == others.end())
         others.push_back(write(c));
     if (others.empty()) return own;
@@ -77,7 +82,7 @@ class Cd : public BuiltinTask {
     int64_t t;
     if (!parse_numbers_target(p.question, n, t)) return "";
     std::vector<Cand> wrong;
-    for (const auto& c : candidates(n))
+    for (const auto& c : candidates(n, k_.cd_ops))
       if (c.v != t) wrong.push_back(c);
     if (wrong.empty()) return "";
     Rng r(seed);
@@ -96,7 +101,7 @@ class Cd : public BuiltinTask {
     if (!e) return solution(p);
     Cand best{0, 0, 0, '+'};
     int best_score = -1;
-    for (const auto& c : candidates(n)) {
+    for (const auto& c : candidates(n, k_.cd_ops)) {
       if (c.v != t) continue;
       std::vector<int64_t> tried = {e->a, e->b};
       int shared = 0;

@@ -118,6 +118,46 @@ TEST(Builtin, CdOtherStyleDemonstrationsAreAnotherCorrectEquation) {
   EXPECT_LT(differ, 240);  // ... but not universal
 }
 
+// data.cd_ops: questions, worked solutions, wrong attempts and corrections use only the chosen
+// operators; the default draws the same questions as before the key existed (every set has '+', so
+// the first draw always has a candidate); the verifier still accepts any of + - *.
+TEST(Builtin, CdOpsRestrictTheCandidateEquations) {
+  TaskKnobs plus_times;
+  plus_times.cd_numbers = 3;
+  plus_times.cd_ops = "+*";
+  TaskKnobs all = plus_times;
+  all.cd_ops = "+-*";
+  auto t = make_builtin_task("cd", plus_times), u = make_builtin_task("cd", all);
+  TaskKnobs minus = plus_times;
+  minus.cd_ops = "-";
+  auto m = make_builtin_task("cd", minus);
+  sdz::Rng r(11);
+  int differ = 0;
+  for (int i = 0; i < 300; ++i) {
+    const uint64_t seed = r.next();
+    Problem q = t->generate(seed);
+    const std::string w = t->solution(q), wrong = t->wrong_attempt(q, seed), fix = t->correction(q, wrong);
+    ASSERT_FALSE(w.empty()) << q.question;
+    for (const std::string& e : {w, wrong, fix}) {
+      if (e.empty()) continue;  // no wrong equation exists (2,2,2>4: 2+2 and 2*2 both hit)
+      auto eq = last_equation(e);
+      ASSERT_TRUE(eq) << q.question << " " << e;
+      EXPECT_NE(eq->op, '-') << q.question << " " << e;
+    }
+    EXPECT_EQ(verify_builtin("cd", w, q.target).reward, 1.0) << q.question << " " << w;
+    EXPECT_EQ(verify_builtin("cd", fix, q.target).reward, 1.0) << q.question << " " << fix;
+    differ += q.question != u->generate(seed).question;  // '-' adds targets, so the sets differ
+    Problem d = m->generate(seed);  // only '-': numbers that are all equal are drawn again
+    EXPECT_EQ(last_equation(m->solution(d))->op, '-') << d.question;
+  }
+  EXPECT_GT(differ, 0);
+  EXPECT_EQ(verify_builtin("cd", "9-2=7", "3,9,2>7").reward, 1.0);  // '-' still verifies
+  TaskKnobs def;
+  def.cd_numbers = 3;
+  auto d = make_builtin_task("cd", def);
+  EXPECT_EQ(d->generate(42).question, u->generate(42).question);
+}
+
 // data.demo_style = other: long division by tens and units, every step true, the same answer last; the
 // worked solution (pretraining, correction) is unchanged; own style is the worked solution.
 TEST(Builtin, DivOtherStyleDemonstrationsReachTheSameAnswer) {

@@ -162,6 +162,11 @@ TEST(Keys, DataAndRewardKeysFillTheOptions) {
   EXPECT_NE(error_of([&] { dataset_spec_from(ignored_eval); }).find("data.eval_path"), std::string::npos);
   sdz::Config inverted = sdz::Config::load(s, "", {"--data.div_quotient_min=50"});
   EXPECT_NE(error_of([&] { dataset_spec_from(inverted); }).find("data.div_quotient_min"), std::string::npos);
+  // cd's operators: a set of + - *, each once; anything else is refused by key.
+  EXPECT_EQ(dataset_spec_from(sdz::Config::load(s, "", {"--data.cd_ops=*+"})).knobs.cd_ops, "*+");
+  for (const char* ops : {"--data.cd_ops=+/", "--data.cd_ops=++", "--data.cd_ops="})
+    EXPECT_NE(error_of([&] { dataset_spec_from(sdz::Config::load(s, "", {ops})); }).find("data.cd_ops"), std::string::npos)
+        << ops;
   // Demonstrations in another style: div questions carry them, other tasks refuse the key by name.
   sdz::Config other = sdz::Config::load(s, "", {"--data.task=div", "--data.demo_style=other", "--data.q1_size=3"});
   DatasetSpec od = dataset_spec_from(other);

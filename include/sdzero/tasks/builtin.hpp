@@ -27,6 +27,7 @@ namespace sdz::tasks {
 struct TaskKnobs {
   int div_quotient_min = 10, div_quotient_max = 49, div_divisor_min = 2, div_divisor_max = 9;
   int cd_numbers = 4, cd_max = 9;                 // Countdown-lite: how many numbers, each 1..cd_max
+  std::string cd_ops = "+-*";                     // Countdown-lite: the operators questions are built from
   int mul_digits = 4, mul_multiplier_max = 9;     // multiplicand digits; multiplier 2..max (one digit)
   int arith_ops = 3, arith_max = 99;              // operators per expression, operands 1..arith_max
   bool arith_mul = true;                          // allow '*' (evaluated first, like in school)
