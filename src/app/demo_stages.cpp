@@ -207,7 +207,7 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
   }
   // sft_other, sdft_other: SFT and SDFT reading demonstrations in the other style (data.demo_style = other).
   const bool other = method == "sft_other" || method == "sdft_other";
-  const std::string algo = other ? method.substr(0, method.size() - 6) : method;
+  const std::string algo = method == "sft_other" ? "sft" : method == "sdft_other" ? "sdft" : method;
   std::vector<std::string> ov = {"--method.name=" + algo, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
                                  "--budget.max_generations=" + std::to_string(budget - used),
                                  "--train.save=" + dir + "/final"};
