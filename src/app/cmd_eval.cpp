@@ -136,7 +136,7 @@ int eval_cmd(const std::vector<std::string>& args) {
   CommandLine cl = parse_command_line(
       args, {"model=", "data=", "k=", "revise", "localization", "teacher=", "out=", "tokenizer=", "limit=",
              "temperature=", "max-new-tokens=", "seed=", "hindsight=", "localization-samples=", "no-greedy",
-             "no-rephrase"});
+             "no-rephrase", "samples"});
   if (!cl.flags.count("model") || !cl.flags.count("data"))
     throw Error("eval needs --model DIR|CHECKPOINT and --data FILE", "sdzero eval", "see `sdzero help eval`");
   const std::string model_path = cl.flags["model"], data_path = cl.flags["data"];
@@ -186,6 +186,7 @@ int eval_cmd(const std::vector<std::string>& args) {
   p.revise = cl.flags.count("revise") > 0;
   p.rephrase_row = !cl.flags.count("no-rephrase");
   p.hindsight_samples = flag_int(cl, "hindsight", 0, 0, int64_t(1) << 40);
+  p.keep_samples = cl.flags.count("samples") > 0;
   p.progress = true;
   log::info(strprintf("eval: %zu questions from %s, model %s, k = %lld, temperature %g, %d rank(s)", questions.size(),
                       data_path.c_str(), model_path.c_str(), (long long)p.k, p.temperature, s.world->size()));
@@ -240,8 +241,9 @@ int eval_cmd(const std::vector<std::string>& args) {
   }
   if (root) {
     make_dirs(out);
+    if (p.keep_samples) write_file_atomic(out + "/samples.jsonl", rep.samples_jsonl);
     write_file_atomic(out + "/eval.json", j.dump(2) + "\n");
-    std::cout << table << "wrote " << out << "/eval.json\n";
+    std::cout << table << "wrote " << out << "/eval.json" << (p.keep_samples ? " and samples.jsonl" : "") << "\n";
   }
   return 0;
 }
@@ -252,13 +254,15 @@ SDZ_COMMAND("eval", "evaluate a model on a JSONL question file (avg@k, pass@k, r
             "usage: [mpirun -np N] sdzero eval --model DIR|CHECKPOINT --data FILE [--k 4] [--config FILE]\n"
             "       [--revise] [--localization] [--teacher DIR|CHECKPOINT] [--out DIR (eval)] [--limit N]\n"
             "       [--temperature T] [--max-new-tokens N] [--seed S] [--hindsight M] [--no-greedy] [--no-rephrase]\n"
-            "       [--localization-samples N] [--tokenizer FILE] [--section.key=value ...]\n"
+            "       [--localization-samples N] [--samples] [--tokenizer FILE] [--section.key=value ...]\n"
             "Samples k responses per question (avg@k, pass@k, mean length, self-revision rate) and one greedy\n"
             "response. --revise: generate-then-revise with the oracle cue (and the \"rephrase\" cue on every\n"
             "attempt), and the hindsight test: on questions whose first sample failed, M revisions after the\n"
             "\"wrong\" cue against M fresh samples (M default k-1). --localization: per-token gap\n"
             "log p_student - log p_teacher(.. y, cue ..) of one response per question into\n"
             "OUT/localization.jsonl, its summary into eval.json and OUT/localization.png (tools/plot-localization).\n"
+            "--samples: every response with its reward into OUT/samples.jsonl, one line per question (the k\n"
+            "samples and the hindsight's fresh ones, the greedy one, the revisions after each cue).\n"
             "The teacher defaults to the model itself; a checkpoint as --teacher gives its own teacher weights.\n"
             "A checkpoint is a .h5 file or a run directory (its newest). Without --config the model's run\n"
             "configuration is used (a checkpoint's own, or RUN/config.ini next to RUN/final); temperature and\n"

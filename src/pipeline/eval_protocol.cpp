@@ -10,6 +10,7 @@
 #include "sdzero/core/rng.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/core/timer.hpp"
+#include "sdzero/dist/collectives.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/pipeline/rollout.hpp"
 
@@ -19,6 +20,30 @@ namespace {
 
 // Sample index of the revision after the "correct" cue; indices below it are "wrong"-cue revisions.
 constexpr uint64_t kRephraseIndex = uint64_t(1) << 20;
+
+// Rank 0 gets every rank's objects as JSONL, ordered by question index; other ranks get "".
+std::string gather_samples(const std::vector<nlohmann::json>& kept, MPI_Comm comm) {
+  std::string mine;
+  for (const auto& j : kept) mine += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::vector<Bytes> parts = gatherv(comm, 0, Bytes(mine.begin(), mine.end()));
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0) return "";
+  std::vector<std::pair<int64_t, std::string>> lines;
+  for (const Bytes& b : parts) {
+    const std::string text(b.begin(), b.end());
+    for (size_t at = 0; at < text.size();) {
+      const size_t nl = text.find('\n', at);
+      std::string line = text.substr(at, nl - at);
+      lines.emplace_back(nlohmann::json::parse(line).at("index").get<int64_t>(), std::move(line));
+      at = nl + 1;
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (auto& l : lines) out += l.second + "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -101,6 +126,9 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
   RevisionCounts oracle, rephrase;
   HindsightCounts hind;
   double tokens = 0;
+  // keep_samples: one JSON object per local question, filled as the phases run.
+  std::vector<nlohmann::json> kept(opt.keep_samples ? local : 0);
+  auto sample_json = [](const std::string& text, bool ok) { return nlohmann::json{{"text", text}, {"reward", ok ? 1 : 0}}; };
   if (local > 0) {
     std::vector<int> greedy(local, -1);
     if (opt.greedy) {
@@ -110,7 +138,10 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
       if (opt.progress) req.progress_label = "eval greedy";
       RolloutResult g = rollout(c, policy, req);
       tokens += double(g.generated_tokens);
-      for (size_t i = 0; i < local; ++i) greedy[i] = g.trajectories[i].reward > 0.5f;
+      for (size_t i = 0; i < local; ++i) {
+        greedy[i] = g.trajectories[i].reward > 0.5f;
+        if (opt.keep_samples) kept[i]["greedy"] = sample_json(g.texts[i], greedy[i] == 1);
+      }
     }
     req.sampling.samples_per_question = n;
     req.sampling.temperature = opt.temperature;
@@ -127,6 +158,13 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
                               self_revises(c.prompts, rr.texts[at(i, j)])});
       qs.greedy = greedy[i];
       sc.add(qs, opt.k);
+      if (opt.keep_samples) {
+        const tasks::Question& q = questions[size_t(req.question_indices[i])];
+        kept[i]["index"] = req.question_indices[i];
+        kept[i]["question"] = q.prompt;
+        kept[i]["samples"] = nlohmann::json::array();
+        for (int64_t j = 0; j < n; ++j) kept[i]["samples"].push_back(sample_json(rr.texts[at(i, j)], correct(i, j)));
+      }
     }
 
     if (opt.revise) {
@@ -178,8 +216,18 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
       std::vector<tasks::Verdict> verdicts = c.verifier->verify_batch(items);
       // Results come back in request order: walk them with the same plan.
       size_t next = 0;
-      auto take = [&] { return verdicts.at(next++).reward > 0.5; };
+      size_t local_i = 0;  // the question `take` is reading for
+      auto take = [&] {
+        const bool ok = verdicts.at(next).reward > 0.5;
+        if (opt.keep_samples) {
+          const bool after_wrong = revs[next].sample_index != kRephraseIndex;
+          kept[local_i]["revisions"][after_wrong ? "wrong" : "correct"].push_back(sample_json(items[next].response, ok));
+        }
+        ++next;
+        return ok;
+      };
       for (size_t i = 0; i < local; ++i) {
+        local_i = i;
         const bool first = correct(i, 0);
         if (!first) {
           HindsightRecord h;
@@ -221,6 +269,7 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
   r.rephrase = revision_metrics(RevisionCounts::from_values(slice(ns + nr, nr)), "rephrase");
   r.hindsight = hindsight_metrics(HindsightCounts::from_values(slice(ns + 2 * nr, nh)));
   r.generated_tokens = int64_t(all.back());
+  if (opt.keep_samples) r.samples_jsonl = gather_samples(kept, comm);
   r.seconds = timer.seconds();
   return r;
 }

@@ -36,6 +36,8 @@ void declare_pipeline_keys(Schema& s) {
               "usual documents).", 0.0, 1.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);
   s.add_bool("demo.correction_uses_attempt", false, "After a wrong attempt, the chain's next attempt (and the self chains' revision) corrects it (vs a fresh solution).");
+  s.add_bool("demo.cue_loss", false, "Loss on the cue after each chain attempt too: the base learns to judge its own "
+             "attempts and revise within one response.");
   s.add_bool("demo.wrong_value_loss", true, "Loss on the value digits of wrong chain attempts with true arithmetic "
              "(55*8=440): the base then writes honest products, so a failed attempt shows its miss.");
   s.add_float("demo.slip_fraction", 0.5, "Share of the chains' wrong attempts that are arithmetic slips of the right "

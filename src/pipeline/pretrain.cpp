@@ -20,11 +20,7 @@ namespace sdz::pipeline {
 
 namespace {
 
-// A pretraining document: ids and a per-token loss weight (1 = target).
-struct Doc {
-  algo::Ids ids;
-  std::vector<float> w;
-};
+using Doc = PretrainDoc;
 void append(Doc& d, const algo::Ids& ids, float weight) {
   d.ids.insert(d.ids.end(), ids.begin(), ids.end());
   d.w.insert(d.w.end(), ids.size(), weight);
@@ -99,13 +95,9 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
   return done;
 }
 
-std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o);
-
 }  // namespace
 
-namespace {
-
-std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
+std::vector<Doc> pretraining_documents(Components& c, const PretrainOptions& o) {
   const int32_t stop = c.method_context.stop_ids.front();
   std::vector<Doc> docs;
   // A wrong attempt whose last equation is true arithmetic (a near miss: 55*8=440 for 456/8) gets
@@ -171,7 +163,7 @@ std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
         if (last && !ok) text = worked, ok = true;
         if (!ok && o.wrong_value_loss) append_wrong(d, text);
         else append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
-        if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
+        if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
         prev = text, prev_ok = ok;
       }
     }
@@ -181,11 +173,9 @@ std::vector<Doc> worked_docs(Components& c, const PretrainOptions& o) {
   return docs;
 }
 
-}  // namespace
-
 int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                  const std::function<bool(int64_t, double)>& after_step) {
-  const std::vector<Doc> docs = worked_docs(c, o);
+  const std::vector<Doc> docs = pretraining_documents(c, o);
   auto draw = [&](Rng& rng) -> const Doc& { return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))]; };
   return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, 0, o.steps, comm, "pretrain", after_step);
 }
@@ -216,7 +206,7 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     Doc d;
     append(d, t.prompt_ids, 0.f);
     append(d, attempt, 0.f);
-    append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), 0.f);
+    append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
     std::string revision = q.worked_solution();
     if (!ok && task) revision = task->correction(tasks::Problem(q.prompt, q.target.answer, ""), c.tokenizer->decode(attempt));
     append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
@@ -226,7 +216,7 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
   }
   log::info(strprintf("pretrain: self chains from %zu own attempts (%lld wrong, each followed by the cue and %s)",
                       self.size(), (long long)wrong, task ? "its correction" : "the worked solution"));
-  const std::vector<Doc> docs = worked_docs(c, o);
+  const std::vector<Doc> docs = pretraining_documents(c, o);
   auto draw = [&](Rng& rng) -> const Doc& {
     if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
     return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];

@@ -3,7 +3,7 @@
 # sdz-timeout: 300
 # `sdzero eval` on a tiny model trained for a few steps on the mul task: eval.json has every key and
 # consistent numbers (avg@k <= pass@k, rates in [0, 1], revised = first + (fixed - broken)/attempts,
-# hindsight n = failed first attempts), localization.jsonl has one line per response with as many
+# hindsight n = failed first attempts), samples.jsonl recomputes them per question, localization.jsonl has one line per response with as many
 # scores as tokens, the plot is drawn; 2 ranks give the same numbers as 1 (keyed sampling); the
 # run's checkpoint gives the same numbers as its saved final policy (and an explicit --teacher with the
 # same weights the same localization); bad input fails clearly.
@@ -17,7 +17,7 @@ mpi=(mpirun --oversubscribe --bind-to none)
 "$SDZERO" make-data --tasks mul --q1 0 --q2 0 --eval 12 --out "$scratch/data" > /dev/null || fail "make-data"
 data="$scratch/data/mul.eval.jsonl"
 
-ev=(eval --data "$data" --k 4 --revise --localization --run.threads=1)
+ev=(eval --data "$data" --k 4 --revise --localization --samples --run.threads=1)
 "$SDZERO" "${ev[@]}" --model "$scratch/run/final" --out "$scratch/e1" > "$scratch/e1.log" 2>&1 \
   || { cat "$scratch/e1.log"; fail "eval on 1 rank"; }
 expect_contains "$(cat "$scratch/e1.log")" "configuration: the keys the run set" "the run's config.ini was not used"
@@ -89,6 +89,21 @@ for other in ["e2", "e3"]:
     o["localization"].pop("teacher", None); e["localization"].pop("teacher", None)
     same(strip(o), strip(e), other)
 assert [json.loads(x) for x in open(f"{base}/e2/localization.jsonl")] == lines
+# --samples: one line per question in file order, and the counts of eval.json recomputed from them.
+qs = [json.loads(x) for x in open(f"{base}/e1/samples.jsonl")]
+assert [q["index"] for q in qs] == list(range(12)), [q["index"] for q in qs]
+assert all(len(q["samples"]) >= 4 and q["question"] for q in qs), qs[0]
+mean = lambda xs: sum(xs) / len(xs)
+assert abs(mean([r["reward"] for q in qs for r in q["samples"][:4]]) - s["avg_at_k"]) < 1e-9, s
+assert abs(mean([q["greedy"]["reward"] for q in qs]) - s["greedy"]) < 1e-9, s
+failed = [q for q in qs if q["samples"][0]["reward"] == 0]
+assert len(failed) == h["n"], (len(failed), h)
+assert all(len(q["revisions"]["wrong"]) == 3 for q in failed), failed[:1]
+if failed:
+    assert abs(mean([r["reward"] for q in failed for r in q["revisions"]["wrong"]]) - h["revision_accuracy"]) < 1e-9, h
+    assert abs(mean([r["reward"] for q in failed for r in q["samples"][1:4]]) - h["fresh_accuracy"]) < 1e-9, h
+assert all(len(q["revisions"]["correct"]) == 1 for q in qs), qs[0]  # the rephrase row revises every attempt
+assert [json.loads(x) for x in open(f"{base}/e2/samples.jsonl")] == qs, "2 ranks wrote other samples"
 print("eval:", json.dumps(s), json.dumps(h))
 PY
 [[ -s "$scratch/e1/localization.png" ]] || fail "no localization plot (python3-matplotlib installed?)"

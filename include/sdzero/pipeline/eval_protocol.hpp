@@ -32,6 +32,7 @@ struct EvalProtocol {
   bool revise = true;                // generate-then-revise + hindsight
   bool rephrase_row = true;          // also revise every first attempt after the "correct" cue
   int64_t hindsight_samples = 0;     // m revisions and m fresh samples per failed question; 0: max(1, k - 1)
+  bool keep_samples = false;         // rank 0's report gets every response as JSONL (EvalReport::samples_jsonl)
   bool progress = false;             // progress lines with ETA per phase (`sdzero eval`; the demo's many small evaluations stay quiet)
   int64_t hindsight() const { return hindsight_samples > 0 ? hindsight_samples : std::max<int64_t>(1, k - 1); }
 };
@@ -42,6 +43,10 @@ struct EvalReport {
   bool has_rephrase = false;  // the rephrase row was measured
   RevisionMetrics oracle, rephrase;
   HindsightMetrics hindsight;
+  // keep_samples, rank 0 only: one JSON object per question, in question order: {"question", "index",
+  // "samples": [{"text", "reward"}] (k, then the hindsight's fresh ones), "greedy": {"text", "reward"},
+  // "revisions": {"wrong": [...] (first sample failed), "correct": [...]}} (docs/EVAL.md).
+  std::string samples_jsonl;
   int64_t generated_tokens = 0;  // all ranks, samples + greedy + revisions
   double seconds = 0;
   // {"sampling": {...}, "revision": {"oracle": {...}, "rephrase": {...}}, "hindsight": {...},

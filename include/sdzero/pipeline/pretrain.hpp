@@ -32,8 +32,20 @@ struct PretrainOptions {
   bool wrong_value_loss = true;
   // Share of wrong attempts that are arithmetic slips of the right answer rather than wrong guesses.
   double slip_fraction = 0.0;
+  // Loss on the cue after each attempt too (chains and self chains): the base learns to judge its
+  // own attempt and so can revise within one response (the paper's SRT generation term does this).
+  bool cue_loss = false;
   std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
+
+// A pretraining document: prompt and response ids, and each token's loss weight (1 = target).
+struct PretrainDoc {
+  algo::Ids ids;
+  std::vector<float> w;
+};
+
+// One document per question of c.questions (plain or chain, drawn from o.seed): what `pretrain` trains on.
+std::vector<PretrainDoc> pretraining_documents(Components& c, const PretrainOptions& o);
 
 // after_step(step, loss) is called on every rank after each step; false stops. Returns steps done.
 int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,

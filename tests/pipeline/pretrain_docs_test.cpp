@@ -1,0 +1,110 @@
+// The demo base's pretraining documents (TOY-STUDY.md's masks): on Countdown-lite, plain worked
+// solutions train every response token; revision chains never train the first attempt, a cue (unless
+// cue_loss), or a wrong attempt's operands, and train what follows a cue when it is correct; the
+// stop token always. cue_loss adds exactly the cue tokens and changes nothing else.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "sdzero/pipeline/pretrain.hpp"
+#include "sdzero/tasks/builtin.hpp"
+#include "sdzero/tasks/dataset.hpp"
+#include "sdzero/text/char_tokenizer.hpp"
+
+using namespace sdz;
+using namespace sdz::pipeline;
+
+namespace {
+
+Components cd_components(size_t questions) {
+  Components c;
+  c.tokenizer = std::make_unique<text::CharTokenizer>(text::CharTokenizer::toy());
+  c.prompts = text::PromptConfig::toy();
+  c.method_context.cue_correct_ids = c.tokenizer->encode(text::cue_text(c.prompts, true));
+  c.method_context.cue_wrong_ids = c.tokenizer->encode(text::cue_text(c.prompts, false));
+  c.method_context.stop_ids = stop_ids(*c.tokenizer, c.prompts);
+  auto task = tasks::make_builtin_task("cd");
+  c.questions = tasks::builtin_split(*task, tasks::SplitSpec{7}, tasks::Split::Q1, questions);
+  return c;
+}
+
+PretrainOptions chain_options(bool cue_loss) {
+  PretrainOptions o;
+  o.seed = 99;
+  o.chain_fraction = 0.6;
+  o.correction_uses_attempt = false;
+  o.slip_fraction = 0.5;
+  o.task = "cd";
+  o.cue_loss = cue_loss;
+  return o;
+}
+
+// Positions (into ids) of every cue of the document's response.
+std::vector<size_t> cue_positions(const Components& c, const algo::Ids& ids, size_t from) {
+  std::vector<size_t> at;
+  for (const algo::Ids* cue : {&c.method_context.cue_correct_ids, &c.method_context.cue_wrong_ids})
+    for (size_t i = from; i + cue->size() <= ids.size(); ++i)
+      if (std::equal(cue->begin(), cue->end(), ids.begin() + long(i)))
+        for (size_t k = 0; k < cue->size(); ++k) at.push_back(i + k);
+  std::sort(at.begin(), at.end());
+  return at;
+}
+
+}  // namespace
+
+TEST(PretrainDocs, PlainSolutionsAndChainsHaveTheirMasks) {
+  Components c = cd_components(200);
+  const std::vector<PretrainDoc> docs = pretraining_documents(c, chain_options(false));
+  ASSERT_EQ(docs.size(), c.questions.size());
+  const int32_t stop = c.method_context.stop_ids.front();
+  size_t chains = 0;
+  for (size_t q = 0; q < docs.size(); ++q) {
+    const PretrainDoc& d = docs[q];
+    ASSERT_EQ(d.ids.size(), d.w.size());
+    const size_t p = c.prompt_ids(c.questions[q]).size();
+    for (size_t i = 0; i < p; ++i) EXPECT_EQ(d.w[i], 0.f) << "prompt token trained, question " << q;
+    ASSERT_EQ(d.ids.back(), stop);
+    EXPECT_EQ(d.w.back(), 1.f) << "the stop token is not trained, question " << q;
+    const std::vector<size_t> cues = cue_positions(c, d.ids, p);
+    if (cues.empty()) {  // a plain worked solution: every response token is a target
+      EXPECT_EQ(c.tokenizer->decode(algo::Ids(d.ids.begin() + long(p), d.ids.end() - 1)),
+                c.questions[q].worked_solution());
+      for (size_t i = p; i < d.ids.size(); ++i) EXPECT_EQ(d.w[i], 1.f) << "question " << q << " token " << i;
+      continue;
+    }
+    ++chains;
+    for (size_t i : cues) EXPECT_EQ(d.w[i], 0.f) << "a cue is trained without cue_loss, question " << q;
+    // The first attempt: at most its value digits (an honest miss), never its operands.
+    const std::string first = c.tokenizer->decode(algo::Ids(d.ids.begin() + long(p), d.ids.begin() + long(cues[0])));
+    const size_t eq = first.find('=');
+    ASSERT_NE(eq, std::string::npos) << first;
+    for (size_t i = p; i <= p + eq; ++i) EXPECT_EQ(d.w[i], 0.f) << "first attempt's operands trained: " << first;
+    // The last attempt (after the last cue) is correct and trained whole.
+    const std::string last = c.tokenizer->decode(algo::Ids(d.ids.begin() + long(cues.back()) + 1, d.ids.end() - 1));
+    auto task = tasks::make_builtin_task("cd");
+    EXPECT_GT(task->verify(last, c.questions[q].target.answer).reward, 0.5f) << "chain ends wrong: " << last;
+    for (size_t i = cues.back() + 1; i < d.ids.size(); ++i) EXPECT_EQ(d.w[i], 1.f) << "last attempt " << last;
+  }
+  // 60% chains: about 120 of 200 (binomial sd 7).
+  EXPECT_GT(chains, 90u);
+  EXPECT_LT(chains, 150u);
+}
+
+TEST(PretrainDocs, CueLossTrainsExactlyTheCues) {
+  Components c = cd_components(200);
+  const std::vector<PretrainDoc> off = pretraining_documents(c, chain_options(false));
+  const std::vector<PretrainDoc> on = pretraining_documents(c, chain_options(true));
+  ASSERT_EQ(off.size(), on.size());
+  size_t cue_tokens = 0;
+  for (size_t q = 0; q < on.size(); ++q) {
+    ASSERT_EQ(on[q].ids, off[q].ids) << "cue_loss changed the document of question " << q;
+    const std::vector<size_t> cues = cue_positions(c, on[q].ids, c.prompt_ids(c.questions[q]).size());
+    for (size_t i = 0; i < on[q].ids.size(); ++i) {
+      const bool cue = std::binary_search(cues.begin(), cues.end(), i);
+      EXPECT_EQ(on[q].w[i], cue ? 1.f : off[q].w[i]) << "question " << q << " token " << i;
+    }
+    cue_tokens += cues.size();
+  }
+  EXPECT_GT(cue_tokens, 100u);
+}
