@@ -93,6 +93,7 @@ DemoRow ensure_base(DemoContext& d) {
     po.correction_uses_attempt = cfg.get_bool("demo.correction_uses_attempt");
     po.wrong_value_loss = cfg.get_bool("demo.wrong_value_loss");
     po.slip_fraction = cfg.get_float("demo.slip_fraction");
+    po.claim_fraction = cfg.get_float("demo.claim_fraction");
     po.cue_loss = cfg.get_bool("demo.cue_loss");
     po.task = cfg.get_string("data.task");
     const int64_t every = cfg.get_int("demo.pick_every");

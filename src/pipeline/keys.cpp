@@ -40,6 +40,9 @@ void declare_pipeline_keys(Schema& s) {
              "attempts and revise within one response.");
   s.add_bool("demo.wrong_value_loss", true, "Loss on the value digits of wrong chain attempts with true arithmetic "
              "(55*8=440): the base then writes honest products, so a failed attempt shows its miss.");
+  s.add_float("demo.claim_fraction", 0.0, "Share of the chains' wrong attempts that are false claims: a wrong guess "
+              "written with the right answer's value (3+7=21 for 3,7,2>21), the base's own commonest failure; the "
+              "rest are split by demo.slip_fraction.", 0.0, 1.0);
   s.add_float("demo.slip_fraction", 0.5, "Share of the chains' wrong attempts that are arithmetic slips of the right "
               "answer (42*9=376) instead of wrong guesses (the base makes both kinds).", 0.0, 1.0);
   s.add_int("demo.pick_every", 100, "Evaluate the base every this many pretraining steps.", 1);

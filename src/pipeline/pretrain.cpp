@@ -132,6 +132,16 @@ std::vector<Doc> pretraining_documents(Components& c, const PretrainOptions& o) 
     while (out[pos] == old || (pos == v0 && v1 - v0 > 1 && out[pos] == '0')) out[pos] = char('0' + r.randint(0, 9));
     return out;
   };
+  // A false claim: a wrong guess that writes the right answer's value (3+7=21 for 3,7,2>21; 56*8=456
+  // for 456/8). The base's own commonest failure on cd (tools/analyze-samples): a reviser that has
+  // only seen slips of the right equation learns "keep the equation" and repeats the claim.
+  // Empty when either text does not end in an equation or the guess already has that value.
+  auto claimed = [](const std::string& guess, const std::string& solution) -> std::string {
+    auto g = tasks::last_equation(guess), s = tasks::last_equation(solution);
+    if (!g || !s || g->v == s->v) return "";
+    const size_t at = guess.rfind(g->text), v0 = at + g->text.find('=') + 1;
+    return guess.substr(0, v0) + std::to_string(s->v) + guess.substr(at + g->text.size());
+  };
   std::unique_ptr<tasks::BuiltinTask> task;
   if (o.chain_fraction > 0) task = tasks::make_builtin_task(o.task);
   Rng doc_rng(key_seed({o.seed, 0xd0c5}));
@@ -154,7 +164,10 @@ std::vector<Doc> pretraining_documents(Components& c, const PretrainOptions& o) 
         std::string text;
         if (a > 0 && prev_ok) text = prev;  // after "right": an exact copy
         else if (!last && doc_rng.uniform() < o.chain_wrong) {
-          text = doc_rng.uniform() < o.slip_fraction ? slipped(worked, doc_rng.next()) : "";
+          if (o.claim_fraction > 0 && doc_rng.uniform() < o.claim_fraction)
+            text = claimed(task->wrong_attempt(p, doc_rng.next()), worked);
+          else
+            text = doc_rng.uniform() < o.slip_fraction ? slipped(worked, doc_rng.next()) : "";
           if (text.empty()) text = task->wrong_attempt(p, doc_rng.next());
         }
         else if (a > 0 && o.correction_uses_attempt) text = task->correction(p, prev);

@@ -1,7 +1,8 @@
 // The demo base's pretraining documents (TOY-STUDY.md's masks): on Countdown-lite, plain worked
 // solutions train every response token; revision chains never train the first attempt, a cue (unless
 // cue_loss), or a wrong attempt's operands, and train what follows a cue when it is correct; the
-// stop token always. cue_loss adds exactly the cue tokens and changes nothing else.
+// stop token always. cue_loss adds exactly the cue tokens and changes nothing else; claim_fraction
+// turns that share of the wrong attempts into untrained false claims (3+7=21).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "sdzero/pipeline/pretrain.hpp"
 #include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/dataset.hpp"
+#include "sdzero/tasks/equation.hpp"
 #include "sdzero/text/char_tokenizer.hpp"
 
 using namespace sdz;
@@ -107,4 +109,62 @@ TEST(PretrainDocs, CueLossTrainsExactlyTheCues) {
     cue_tokens += cues.size();
   }
   EXPECT_GT(cue_tokens, 100u);
+}
+
+namespace {
+
+// The attempts of a chain document: token ranges [begin, end) between the prompt, the cues and the stop.
+std::vector<std::pair<size_t, size_t>> attempts(const Components& c, const PretrainDoc& d, size_t prompt) {
+  std::vector<std::pair<size_t, size_t>> out;
+  const std::vector<size_t> cues = cue_positions(c, d.ids, prompt);
+  size_t begin = prompt;
+  for (size_t i = 0; i < cues.size(); ++i) {
+    if (i > 0 && cues[i] == cues[i - 1] + 1) { begin = cues[i] + 1; continue; }  // a multi-token cue
+    out.push_back({begin, cues[i]});
+    begin = cues[i] + 1;
+  }
+  out.push_back({begin, d.ids.size() - 1});
+  return out;
+}
+
+// Counts false claims (false arithmetic whose value is the target) among the wrong attempts of every
+// chain; checks that none of their tokens is trained.
+std::pair<size_t, size_t> claims_and_wrong(const Components& c, const std::vector<PretrainDoc>& docs) {
+  auto task = tasks::make_builtin_task("cd");
+  size_t claims = 0, wrong = 0;
+  for (size_t q = 0; q < docs.size(); ++q) {
+    std::vector<int64_t> numbers;
+    int64_t target = 0;
+    EXPECT_TRUE(tasks::parse_numbers_target(c.questions[q].prompt, numbers, target));
+    for (auto [b, e] : attempts(c, docs[q], c.prompt_ids(c.questions[q]).size())) {
+      const std::string text = c.tokenizer->decode(algo::Ids(docs[q].ids.begin() + long(b), docs[q].ids.begin() + long(e)));
+      if (task->verify(text, c.questions[q].target.answer).reward > 0.5f) continue;
+      ++wrong;
+      auto eq = tasks::last_equation(text);
+      if (!eq || eq->v != target || tasks::apply_op(eq->a, eq->op, eq->b) == eq->v) continue;
+      ++claims;
+      for (size_t i = b; i < e; ++i) EXPECT_EQ(docs[q].w[i], 0.f) << "a false claim is trained: " << text;
+    }
+  }
+  return {claims, wrong};
+}
+
+}  // namespace
+
+TEST(PretrainDocs, ClaimFractionMakesWrongAttemptsFalseClaims) {
+  Components c = cd_components(200);
+  PretrainOptions o = chain_options(false);
+  const auto [none, wrong0] = claims_and_wrong(c, pretraining_documents(c, o));
+  EXPECT_EQ(none, 0u) << "false claims without claim_fraction";
+  EXPECT_GT(wrong0, 50u);
+  o.claim_fraction = 1.0;
+  const auto [claims, wrong1] = claims_and_wrong(c, pretraining_documents(c, o));
+  EXPECT_GT(wrong1, 50u);
+  // A guess that already has the target's value cannot be a claim (it is another correct answer or
+  // is rewritten as an honest guess): nearly all, not all.
+  EXPECT_GE(double(claims), 0.9 * double(wrong1)) << claims << " of " << wrong1;
+  o.claim_fraction = 0.5;
+  const auto [half, wrong2] = claims_and_wrong(c, pretraining_documents(c, o));
+  EXPECT_GT(double(half), 0.3 * double(wrong2)) << half << " of " << wrong2;
+  EXPECT_LT(double(half), 0.7 * double(wrong2)) << half << " of " << wrong2;
 }

@@ -30,7 +30,10 @@ struct PretrainOptions {
   // Loss on the value digits of a wrong attempt whose arithmetic is true (the honest miss the
   // reviser reads), never on its operands.
   bool wrong_value_loss = true;
-  // Share of wrong attempts that are arithmetic slips of the right answer rather than wrong guesses.
+  // Share of wrong attempts that are false claims: a wrong guess written with the right answer's
+  // value (3+7=21), never trained on. Of the rest, slip_fraction are arithmetic slips of the right
+  // answer (3*7=24), the others wrong guesses with their true value (3+7=10).
+  double claim_fraction = 0.0;
   double slip_fraction = 0.0;
   // Loss on the cue after each attempt too (chains and self chains): the base learns to judge its
   // own attempt and so can revise within one response (the paper's SRT generation term does this).
