@@ -94,6 +94,7 @@ DemoRow ensure_base(DemoContext& d) {
     po.wrong_value_loss = cfg.get_bool("demo.wrong_value_loss");
     po.slip_fraction = cfg.get_float("demo.slip_fraction");
     po.claim_fraction = cfg.get_float("demo.claim_fraction");
+    po.self_chain_rounds = cfg.get_int("demo.self_chain_rounds");
     po.cue_loss = cfg.get_bool("demo.cue_loss");
     po.task = cfg.get_string("data.task");
     const int64_t every = cfg.get_int("demo.pick_every");
@@ -136,6 +137,7 @@ DemoRow ensure_base(DemoContext& d) {
       }
       pipeline::pretrain_self_chains(c, anneal ? *anneal : opt, po, comm, done, sc, cfg.get_float("demo.self_chain_mix"));
       row.info["self_chain_steps"] = sc;
+      if (po.self_chain_rounds > 1) row.info["self_chain_rounds"] = po.self_chain_rounds;
       if (anneal) row.info["annealed"] = true;
     }
     if (d.leader) {

@@ -32,6 +32,8 @@ void declare_pipeline_keys(Schema& s) {
   s.add_bool("demo.anneal", false, "The self-chain stage ends the base's training with a fresh AdamW whose rate decays "
              "from demo.pretrain_lr to zero (10 warmup steps, cosine), so the base is a finished model rather than a "
              "mid-training one.");
+  s.add_int("demo.self_chain_rounds", 1, "The self chains' own answers are sampled afresh this many times, evenly over "
+            "demo.self_chain_steps, so the failures the reviser reads stay the ones the model makes now.", 1, 1000);
   s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "
               "usual documents).", 0.0, 1.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);

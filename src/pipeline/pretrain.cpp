@@ -195,46 +195,54 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
 
 int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                              int64_t first_step, int64_t steps, double mix) {
-  // One sample per pretraining question from the model as it is now (the same on every rank: the
-  // randomness is keyed by question and sample, never by rank).
-  RolloutRequest req;
-  for (size_t i = 0; i < c.questions.size(); ++i) req.question_indices.push_back(int64_t(i));
-  req.sampling = c.method->sampling();
-  req.sampling.samples_per_question = 1;
-  req.seed = key_seed({o.seed, 0x5e1f});
-  RolloutResult r = rollout(c, *c.policy, req);
   const int32_t stop = c.method_context.stop_ids.front();
   // With demo.correction_uses_attempt the revision after "wrong" is the task's correction of this
   // very attempt, as in the pretraining chains; otherwise the worked solution.
   std::unique_ptr<tasks::BuiltinTask> task;
   if (o.correction_uses_attempt) task = tasks::make_builtin_task(o.task);
-  std::vector<Doc> self;
-  int64_t wrong = 0;
-  for (const auto& t : r.trajectories) {
-    const tasks::Question& q = c.questions[size_t(t.question_id)];
-    algo::Ids attempt = t.response_ids;
-    const auto& stops = c.method_context.stop_ids;
-    if (!attempt.empty() && std::find(stops.begin(), stops.end(), attempt.back()) != stops.end()) attempt.pop_back();
-    const bool ok = t.reward > 0.5f;
-    Doc d;
-    append(d, t.prompt_ids, 0.f);
-    append(d, attempt, 0.f);
-    append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
-    std::string revision = q.worked_solution();
-    if (!ok && task) revision = task->correction(tasks::Problem(q.prompt, q.target.answer, ""), c.tokenizer->decode(attempt));
-    append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
-    append(d, {stop}, 1.f);
-    wrong += ok ? 0 : 1;
-    self.push_back(std::move(d));
-  }
-  log::info(strprintf("pretrain: self chains from %zu own attempts (%lld wrong, each followed by the cue and %s)",
-                      self.size(), (long long)wrong, task ? "its correction" : "the worked solution"));
   const std::vector<Doc> docs = pretraining_documents(c, o);
-  auto draw = [&](Rng& rng) -> const Doc& {
-    if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
-    return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];
-  };
-  return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, first_step, steps, comm, "self chains", nullptr);
+  const int64_t rounds = std::max<int64_t>(1, std::min(o.self_chain_rounds, steps));
+  int64_t done = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    // One sample per pretraining question from the model as it is now (the same on every rank: the
+    // randomness is keyed by question and sample, never by rank). Later rounds resample, so the
+    // failures the reviser reads stay the ones the model makes now.
+    RolloutRequest req;
+    for (size_t i = 0; i < c.questions.size(); ++i) req.question_indices.push_back(int64_t(i));
+    req.sampling = c.method->sampling();
+    req.sampling.samples_per_question = 1;
+    req.seed = round == 0 ? key_seed({o.seed, 0x5e1f}) : key_seed({o.seed, 0x5e1f, uint64_t(round)});
+    RolloutResult r = rollout(c, *c.policy, req);
+    std::vector<Doc> self;
+    int64_t wrong = 0;
+    for (const auto& t : r.trajectories) {
+      const tasks::Question& q = c.questions[size_t(t.question_id)];
+      algo::Ids attempt = t.response_ids;
+      const auto& stops = c.method_context.stop_ids;
+      if (!attempt.empty() && std::find(stops.begin(), stops.end(), attempt.back()) != stops.end()) attempt.pop_back();
+      const bool ok = t.reward > 0.5f;
+      Doc d;
+      append(d, t.prompt_ids, 0.f);
+      append(d, attempt, 0.f);
+      append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
+      std::string revision = q.worked_solution();
+      if (!ok && task) revision = task->correction(tasks::Problem(q.prompt, q.target.answer, ""), c.tokenizer->decode(attempt));
+      append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
+      append(d, {stop}, 1.f);
+      wrong += ok ? 0 : 1;
+      self.push_back(std::move(d));
+    }
+    log::info(strprintf("pretrain: self chains%s from %zu own attempts (%lld wrong, each followed by the cue and %s)",
+                        rounds > 1 ? strprintf(" (round %lld of %lld)", (long long)round + 1, (long long)rounds).c_str() : "",
+                        self.size(), (long long)wrong, task ? "its correction" : "the worked solution"));
+    auto draw = [&](Rng& rng) -> const Doc& {
+      if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
+      return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];
+    };
+    const int64_t n = steps * (round + 1) / rounds - done;
+    done += train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, first_step + done, n, comm, "self chains", nullptr);
+  }
+  return done;
 }
 
 }  // namespace sdz::pipeline

@@ -38,6 +38,8 @@ struct PretrainOptions {
   // Loss on the cue after each attempt too (chains and self chains): the base learns to judge its
   // own attempt and so can revise within one response (the paper's SRT generation term does this).
   bool cue_loss = false;
+  // Self chains: the model's own answers are sampled afresh this many times, evenly over the steps.
+  int64_t self_chain_rounds = 1;
   std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
 
@@ -58,8 +60,8 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
 // "answer, the cue its verdict picks, then the worked solution (after wrong) or a copy (after right)",
 // with loss only on what follows the cue. Trained for `steps` steps from schedule step `first_step`,
 // a share `mix` of each batch drawn from them and the rest from the usual documents. The reviser
-// then reads failures that look like the model's own (not only synthetic near misses). Returns
-// steps done.
+// then reads failures that look like the model's own (not only synthetic near misses). With
+// o.self_chain_rounds > 1 the answers are sampled again at the start of each round. Returns steps done.
 int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                              int64_t first_step, int64_t steps, double mix);
 
