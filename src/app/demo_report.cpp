@@ -56,7 +56,9 @@ const std::vector<std::pair<std::string, Getter>>& revision_columns() {
       {"breakage_rate", [](const DemoRow& r) { return 100 * r.test.oracle.breakage_rate; }},
       {"hindsight_revision", [](const DemoRow& r) { return 100 * r.test.hindsight.revision_accuracy; }},
       {"hindsight_fresh", [](const DemoRow& r) { return 100 * r.test.hindsight.fresh_accuracy; }},
-      {"hindsight_difference", [](const DemoRow& r) { return 100 * r.test.hindsight.difference; }}};
+      {"hindsight_difference", [](const DemoRow& r) { return 100 * r.test.hindsight.difference; }},
+      {"hindsight_revision_repeats", [](const DemoRow& r) { return 100 * r.test.hindsight.revision_repeat_rate; }},
+      {"hindsight_fresh_repeats", [](const DemoRow& r) { return 100 * r.test.hindsight.fresh_repeat_rate; }}};
   return cols;
 }
 
@@ -177,7 +179,8 @@ std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRo
                             "gold demonstrations read"}, "main");
   std::string rev = table(revision_columns(),
                           {"first acc", "revised acc", "correction rate", "breakage rate", "hindsight: revision",
-                           "hindsight: fresh", "hindsight: difference"}, "revision");
+                           "hindsight: fresh", "hindsight: difference", "revision repeats the attempt %",
+                           "fresh sample repeats it %"}, "revision");
   // Every learning rate, for the record: validation and test avg@k per (model, lr).
   std::string grid = "| model | lr | validation avg@" + kk + " | test avg@" + kk + " |\n|---|---|---|---|\n";
   for (const auto& m : models)

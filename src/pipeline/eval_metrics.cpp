@@ -168,6 +168,9 @@ RevisionMetrics revision_metrics(const std::vector<RevisionRecord>& rs, const st
 void HindsightCounts::add(const HindsightRecord& r) {
   SDZ_CHECK(!r.revised.empty() && !r.fresh.empty(), "a hindsight record needs revisions and fresh samples",
             "pipeline::HindsightCounts::add");
+  SDZ_CHECK((r.revised_repeats.empty() || r.revised_repeats.size() == r.revised.size()) &&
+                (r.fresh_repeats.empty() || r.fresh_repeats.size() == r.fresh.size()),
+            "a hindsight record's repeat flags must match its samples", "pipeline::HindsightCounts::add");
   auto count = [](const std::vector<bool>& v) { return double(std::count(v.begin(), v.end(), true)); };
   const double rc = count(r.revised), fc = count(r.fresh);
   const double ra = rc / double(r.revised.size()), fa = fc / double(r.fresh.size());
@@ -180,17 +183,21 @@ void HindsightCounts::add(const HindsightRecord& r) {
   fresh_sum += fa;
   diff_sum += ra - fa;
   diff_sq_sum += (ra - fa) * (ra - fa);
+  revised_repeats += count(r.revised_repeats);
+  fresh_repeats += count(r.fresh_repeats);
 }
 
 std::vector<double> HindsightCounts::values() const {
-  return {questions, revisions, revised_correct, fresh, fresh_correct, rev_sum, fresh_sum, diff_sum, diff_sq_sum};
+  return {questions, revisions, revised_correct, fresh, fresh_correct, rev_sum, fresh_sum, diff_sum, diff_sq_sum,
+          revised_repeats, fresh_repeats};
 }
 
 HindsightCounts HindsightCounts::from_values(const std::vector<double>& v) {
-  expect_size(v, 9, "hindsight counts");
+  expect_size(v, 11, "hindsight counts");
   HindsightCounts c;
   c.questions = v[0], c.revisions = v[1], c.revised_correct = v[2], c.fresh = v[3], c.fresh_correct = v[4];
   c.rev_sum = v[5], c.fresh_sum = v[6], c.diff_sum = v[7], c.diff_sq_sum = v[8];
+  c.revised_repeats = v[9], c.fresh_repeats = v[10];
   return c;
 }
 
@@ -201,7 +208,9 @@ nlohmann::json HindsightMetrics::to_json() const {
           {"revision_accuracy", revision_accuracy},
           {"fresh_accuracy", fresh_accuracy},
           {"difference", difference},
-          {"difference_stderr", difference_stderr}};
+          {"difference_stderr", difference_stderr},
+          {"revision_repeat_rate", revision_repeat_rate},
+          {"fresh_repeat_rate", fresh_repeat_rate}};
 }
 
 HindsightMetrics HindsightMetrics::from_json(const nlohmann::json& j) {
@@ -209,6 +218,8 @@ HindsightMetrics HindsightMetrics::from_json(const nlohmann::json& j) {
   m.questions = j.at("n"), m.revisions = j.at("revisions"), m.fresh_samples = j.at("fresh_samples");
   m.revision_accuracy = j.at("revision_accuracy"), m.fresh_accuracy = j.at("fresh_accuracy");
   m.difference = j.at("difference"), m.difference_stderr = j.at("difference_stderr");
+  // Reports written before session 14 have no repeat rates.
+  m.revision_repeat_rate = j.value("revision_repeat_rate", 0.0), m.fresh_repeat_rate = j.value("fresh_repeat_rate", 0.0);
   return m;
 }
 
@@ -220,6 +231,8 @@ HindsightMetrics hindsight_metrics(const HindsightCounts& c) {
   m.revision_accuracy = ratio(c.rev_sum, c.questions);
   m.fresh_accuracy = ratio(c.fresh_sum, c.questions);
   m.difference = ratio(c.diff_sum, c.questions);
+  m.revision_repeat_rate = ratio(c.revised_repeats, c.revisions);
+  m.fresh_repeat_rate = ratio(c.fresh_repeats, c.fresh);
   if (c.questions >= 2) {
     // Unbiased sample variance of d_q from its sums; clamp the rounding below zero.
     const double var = std::max(0.0, (c.diff_sq_sum - c.diff_sum * c.diff_sum / c.questions) / (c.questions - 1));

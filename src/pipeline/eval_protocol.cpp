@@ -97,8 +97,10 @@ std::string EvalReport::table(const std::string& title) const {
   out += row(oracle);
   if (has_rephrase) out += row(rephrase);
   const auto& h = hindsight;
-  out += strprintf("  hindsight (n = %lld failed)  revision %.3f  fresh %.3f  difference %+.3f +- %.3f\n",
-                   (long long)h.questions, h.revision_accuracy, h.fresh_accuracy, h.difference, h.difference_stderr);
+  out += strprintf("  hindsight (n = %lld failed)  revision %.3f  fresh %.3f  difference %+.3f +- %.3f  "
+                   "repeat the attempt: revision %.3f fresh %.3f\n",
+                   (long long)h.questions, h.revision_accuracy, h.fresh_accuracy, h.difference, h.difference_stderr,
+                   h.revision_repeat_rate, h.fresh_repeat_rate);
   return out;
 }
 
@@ -231,8 +233,15 @@ EvalReport evaluate_policy(const Components& c, const model::Transformer& policy
         const bool first = correct(i, 0);
         if (!first) {
           HindsightRecord h;
-          for (int64_t j = 0; j < m; ++j) h.revised.push_back(take());
-          for (int64_t j = 1; j <= m; ++j) h.fresh.push_back(correct(i, j));
+          const std::string& attempt = rr.texts[at(i, 0)];
+          for (int64_t j = 0; j < m; ++j) {
+            h.revised_repeats.push_back(items.at(next).response == attempt);
+            h.revised.push_back(take());
+          }
+          for (int64_t j = 1; j <= m; ++j) {
+            h.fresh.push_back(correct(i, j));
+            h.fresh_repeats.push_back(rr.texts[at(i, j)] == attempt);
+          }
           oracle.add({false, h.revised[0]});
           hind.add(h);
           if (opt.rephrase_row) rephrase.add({false, take()});

@@ -93,7 +93,7 @@ md = open(d + "/results.md").read()
 shown = {}
 for line in md.splitlines():
     cells = [c.strip() for c in line.strip("|").split("|")]
-    if len(cells) in (9, 10) and cells[0] in models and re.match(r"[\d.]+ ± [\d.]+", cells[3]):
+    if len(cells) in (9, 10, 12) and cells[0] in models and re.match(r"[\d.]+ ± [\d.]+", cells[3]):
         shown.setdefault(cells[0], []).append(cells)
 for t in tables:
     cells = shown[t["model"]][0 if t["table"] == "main" else 1]
@@ -101,6 +101,13 @@ for t in tables:
     key = "avg_at_k" if t["table"] == "main" else "correction_rate"
     want = "%.1f ± %.1f" % (t[key]["mean"], t[key]["sd"])
     assert cells[col] == want, (t["model"], t["table"], cells[col], want)
+    if t["table"] == "revision":  # the hindsight's repeat rates, the last two columns
+        rows = [r for r in runs if r["model"] == t["model"] and (t["model"] == "base" or r["lr"] == t["lr"])]
+        for col, key, field in ((10, "hindsight_revision_repeats", "revision_repeat_rate"),
+                                (11, "hindsight_fresh_repeats", "fresh_repeat_rate")):
+            got = [100 * r["test"]["hindsight"][field] for r in rows]
+            assert abs(t[key]["mean"] - sum(got) / 2) < 1e-9 and 0 <= t[key]["mean"] <= 100, (t, got)
+            assert cells[col] == "%.1f ± %.1f" % (t[key]["mean"], t[key]["sd"]), (t["model"], key, cells[col])
 # The claim section: SD-Zero minus each model, paired by seed, each at its chosen rate.
 claims = [l for l in lines if l.get("table") == "claim"]
 assert sorted(c["model"] for c in claims) == ["base", "grpo", "rft", "sdft", "sdft_other", "sft", "sft_other"], claims

@@ -102,6 +102,9 @@ assert all(len(q["revisions"]["wrong"]) == 3 for q in failed), failed[:1]
 if failed:
     assert abs(mean([r["reward"] for q in failed for r in q["revisions"]["wrong"]]) - h["revision_accuracy"]) < 1e-9, h
     assert abs(mean([r["reward"] for q in failed for r in q["samples"][1:4]]) - h["fresh_accuracy"]) < 1e-9, h
+    same = lambda q, rs: [r["text"] == q["samples"][0]["text"] for r in rs]
+    assert abs(mean([x for q in failed for x in same(q, q["revisions"]["wrong"])]) - h["revision_repeat_rate"]) < 1e-9, h
+    assert abs(mean([x for q in failed for x in same(q, q["samples"][1:4])]) - h["fresh_repeat_rate"]) < 1e-9, h
 assert all(len(q["revisions"]["correct"]) == 1 for q in qs), qs[0]  # the rephrase row revises every attempt
 assert [json.loads(x) for x in open(f"{base}/e2/samples.jsonl")] == qs, "2 ranks wrote other samples"
 print("eval:", json.dumps(s), json.dumps(h))

@@ -126,8 +126,26 @@ TEST(HindsightMetrics, RevisionVersusFreshSampleByHand) {
   // One question: no spread to estimate.
   EXPECT_EQ(hindsight_metrics({rs[0]}).difference_stderr, 0.0);
   EXPECT_THROW(hindsight_metrics({HindsightRecord{{true}, {}}}), sdz::Error);
+  // Repeat rates pool every revision and fresh sample: 2 of 6 revisions and 3 of 6 fresh samples
+  // write the failed attempt again; records without flags count as no repeats.
+  EXPECT_EQ(m.revision_repeat_rate, 0.0);
+  std::vector<HindsightRecord> rep = rs;
+  rep[0].revised_repeats = {false, true}, rep[0].fresh_repeats = {true, true};
+  rep[2].revised_repeats = {true, false}, rep[2].fresh_repeats = {false, true};
+  HindsightMetrics mr = hindsight_metrics(rep);
+  EXPECT_NEAR(mr.revision_repeat_rate, 2.0 / 6, 1e-12);
+  EXPECT_NEAR(mr.fresh_repeat_rate, 3.0 / 6, 1e-12);
+  EXPECT_NEAR(hindsight_metrics(HindsightCounts::from_values([&] {
+                HindsightCounts c;
+                for (const auto& r : rep) c.add(r);
+                return c.values();
+              }())).fresh_repeat_rate, 0.5, 1e-12);
+  EXPECT_NEAR(HindsightMetrics::from_json(mr.to_json()).revision_repeat_rate, mr.revision_repeat_rate, 0);
+  rep[1].fresh_repeats = {true};  // one flag for two samples
+  EXPECT_THROW(hindsight_metrics(rep), sdz::Error);
   auto j = m.to_json();
   for (const char* key : {"n", "revisions", "fresh_samples", "revision_accuracy", "fresh_accuracy", "difference",
+                          "revision_repeat_rate", "fresh_repeat_rate",
                           "difference_stderr"})
     EXPECT_TRUE(j.contains(key)) << key;
 }

@@ -85,9 +85,12 @@ RevisionMetrics revision_metrics(const std::vector<RevisionRecord>& rs, const st
 struct HindsightRecord {
   std::vector<bool> revised;  // revisions sampled after the "wrong" cue: correct?
   std::vector<bool> fresh;    // fresh samples from chat(x): correct?
+  // Does each one write the failed attempt again, word for word? Empty: not recorded (counted as no).
+  std::vector<bool> revised_repeats, fresh_repeats;
 };
 struct HindsightCounts {
   double questions = 0, revisions = 0, revised_correct = 0, fresh = 0, fresh_correct = 0;
+  double revised_repeats = 0, fresh_repeats = 0;
   double rev_sum = 0, fresh_sum = 0;      // sums over questions of the per-question accuracies
   double diff_sum = 0, diff_sq_sum = 0;   // of d_q = revision accuracy - fresh accuracy of question q
   void add(const HindsightRecord& r);     // throws unless both lists are non-empty
@@ -100,8 +103,11 @@ struct HindsightMetrics {
   double fresh_accuracy = 0;     // same for fresh samples
   double difference = 0;         // revision_accuracy - fresh_accuracy (> 0: the reviser knows more)
   double difference_stderr = 0;  // sd(d_q) / sqrt(n), paired over questions; 0 when n < 2
+  // Shares of all revisions / fresh samples that write the failed attempt again, word for word: a
+  // reviser that ignores the cue repeats as often as a fresh sample does.
+  double revision_repeat_rate = 0, fresh_repeat_rate = 0;
   nlohmann::json to_json() const;  // n revisions fresh_samples revision_accuracy fresh_accuracy
-                                   // difference difference_stderr
+                                   // difference difference_stderr revision_repeat_rate fresh_repeat_rate
   static HindsightMetrics from_json(const nlohmann::json& j);
 };
 HindsightMetrics hindsight_metrics(const HindsightCounts& c);
