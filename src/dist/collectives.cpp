@@ -71,6 +71,20 @@ std::vector<Bytes> gatherv(MPI_Comm comm, int root, const Bytes& mine) {
   return out;
 }
 
+std::vector<std::string> gather_lines(MPI_Comm comm, int root, const std::string& lines) {
+  std::vector<std::string> out;
+  for (const Bytes& b : gatherv(comm, root, Bytes(lines.begin(), lines.end()))) {
+    const std::string text(b.begin(), b.end());
+    for (size_t at = 0; at < text.size();) {
+      size_t nl = text.find('\n', at);
+      if (nl == std::string::npos) nl = text.size();
+      out.push_back(text.substr(at, nl - at));
+      at = nl + 1;
+    }
+  }
+  return out;
+}
+
 Bytes scatterv(MPI_Comm comm, int root, const std::vector<Bytes>& parts) {
   int n = comm_size(comm), me = comm_rank(comm);
   std::vector<int> counts(static_cast<size_t>(n)), disp;

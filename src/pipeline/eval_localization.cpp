@@ -115,27 +115,21 @@ LocalizationResult evaluate_localization(const Components& c, model::Transformer
     j["question"] = s.question;
     lines += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  std::vector<Bytes> parts = gatherv(comm, 0, Bytes(lines.begin(), lines.end()));
+  const std::vector<std::string> all = gather_lines(comm, 0, lines);
   if (rank != 0) return out;
-  for (const Bytes& b : parts) {
-    std::string text(b.begin(), b.end());
-    size_t at = 0;
-    while (at < text.size()) {
-      size_t nl = text.find('\n', at);
-      nlohmann::json j = nlohmann::json::parse(text.substr(at, nl - at));
-      at = nl + 1;
-      ScoredResponse s;
-      s.question = j["question"].get<int64_t>();
-      s.question_id = j["question_id"].get<std::string>();
-      s.sample = j["sample"].get<int64_t>();
-      s.tokens = j["tokens"].get<std::vector<std::string>>();
-      s.scores = j["scores"].get<std::vector<double>>();
-      s.correct = j["correct"].get<bool>();
-      s.first_error = j["first_error"].get<int64_t>();
-      s.first_error_char = j["first_error_char"].get<int64_t>();
-      s.truncated = j["truncated"].get<bool>();
-      out.responses.push_back(std::move(s));
-    }
+  for (const std::string& line : all) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    ScoredResponse s;
+    s.question = j["question"].get<int64_t>();
+    s.question_id = j["question_id"].get<std::string>();
+    s.sample = j["sample"].get<int64_t>();
+    s.tokens = j["tokens"].get<std::vector<std::string>>();
+    s.scores = j["scores"].get<std::vector<double>>();
+    s.correct = j["correct"].get<bool>();
+    s.first_error = j["first_error"].get<int64_t>();
+    s.first_error_char = j["first_error_char"].get<int64_t>();
+    s.truncated = j["truncated"].get<bool>();
+    out.responses.push_back(std::move(s));
   }
   std::sort(out.responses.begin(), out.responses.end(), [](const ScoredResponse& a, const ScoredResponse& b) {
     return a.question != b.question ? a.question < b.question : a.sample < b.sample;

@@ -25,20 +25,9 @@ constexpr uint64_t kRephraseIndex = uint64_t(1) << 20;
 std::string gather_samples(const std::vector<nlohmann::json>& kept, MPI_Comm comm) {
   std::string mine;
   for (const auto& j : kept) mine += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  const std::vector<Bytes> parts = gatherv(comm, 0, Bytes(mine.begin(), mine.end()));
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  if (rank != 0) return "";
   std::vector<std::pair<int64_t, std::string>> lines;
-  for (const Bytes& b : parts) {
-    const std::string text(b.begin(), b.end());
-    for (size_t at = 0; at < text.size();) {
-      const size_t nl = text.find('\n', at);
-      std::string line = text.substr(at, nl - at);
-      lines.emplace_back(nlohmann::json::parse(line).at("index").get<int64_t>(), std::move(line));
-      at = nl + 1;
-    }
-  }
+  for (std::string& line : gather_lines(comm, 0, mine))
+    lines.emplace_back(nlohmann::json::parse(line).at("index").get<int64_t>(), std::move(line));
   std::sort(lines.begin(), lines.end());
   std::string out;
   for (auto& l : lines) out += l.second + "\n";

@@ -47,6 +47,17 @@ TEST(Collectives, GathervScattervAndBcast) {
   EXPECT_EQ(b, pattern(1, 1));
 }
 
+TEST(Collectives, GatherLinesKeepsRankOrderAndEmptyLines) {
+  // Rank r sends r lines: "1.0" from rank 1, then "2.0" and an empty line from rank 2; rank 0 none.
+  std::string mine;
+  for (int i = 0; i < me(); ++i) mine += (i == 1 ? std::string() : std::to_string(me()) + "." + std::to_string(i)) + "\n";
+  const std::vector<std::string> lines = sdz::gather_lines(MPI_COMM_WORLD, 1, mine);
+  if (me() == 1)
+    EXPECT_EQ(lines, (std::vector<std::string>{"1.0", "2.0", ""}));
+  else
+    EXPECT_TRUE(lines.empty());
+}
+
 TEST(Collectives, ScalarReductions) {
   EXPECT_DOUBLE_EQ(sdz::allreduce_sum(MPI_COMM_WORLD, 0.5 * me()), 1.5);
   EXPECT_EQ(sdz::allreduce_sum(MPI_COMM_WORLD, int64_t(me() + 1)), 6);

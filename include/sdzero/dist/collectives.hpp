@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sdz {
@@ -15,6 +16,8 @@ using Bytes = std::vector<uint8_t>;
 std::vector<Bytes> alltoallv(MPI_Comm comm, const std::vector<Bytes>& send);
 // Root receives every rank's buffer (index = source rank); other ranks get an empty vector.
 std::vector<Bytes> gatherv(MPI_Comm comm, int root, const Bytes& mine);
+// Root receives every rank's newline-terminated lines, in rank order; other ranks get none.
+std::vector<std::string> gather_lines(MPI_Comm comm, int root, const std::string& lines);
 // Root gives parts[i] to rank i; every rank returns its part.
 Bytes scatterv(MPI_Comm comm, int root, const std::vector<Bytes>& parts);
 // Root's buffer (any size) arrives in `buf` on every rank.
