@@ -1,6 +1,7 @@
 // The demo's stages: the base (pretrained into an accuracy band, cached), each method from it at one
 // learning rate with its accuracy-vs-generations curve, and the full evaluation of a model.
 #include <algorithm>
+#include <set>
 
 #include "sdzero/algo/optim.hpp"
 #include "sdzero/app/demo.hpp"
@@ -63,6 +64,24 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
   return pipeline::evaluate_policy(c, *c.policy, questions, p, d.comm);
 }
 
+// demo.pretrain_on = other: as many questions as Q1 and Q2 hold, from the same training side of the
+// task's space, none of them a Q1 or Q2 question. The base then has not read the answer of any
+// question the methods train on, as an instruct model has not read its RL set's.
+static std::vector<tasks::Question> other_training_questions(const pipeline::Components& c) {
+  SDZ_CHECK(c.data.task != "jsonl", "demo.pretrain_on = other needs a built-in task", "demo.pretrain_on",
+            "use train, or a built-in data.task");
+  const auto task = tasks::make_builtin_task(c.data.task, c.data.knobs);
+  std::set<std::string> own;
+  for (const auto& q : c.questions) own.insert(q.prompt);
+  std::vector<tasks::Question> out;
+  for (auto [which, n] : {std::pair{tasks::Split::Q1, c.data.q1_size}, std::pair{tasks::Split::Q2, c.data.q2_size}}) {
+    auto part = tasks::builtin_split_besides(*task, c.data.split, which, n, n, own);
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  log::info(strprintf("demo: the base pretrains on %zu other questions (demo.pretrain_on = other)", out.size()));
+  return out;
+}
+
 bool base_cached(const std::string& dir) {
   return file_exists(dir + "/config.json") && file_exists(dir + "/picked.json");
 }
@@ -83,6 +102,7 @@ DemoRow ensure_base(DemoContext& d) {
     Config pc = d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + cfg.text("demo.pretrain_lr"),
                          "--optim.warmup_steps=100", "--optim.beta2=0.98"});
     pipeline::Components c = pipeline::build_components(pc, false);
+    if (cfg.get_string("demo.pretrain_on") == "other") c.questions = other_training_questions(c);
     algo::Optimizer opt(c.policy->parameters(), c.algo.optim);
     pipeline::PretrainOptions po;
     po.steps = cfg.get_int("demo.pretrain_steps");
@@ -123,6 +143,7 @@ DemoRow ensure_base(DemoContext& d) {
       picked_at = done;
     }
     row.info = {{"picked_at_step", picked_at}, {"val_avg_at_k_at_pick", picked_acc}};
+    if (cfg.get_string("demo.pretrain_on") != "train") row.info["pretrain_on"] = cfg.get_string("demo.pretrain_on");
     if (const int64_t sc = cfg.get_int("demo.self_chain_steps"); sc > 0) {
       log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, %s)",
                           (unsigned long long)d.seed, (long long)sc,

@@ -32,6 +32,9 @@ void declare_pipeline_keys(Schema& s) {
   s.add_bool("demo.anneal", false, "The self-chain stage ends the base's training with a fresh AdamW whose rate decays "
              "from demo.pretrain_lr to zero (10 warmup steps, cosine), so the base is a finished model rather than a "
              "mid-training one.");
+  s.add_string("demo.pretrain_on", "train", "The base's pretraining and self-chain questions: train (the Q1 and Q2 "
+               "questions the methods train on) or other (as many other questions of the same training side, so the "
+               "base has read none of the methods' answers).", {"train", "other"});
   s.add_int("demo.self_chain_rounds", 1, "The self chains' own answers are sampled afresh this many times, evenly over "
             "demo.self_chain_steps, so the failures the reviser reads stay the ones the model makes now.", 1, 1000);
   s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "

@@ -166,6 +166,21 @@ std::vector<Question> builtin_split(const BuiltinTask& task, const SplitSpec& sp
   return out;
 }
 
+std::vector<Question> builtin_split_besides(const BuiltinTask& task, const SplitSpec& spec, Split which, size_t skip,
+                                            size_t count, const std::set<std::string>& exclude) {
+  SDZ_CHECK(which != Split::Eval, "only a training split has questions besides its own", "tasks::builtin_split_besides");
+  std::vector<Question> out;
+  for (size_t i = skip; out.size() < count; ++i) {
+    if (i >= skip + 100 * count)
+      throw Error(strprintf("built-in task %s has fewer than %zu %s questions besides the %zu excluded ones",
+                            task.name().c_str(), count, split_name(which), exclude.size()),
+                  "data.task", "a task with a larger question space (e.g. data.cd_numbers = 4)");
+    Question q = builtin_question(task, spec, which, i);
+    if (!exclude.count(q.prompt)) out.push_back(std::move(q));
+  }
+  return out;
+}
+
 std::vector<Question> load_split(const DatasetSpec& spec, Split which) {
   size_t n = which == Split::Q1 ? spec.q1_size : which == Split::Q2 ? spec.q2_size : spec.eval_size;
   if (spec.task != "jsonl") return builtin_split(*make_builtin_task(spec.task, spec.knobs), spec.split, which, n);

@@ -328,6 +328,36 @@ TEST(Dataset, BuiltinEvalQuestionsAreNeverTrainingQuestions) {
   EXPECT_GT(moved, 20u);
 }
 
+TEST(Dataset, BuiltinQuestionsBesidesASplitAreOtherTrainingQuestions) {
+  auto t = make_builtin_task("cd");
+  SplitSpec spec{7};
+  std::set<std::string> own;
+  for (const auto& q : builtin_split(*t, spec, Split::Q1, 300)) own.insert(q.prompt);
+  const auto other = builtin_split_besides(*t, spec, Split::Q1, 300, 300, own);
+  ASSERT_EQ(other.size(), 300u);
+  std::set<std::string> distinct;
+  for (const auto& q : other) {
+    EXPECT_EQ(own.count(q.prompt), 0u) << q.prompt << " is one of the split's own";
+    EXPECT_FALSE(builtin_held_out(*t, q.prompt, spec)) << q.prompt;
+    EXPECT_EQ(q.id.rfind("cd-q1-", 0), 0u) << q.id;
+    distinct.insert(q.prompt);
+  }
+  EXPECT_GT(distinct.size(), 200u);
+  EXPECT_THROW(builtin_split_besides(*t, spec, Split::Eval, 0, 1, own), sdz::Error);
+  // A space too small for the request is an error naming the key, not an endless loop.
+  TaskKnobs small;
+  small.div_quotient_max = 12, small.div_divisor_max = 3;  // 3 x 2 = 6 questions
+  auto tiny = make_builtin_task("div", small);
+  std::set<std::string> all;
+  for (const auto& q : builtin_split(*tiny, spec, Split::Q1, 200)) all.insert(q.prompt);
+  try {
+    builtin_split_besides(*tiny, spec, Split::Q1, 200, 50, all);
+    ADD_FAILURE() << "no error for an exhausted question space";
+  } catch (const sdz::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data.task"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Dataset, BuiltinHeldOutShareThatLeavesNothingIsAnErrorNamingTheKey) {
   auto t = make_builtin_task("div");
   SplitSpec spec{7};

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,11 @@ std::vector<Question> load_jsonl_split(const std::string& path, const FieldNames
 bool builtin_held_out(const BuiltinTask& task, const std::string& prompt, const SplitSpec& spec);
 Question builtin_question(const BuiltinTask& task, const SplitSpec& spec, Split which, uint64_t index);
 std::vector<Question> builtin_split(const BuiltinTask& task, const SplitSpec& spec, Split which, size_t count);
+// `count` more questions of a training split (Q1 or Q2), drawn past its first `skip` (indices skip,
+// skip + 1, ...), none of whose prompts is in `exclude`: the same distribution, other questions.
+// Throws when the space runs out (100 x count draws).
+std::vector<Question> builtin_split_besides(const BuiltinTask& task, const SplitSpec& spec, Split which, size_t skip,
+                                            size_t count, const std::set<std::string>& exclude);
 
 // The [data] keys: what to load and how many.
 struct DatasetSpec {
