@@ -1,6 +1,8 @@
 // The demo's stages: the base (pretrained into an accuracy band, cached), each method from it at one
 // learning rate with its accuracy-vs-generations curve, and the full evaluation of a model.
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <set>
 
 #include "sdzero/algo/optim.hpp"
@@ -70,16 +72,23 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
 static std::vector<tasks::Question> other_training_questions(const pipeline::Components& c) {
   SDZ_CHECK(c.data.task != "jsonl", "demo.pretrain_on = other needs a built-in task", "demo.pretrain_on",
             "use train, or a built-in data.task");
-  const auto task = tasks::make_builtin_task(c.data.task, c.data.knobs);
   std::set<std::string> own;
   for (const auto& q : c.questions) own.insert(q.prompt);
-  std::vector<tasks::Question> out;
-  for (auto [which, n] : {std::pair{tasks::Split::Q1, c.data.q1_size}, std::pair{tasks::Split::Q2, c.data.q2_size}}) {
-    auto part = tasks::builtin_split_besides(*task, c.data.split, which, n, n, own);
-    out.insert(out.end(), part.begin(), part.end());
-  }
+  auto out = tasks::builtin_training_besides(c.data, 1, own);
   log::info(strprintf("demo: the base pretrains on %zu other questions (demo.pretrain_on = other)", out.size()));
   return out;
+}
+
+// demo.self_chain_on = fresh: round r's self chains answer as many training-side questions as Q1 and
+// Q2 hold, none a Q1/Q2 one nor one the base pretrains on, drawn further along the splits each round.
+// On a question it has never read, what follows "wrong" cannot be recalled; fitting it teaches the
+// reviser what a failure rules out, which is all it can use on unseen questions.
+static std::function<std::vector<tasks::Question>(int64_t)> fresh_self_chain_questions(const pipeline::Components& c,
+                                                                                      std::set<std::string> seen) {
+  SDZ_CHECK(c.data.task != "jsonl", "demo.self_chain_on = fresh needs a built-in task", "demo.self_chain_on",
+            "use pretraining, or a built-in data.task");
+  for (const auto& q : c.questions) seen.insert(q.prompt);
+  return [data = c.data, seen](int64_t round) { return tasks::builtin_training_besides(data, size_t(2 + round), seen); };
 }
 
 bool base_cached(const std::string& dir) {
@@ -102,6 +111,8 @@ DemoRow ensure_base(DemoContext& d) {
     Config pc = d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + cfg.text("demo.pretrain_lr"),
                          "--optim.warmup_steps=100", "--optim.beta2=0.98"});
     pipeline::Components c = pipeline::build_components(pc, false);
+    std::set<std::string> methods_questions;  // Q1 and Q2: never a fresh self-chain question
+    for (const auto& q : c.questions) methods_questions.insert(q.prompt);
     if (cfg.get_string("demo.pretrain_on") == "other") c.questions = other_training_questions(c);
     algo::Optimizer opt(c.policy->parameters(), c.algo.optim);
     pipeline::PretrainOptions po;
@@ -117,6 +128,7 @@ DemoRow ensure_base(DemoContext& d) {
     po.self_chain_rounds = cfg.get_int("demo.self_chain_rounds");
     po.cue_loss = cfg.get_bool("demo.cue_loss");
     po.task = cfg.get_string("data.task");
+    if (cfg.get_string("demo.self_chain_on") == "fresh") po.self_chain_questions = fresh_self_chain_questions(c, methods_questions);
     const int64_t every = cfg.get_int("demo.pick_every");
     const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
     const pipeline::EvalProtocol vp = demo_protocol(cfg, false);
@@ -159,6 +171,7 @@ DemoRow ensure_base(DemoContext& d) {
       pipeline::pretrain_self_chains(c, anneal ? *anneal : opt, po, comm, done, sc, cfg.get_float("demo.self_chain_mix"));
       row.info["self_chain_steps"] = sc;
       if (po.self_chain_rounds > 1) row.info["self_chain_rounds"] = po.self_chain_rounds;
+      if (po.self_chain_questions) row.info["self_chain_on"] = "fresh";
       if (anneal) row.info["annealed"] = true;
     }
     if (d.leader) {

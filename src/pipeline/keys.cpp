@@ -37,6 +37,9 @@ void declare_pipeline_keys(Schema& s) {
                "base has read none of the methods' answers).", {"train", "other"});
   s.add_int("demo.self_chain_rounds", 1, "The self chains' own answers are sampled afresh this many times, evenly over "
             "demo.self_chain_steps, so the failures the reviser reads stay the ones the model makes now.", 1, 1000);
+  s.add_string("demo.self_chain_on", "pretraining", "The self chains' questions: pretraining (the ones the base "
+               "pretrains on) or fresh (each round, as many other training-side questions, none of Q1/Q2, so the base "
+               "cannot recall what follows \"wrong\" and learns what its failure rules out).", {"pretraining", "fresh"});
   s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "
               "usual documents).", 0.0, 1.0);
   s.add_float("demo.chain_fraction", 0.6, "Share of pretraining documents that are revision chains (0: plain solutions only).", 0.0, 1.0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/log.hpp"
@@ -207,6 +208,10 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     // One sample per pretraining question from the model as it is now (the same on every rank: the
     // randomness is keyed by question and sample, never by rank). Later rounds resample, so the
     // failures the reviser reads stay the ones the model makes now.
+    // Fresh questions stand in for the pretraining ones while the model answers them and the
+    // documents are built; the usual documents above stay on the pretraining questions.
+    std::vector<tasks::Question> own;
+    if (o.self_chain_questions) own = std::exchange(c.questions, o.self_chain_questions(round));
     RolloutRequest req;
     for (size_t i = 0; i < c.questions.size(); ++i) req.question_indices.push_back(int64_t(i));
     req.sampling = c.method->sampling();
@@ -232,9 +237,11 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
       wrong += ok ? 0 : 1;
       self.push_back(std::move(d));
     }
-    log::info(strprintf("pretrain: self chains%s from %zu own attempts (%lld wrong, each followed by the cue and %s)",
+    if (o.self_chain_questions) c.questions = std::move(own);
+    log::info(strprintf("pretrain: self chains%s from %zu own attempts%s (%lld wrong, each followed by the cue and %s)",
                         rounds > 1 ? strprintf(" (round %lld of %lld)", (long long)round + 1, (long long)rounds).c_str() : "",
-                        self.size(), (long long)wrong, task ? "its correction" : "the worked solution"));
+                        self.size(), o.self_chain_questions ? " to fresh questions" : "", (long long)wrong,
+                        task ? "its correction" : "the worked solution"));
     auto draw = [&](Rng& rng) -> const Doc& {
       if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
       return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];

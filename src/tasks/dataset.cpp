@@ -2,6 +2,8 @@
 #include "sdzero/tasks/dataset.hpp"
 
 #include <fstream>
+#include <iterator>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "sdzero/core/error.hpp"
@@ -177,6 +179,17 @@ std::vector<Question> builtin_split_besides(const BuiltinTask& task, const Split
                   "data.task", "a task with a larger question space (e.g. data.cd_numbers = 4)");
     Question q = builtin_question(task, spec, which, i);
     if (!exclude.count(q.prompt)) out.push_back(std::move(q));
+  }
+  return out;
+}
+
+std::vector<Question> builtin_training_besides(const DatasetSpec& spec, size_t pass, const std::set<std::string>& exclude) {
+  if (spec.task == "jsonl") throw Error("only a built-in task can draw other training questions", "data.task");
+  const auto task = make_builtin_task(spec.task, spec.knobs);
+  std::vector<Question> out;
+  for (auto [which, n] : {std::pair{Split::Q1, spec.q1_size}, std::pair{Split::Q2, spec.q2_size}}) {
+    auto part = builtin_split_besides(*task, spec.split, which, pass * n, n, exclude);
+    out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
   }
   return out;
 }

@@ -198,15 +198,19 @@ last_lr() { grep -o "self chains  20/20 .*lr [0-9.e+-]*" "$1" | tail -1 | awk '{
 python3 -c "import sys; a, p = float(sys.argv[1]), float(sys.argv[2]); assert 0 < a < 0.05e-3 and p == 1e-3, (a, p)" \
   "$(last_lr "$scratch/anneal.log")" "$(last_lr "$scratch/demo.log")" || fail "self-chain rates: annealed vs constant"
 # demo.self_chain_rounds: the base's own answers are sampled again halfway through the self chains;
-# demo.pretrain_on=other: the base pretrains on as many other questions (tasks test: none is a Q1/Q2 one).
+# demo.pretrain_on=other: the base pretrains on as many other questions (tasks test: none is a Q1/Q2 one);
+# demo.self_chain_on=fresh: each round's self chains answer yet other questions.
 "$SDZERO" demo "${short[@]}" --run.dir="$scratch/rounds" --demo.seeds=1 --demo.ranks=1 --demo.self_chain_rounds=2 \
-  --demo.pretrain_on=other \
+  --demo.pretrain_on=other --demo.self_chain_on=fresh \
   --demo.pretrain_steps=40 --demo.pick_every=40 \
   --demo.methods=sft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/rounds.log" 2>&1 ||
   { tail -20 "$scratch/rounds.log"; fail "the demo with two self-chain rounds failed"; }
 for r in 1 2; do
-  grep -q "self chains (round $r of 2) from [0-9]* own attempts" "$scratch/rounds.log" || fail "no self-chain round $r"
+  grep -q "self chains (round $r of 2) from 1024 own attempts to fresh questions" "$scratch/rounds.log" ||
+    fail "no self-chain round $r on fresh questions"
 done
+if grep -q "to fresh questions" "$scratch/demo.log"; then fail "the default self chains are on fresh questions"; fi
+grep -q '"self_chain_on":"fresh"' "$scratch/rounds/seed-1234/base/picked.json" || fail "picked.json does not record demo.self_chain_on"
 [[ $(grep -c "self chains  10/10 " "$scratch/rounds.log") == 2 ]] ||
   fail "not two rounds of 10 steps each: $(grep 'self chains  ' "$scratch/rounds.log" | tail -3)"
 grep -q '"self_chain_rounds":2' "$scratch/rounds/seed-1234/base/picked.json" || fail "picked.json does not record the rounds"

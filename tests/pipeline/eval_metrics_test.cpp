@@ -112,8 +112,8 @@ TEST(RevisionMetrics, CorrectionAndBreakageByHand) {
 
 TEST(HindsightMetrics, RevisionVersusFreshSampleByHand) {
   // d_q = revision accuracy - fresh accuracy: 0.5, 0.5, -0.5.
-  std::vector<HindsightRecord> rs = {{{true, false}, {false, false}}, {{true, true}, {true, false}},
-                                     {{false, false}, {false, true}}};
+  std::vector<HindsightRecord> rs = {{{true, false}, {false, false}, {}, {}}, {{true, true}, {true, false}, {}, {}},
+                                     {{false, false}, {false, true}, {}, {}}};
   HindsightMetrics m = hindsight_metrics(rs);
   EXPECT_EQ(m.questions, 3);
   EXPECT_EQ(m.revisions, 6);
@@ -125,7 +125,7 @@ TEST(HindsightMetrics, RevisionVersusFreshSampleByHand) {
   EXPECT_NEAR(m.difference_stderr, 1.0 / 3, 1e-12);
   // One question: no spread to estimate.
   EXPECT_EQ(hindsight_metrics({rs[0]}).difference_stderr, 0.0);
-  EXPECT_THROW(hindsight_metrics({HindsightRecord{{true}, {}}}), sdz::Error);
+  EXPECT_THROW(hindsight_metrics({HindsightRecord{{true}, {}, {}, {}}}), sdz::Error);
   // Repeat rates pool every revision and fresh sample: 2 of 6 revisions and 3 of 6 fresh samples
   // write the failed attempt again; records without flags count as no repeats.
   EXPECT_EQ(m.revision_repeat_rate, 0.0);
@@ -212,7 +212,9 @@ TEST(EvalReport, JsonRoundTripIsExact) {
   r.revised = true, r.has_rephrase = true;
   r.oracle = revision_metrics(std::vector<RevisionRecord>{{false, true}, {true, false}, {false, false}}, "oracle");
   r.rephrase = revision_metrics(std::vector<RevisionRecord>{{true, true}, {false, true}, {true, true}}, "rephrase");
-  r.hindsight = hindsight_metrics({{{true, false}, {false, false}}, {{true, true}, {true, false}}, {{false, false}, {false, true}}});
+  r.hindsight = hindsight_metrics({{{true, false}, {false, false}, {}, {}},
+                                   {{true, true}, {true, false}, {}, {}},
+                                   {{false, false}, {false, true}, {}, {}}});
   back = EvalReport::from_json(nlohmann::json::parse(text(r)));
   EXPECT_EQ(text(back), text(r));
   EXPECT_TRUE(back.revised && back.has_rephrase);

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "sdzero/core/config.hpp"
@@ -356,6 +358,44 @@ TEST(Dataset, BuiltinQuestionsBesidesASplitAreOtherTrainingQuestions) {
   } catch (const sdz::Error& e) {
     EXPECT_NE(std::string(e.what()).find("data.task"), std::string::npos) << e.what();
   }
+}
+
+// The demo's other bases read these: as many Q1 + Q2 questions as the spec names, none excluded and
+// none held out, and each pass (pretrain_on = other: 1; fresh self chains: 2, 3, ...) mostly others.
+TEST(Dataset, BuiltinTrainingQuestionsBesidesEachPassOthers) {
+  DatasetSpec spec;
+  spec.task = "cd";
+  spec.knobs.cd_numbers = 3;
+  spec.split = SplitSpec{7};
+  spec.q1_size = 200, spec.q2_size = 100;
+  std::set<std::string> methods;
+  for (auto which : {Split::Q1, Split::Q2})
+    for (const auto& q : load_split(spec, which)) methods.insert(q.prompt);
+  auto t = make_builtin_task("cd", spec.knobs);
+  std::vector<std::set<std::string>> passes;
+  for (size_t pass : {1, 2, 3}) {
+    const auto qs = builtin_training_besides(spec, pass, methods);
+    ASSERT_EQ(qs.size(), 300u);
+    EXPECT_EQ(qs[0].id.rfind("cd-q1-", 0), 0u) << qs[0].id;
+    EXPECT_EQ(qs[299].id.rfind("cd-q2-", 0), 0u) << qs[299].id;
+    std::set<std::string> prompts;
+    for (const auto& q : qs) {
+      EXPECT_EQ(methods.count(q.prompt), 0u) << q.prompt << " is a Q1/Q2 question";
+      EXPECT_FALSE(builtin_held_out(*t, q.prompt, spec.split)) << q.prompt;
+      EXPECT_FALSE(t->solution(Problem(q.prompt, q.target.answer, "")).empty()) << q.prompt;
+      prompts.insert(q.prompt);
+    }
+    passes.push_back(prompts);
+  }
+  for (size_t a = 0; a < passes.size(); ++a)
+    for (size_t b = a + 1; b < passes.size(); ++b) {
+      std::vector<std::string> both;
+      std::set_intersection(passes[a].begin(), passes[a].end(), passes[b].begin(), passes[b].end(), std::back_inserter(both));
+      // Drawn at random from about 4700 training-side questions: some overlap, never most.
+      EXPECT_LT(both.size(), passes[a].size() / 4) << "passes " << a + 1 << " and " << b + 1;
+    }
+  spec.task = "jsonl";
+  EXPECT_THROW(builtin_training_besides(spec, 1, methods), sdz::Error);
 }
 
 TEST(Dataset, BuiltinHeldOutShareThatLeavesNothingIsAnErrorNamingTheKey) {

@@ -40,6 +40,10 @@ struct PretrainOptions {
   bool cue_loss = false;
   // Self chains: the model's own answers are sampled afresh this many times, evenly over the steps.
   int64_t self_chain_rounds = 1;
+  // Empty: the self chains are on c.questions (the pretraining questions). Set: round r's self chains
+  // are on self_chain_questions(r) instead, questions the base may never have read, so after "wrong"
+  // it cannot recall the answer and learns what its failure rules out (demo.self_chain_on = fresh).
+  std::function<std::vector<tasks::Question>(int64_t round)> self_chain_questions;
   std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
 
@@ -61,7 +65,8 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
 // with loss only on what follows the cue. Trained for `steps` steps from schedule step `first_step`,
 // a share `mix` of each batch drawn from them and the rest from the usual documents. The reviser
 // then reads failures that look like the model's own (not only synthetic near misses). With
-// o.self_chain_rounds > 1 the answers are sampled again at the start of each round. Returns steps done.
+// o.self_chain_rounds > 1 the answers are sampled again at the start of each round; with
+// o.self_chain_questions each round's answers are to that round's questions. Returns steps done.
 int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                              int64_t first_step, int64_t steps, double mix);
 

@@ -101,6 +101,11 @@ struct DatasetSpec {
   size_t q1_size = 512, q2_size = 512, eval_size = 400;  // built-in: counts; jsonl: limits (0 = all)
 };
 DatasetSpec dataset_spec_from(const Config& cfg);
+// As many Q1 and Q2 questions of a built-in task as `spec` names, the pass-th set past the splits'
+// own (pass p draws from index p x q1_size of Q1 and p x q2_size of Q2), none of whose prompts is in
+// `exclude`. The demo's bases read them: demo.pretrain_on = other (pass 1), demo.self_chain_on =
+// fresh (pass 2 + round). Throws for a jsonl spec, or when the space runs out.
+std::vector<Question> builtin_training_besides(const DatasetSpec& spec, size_t pass, const std::set<std::string>& exclude);
 // The questions of one split as the configuration describes them. With data.eval_path set, Eval
 // comes from that file (all of it) and data.path holds only Q1 and Q2.
 std::vector<Question> load_split(const DatasetSpec& spec, Split which);
