@@ -128,7 +128,8 @@ DemoRow ensure_base(DemoContext& d) {
     po.self_chain_rounds = cfg.get_int("demo.self_chain_rounds");
     po.cue_loss = cfg.get_bool("demo.cue_loss");
     po.task = cfg.get_string("data.task");
-    if (cfg.get_string("demo.self_chain_on") == "fresh") po.self_chain_questions = fresh_self_chain_questions(c, methods_questions);
+    if (cfg.get_string("demo.self_chain_on") == "fresh")
+      po.self_chain_questions = fresh_self_chain_questions(c, methods_questions);
     const int64_t every = cfg.get_int("demo.pick_every");
     const double low = cfg.get_float("demo.band_low"), high = cfg.get_float("demo.band_high");
     const pipeline::EvalProtocol vp = demo_protocol(cfg, false);
