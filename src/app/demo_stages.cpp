@@ -69,12 +69,11 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
 // demo.pretrain_on = other: as many questions as Q1 and Q2 hold, from the same training side of the
 // task's space, none of them a Q1 or Q2 question. The base then has not read the answer of any
 // question the methods train on, as an instruct model has not read its RL set's.
-static std::vector<tasks::Question> other_training_questions(const pipeline::Components& c) {
+static std::vector<tasks::Question> other_training_questions(const pipeline::Components& c,
+                                                             const std::set<std::string>& methods_questions) {
   SDZ_CHECK(c.data.task != "jsonl", "demo.pretrain_on = other needs a built-in task", "demo.pretrain_on",
             "use train, or a built-in data.task");
-  std::set<std::string> own;
-  for (const auto& q : c.questions) own.insert(q.prompt);
-  auto out = tasks::builtin_training_besides(c.data, 1, own);
+  auto out = tasks::builtin_training_besides(c.data, 1, methods_questions);
   log::info(strprintf("demo: the base pretrains on %zu other questions (demo.pretrain_on = other)", out.size()));
   return out;
 }
@@ -111,9 +110,9 @@ DemoRow ensure_base(DemoContext& d) {
     Config pc = d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + cfg.text("demo.pretrain_lr"),
                          "--optim.warmup_steps=100", "--optim.beta2=0.98"});
     pipeline::Components c = pipeline::build_components(pc, false);
-    std::set<std::string> methods_questions;  // Q1 and Q2: never a fresh self-chain question
+    std::set<std::string> methods_questions;  // Q1 and Q2: never an "other" or fresh self-chain question
     for (const auto& q : c.questions) methods_questions.insert(q.prompt);
-    if (cfg.get_string("demo.pretrain_on") == "other") c.questions = other_training_questions(c);
+    if (cfg.get_string("demo.pretrain_on") == "other") c.questions = other_training_questions(c, methods_questions);
     algo::Optimizer opt(c.policy->parameters(), c.algo.optim);
     pipeline::PretrainOptions po;
     po.steps = cfg.get_int("demo.pretrain_steps");
