@@ -78,3 +78,20 @@ target_link_libraries(sdz_deps_base INTERFACE MPI::MPI_C Boost::program_options 
                                          ${CMAKE_DL_LIBS})  # dlsym: core/blas_core.cpp
 target_include_directories(sdz_deps_base SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_compile_definitions(sdz_deps_base INTERFACE ${HDF5_C_DEFINITIONS} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+
+# ---- oneDNN (optional, CPU builds): the weight matmuls of fp32 CPU tensors (src/model/cpu_matmul.cpp).
+# It is the libdnnl that Debian's libtorch already links; GPU builds (pip PyTorch carries its own copy)
+# leave it out and use torch::linear.
+option(SDZ_ENABLE_ONEDNN "Run fp32 CPU weight matmuls on oneDNN (libdnnl-dev)" ON)
+set(SDZ_ONEDNN_FOUND OFF)
+if(SDZ_ENABLE_ONEDNN AND NOT SDZ_ENABLE_CUDA)
+  find_path(SDZ_ONEDNN_INCLUDE oneapi/dnnl/dnnl.hpp)
+  find_library(SDZ_ONEDNN_LIB NAMES dnnl)
+  if(SDZ_ONEDNN_INCLUDE AND SDZ_ONEDNN_LIB)
+    set(SDZ_ONEDNN_FOUND ON)
+    target_link_libraries(sdz_deps INTERFACE ${SDZ_ONEDNN_LIB})
+    message(STATUS "sdzero: oneDNN ${SDZ_ONEDNN_LIB} (CPU weight matmuls)")
+  else()
+    message(WARNING "sdzero: oneDNN not found (apt-get install libdnnl-dev); CPU matmuls stay on torch/OpenBLAS")
+  endif()
+endif()

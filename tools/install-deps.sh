@@ -11,6 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libboost-program-options-dev nlohmann-json3-dev libpcre2-dev
+  libdnnl-dev                        # oneDNN: the fp32 CPU weight matmuls (src/model/cpu_matmul.cpp)
   libgtest-dev libgmock-dev
   python3                            # the code verifier runs Python solutions
   python3-matplotlib                 # tools/scaling-report draws its PNG plots (Debian python, /usr/bin/python3)

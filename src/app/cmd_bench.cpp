@@ -19,6 +19,7 @@
 #include "sdzero/core/timer.hpp"
 #include "sdzero/dist/device.hpp"
 #include "sdzero/model/compute_weights.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 #include "sdzero/model/fused_ops.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/model/lm_head.hpp"
@@ -86,6 +87,21 @@ double peak_gflops(int64_t n, torch::ScalarType dt) {
     synchronize(g_dev);
     best = std::max(best, 3 * 2.0 * double(n) * double(n) * double(n) / t.seconds() / 1e9);
   }
+  return best;
+}
+
+// The same probe through model::linear on oneDNN (x W^T with W [n,n]; unpacked, as training runs).
+double peak_gflops_onednn(int64_t n) {
+  const model::CpuMatmul was = model::cpu_matmul();
+  model::set_cpu_matmul(model::CpuMatmul::OneDnn);
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}).requires_grad_(true);
+  double best = 0;
+  for (int i = 0; i < 6; ++i) {
+    Timer t;
+    for (int r = 0; r < 3; ++r) model::linear(a, b);
+    if (i > 0) best = std::max(best, 3 * 2.0 * double(n) * double(n) * double(n) / t.seconds() / 1e9);
+  }
+  model::set_cpu_matmul(was);
   return best;
 }
 
@@ -318,7 +334,8 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
 int bench_cmd(const std::vector<std::string>& args) {
   // --pipeline: the whole training pipeline under mpirun (bench_pipeline.cpp).
   if (std::find(args.begin(), args.end(), "--pipeline") != args.end()) return bench_pipeline(args);
-  CommandLine cl = parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile="});
+  CommandLine cl =
+      parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile=", "cpu-matmul="});
   const std::string shape = cl.flags.count("shape") ? cl.flags["shape"] : "all";
   const int threads = int(flag_int(cl, "threads", 2, 1, 1024));
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "bench-model.json";
@@ -334,14 +351,46 @@ int bench_cmd(const std::vector<std::string>& args) {
   j["threads"] = threads;
   j["dtype"] = model::dtype_name(dt);
   j["torch_version"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
-  const double peak = peak_gflops(quick ? 512 : g_dev.is_cuda() ? 8192 : 2048, dt);
+  // fp32 on the CPU: the backend of the weight matmuls (cpu_matmul.hpp). "both" times oneDNN and
+  // OpenBLAS in the same run (the second under shapes_blas) and reports their ratios.
+  const bool cpu_f32 = !g_dev.is_cuda() && dt == torch::kFloat32;
+  const std::string mm_flag = cl.flags.count("cpu-matmul") ? cl.flags["cpu-matmul"] : "both";
+  std::vector<model::CpuMatmul> backends;
+  if (mm_flag == "both") {
+    backends.push_back(model::CpuMatmul::OneDnn);
+    if (cpu_f32) backends.push_back(model::CpuMatmul::Blas);
+  } else {
+    backends.push_back(model::parse_cpu_matmul(mm_flag, "--cpu-matmul"));
+  }
+  if (!model::onednn_built()) backends = {model::CpuMatmul::Blas};
+  if (!cpu_f32) backends.resize(1);
+  // The peak is the best square matmul either library reaches: fractions are of what this machine
+  // can do, not of what one library does.
+  const int64_t pn = quick ? 512 : g_dev.is_cuda() ? 8192 : 2048;
+  double peak = peak_gflops(pn, dt);
+  if (cpu_f32 && model::onednn_built()) {
+    j["peak_gflops_fp32_blas"] = peak;
+    j["peak_gflops_fp32_onednn"] = peak_gflops_onednn(pn);
+    peak = std::max(peak, j["peak_gflops_fp32_onednn"].get<double>());
+  }
   j[dt == torch::kBFloat16 ? "peak_gflops_bf16" : "peak_gflops_fp32"] = peak;
   std::vector<std::string> shapes = shape == "all" ? std::vector<std::string>{"tiny", "small"}
                                                    : std::vector<std::string>{shape};
-  for (const auto& s : shapes) {
-    bench_shape(s);  // validates the name before any work
-    j["shapes"][s] = bench_one(s, peak, quick, dt, shapes.size() > 1 && !profile.empty() ? profile + "." + s : profile);
+  for (const auto& s : shapes) bench_shape(s);  // validates the names before any work
+  const model::CpuMatmul was = model::cpu_matmul();
+  for (const auto b : backends) {
+    model::set_cpu_matmul(b);
+    const std::string key = b == backends.front() ? "shapes" : "shapes_blas";
+    if (cpu_f32) j[key + "_cpu_matmul"] = model::cpu_matmul_name(b);
+    for (const auto& s : shapes)
+      j[key][s] = bench_one(s, peak, quick, dt, shapes.size() > 1 && !profile.empty() ? profile + "." + s : profile);
   }
+  model::set_cpu_matmul(was);
+  if (j.contains("shapes_blas"))
+    for (const auto& s : shapes)
+      for (const char* k : {"prefill_tokens_per_s", "decode_b1_tokens_per_s", "decode_b64_tokens_per_s",
+                            "train_tokens_per_s", "score_top64_tokens_per_s"})
+        j["onednn_over_blas"][s][k] = j["shapes"][s][k].get<double>() / j["shapes_blas"][s][k].get<double>();
   const std::string text = j.dump(2) + "\n";
   write_file_atomic(out, text);
   std::cout << text;
@@ -362,6 +411,9 @@ SDZ_COMMAND("bench", "measure the model engine: peak matmul, prefill, decode, tr
             "train_part_* time the step's parts; on a GPU, train_step_*_s time the whole step with one\n"
             "optimisation off in the same run (unfused_norm, unfused_kernels, fp32_lm_head: docs/GPU.md) and\n"
             "train_accum2_* two micro-batches accumulated into one optimizer step.\n"
+            "[--cpu-matmul both|onednn|blas (both)]: fp32 CPU weight matmuls on oneDNN (model.cpu_matmul) and on\n"
+            "OpenBLAS in the same run; the OpenBLAS figures go under shapes_blas, their ratios under onednn_over_blas,\n"
+            "and the peak is the better of the two libraries' square matmuls (peak_gflops_fp32_blas / _onednn).\n"
             "--quick shortens every measurement (for tests).\n"
             "\n"
             "usage: sdzero bench --pipeline [--shape tiny|small (small)] [--ranks LIST (1,2,3,4)] [--steps N (4)]\n"

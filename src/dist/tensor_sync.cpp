@@ -15,6 +15,10 @@ static void check_cpu_contiguous(const torch::Tensor& t) {
   if (!t.is_contiguous() || !t.device().is_cpu()) throw Error("tensor sync needs contiguous CPU tensors", "dist");
 }
 
+// After a memcpy into a tensor: torch's version counter did not see the write, and caches keyed by it
+// (bf16 compute copies, oneDNN packed weights) would keep serving the old values.
+static void written(const torch::Tensor& t) { t.unsafeGetTensorImpl()->bump_version(); }
+
 // All tensors on one GPU (true), all on the CPU (false); a mix is a caller bug.
 static bool on_gpu(const std::vector<torch::Tensor>& ts) {
   bool gpu = !ts.empty() && ts[0].is_cuda();
@@ -99,7 +103,10 @@ size_t broadcast_tensors(MPI_Comm comm, int root, const std::vector<torch::Tenso
       MPI_Bcast(buf.data() + off, int(std::min(chunk, bytes - off)), MPI_BYTE, root, comm);
     if (me != root) {
       size_t off = 0;
-      for (size_t k = a; k < b; ++k) std::memcpy(tensors[k].data_ptr(), buf.data() + off, tensors[k].nbytes()), off += tensors[k].nbytes();
+      for (size_t k = a; k < b; ++k) {
+        std::memcpy(tensors[k].data_ptr(), buf.data() + off, tensors[k].nbytes()), off += tensors[k].nbytes();
+        written(tensors[k]);
+      }
     }
     moved += bytes;
   });
@@ -269,7 +276,7 @@ void allgather_tensors(MPI_Comm comm, const std::vector<torch::Tensor>& ts, cons
   MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data(), counts.data(), displs.data(), MPI_BYTE, comm);
   off = 0;
   for (size_t k = 0; k < ts.size(); ++k) {
-    if (owner[k] != me) std::memcpy(ts[k].data_ptr(), buf.data() + off, ts[k].nbytes());
+    if (owner[k] != me) std::memcpy(ts[k].data_ptr(), buf.data() + off, ts[k].nbytes()), written(ts[k]);
     off += int64_t(ts[k].nbytes());
   }
 }

@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 #include "sdzero/core/rng.hpp"
 #include "sdzero/core/timer.hpp"
 
@@ -208,7 +209,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
       auto h = m_.prefill(cache_, ids, lens, fill);
       std::vector<double> us;
       for (int64_t b : fill) us.push_back(slot[size_t(b)].rng.uniform());
-      auto draws = sample_rows(torch::matmul(h, W.t()), sp, us);
+      auto draws = sample_rows(model::linear(h, W), sp, us);
       for (size_t i = 0; i < fill.size(); ++i) {
         Slot& s = slot[size_t(fill[i])];
         if (take(s, draws[i])) {
@@ -237,7 +238,7 @@ std::vector<GenResult> GenerationEngine::generate(const std::vector<GenRequest>&
     for (int64_t b = 0; b < slots_; ++b)
       if (slot[size_t(b)].active) rows.push_back(b), us.push_back(slot[size_t(b)].rng.uniform());
     auto hr = int64_t(rows.size()) == slots_ ? h : h.index_select(0, torch::tensor(rows, torch::kInt64).to(h.device()));
-    auto draws = sample_rows(torch::matmul(hr, W.t()), sp, us);
+    auto draws = sample_rows(model::linear(hr, W), sp, us);
     for (size_t i = 0; i < rows.size(); ++i) {
       Slot& s = slot[size_t(rows[i])];
       if (take(s, draws[i])) {

@@ -15,6 +15,14 @@ void declare_model_keys(Schema& s) {
   s.add_bool("model.activation_checkpointing", false,
              "Recompute each block's activations in backward instead of keeping them (training memory for long "
              "sequences and big models; about one extra forward of compute). See docs/MEMORY.md.");
+  s.add_string("model.cpu_matmul", "onednn",
+               "Library of the fp32 CPU weight matmuls: onednn (packed weights in inference; builds without "
+               "libdnnl use blas) or blas (torch/OpenBLAS). Numbers differ in the last bits. See docs/MODEL.md.",
+               {"onednn", "blas"});
+  s.add_int("model.packed_weights_mb", 4096,
+            "Most MiB of oneDNN-packed weight copies a process keeps (inference on the CPU); weights beyond it "
+            "are multiplied unpacked. 0: never pack.",
+            0);
   s.add_string("model.family", "qwen3", "Architecture family of a tiny model.", {"qwen3", "olmo3"});
   s.add_int("model.vocab_size", 0, "Vocabulary of a tiny model; 0 = the tokenizer's size.", 0);
   s.add_int("model.hidden_size", 128, "Width of a tiny model.", 1);

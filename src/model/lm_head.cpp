@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 #include "sdzero/model/fused_ops.hpp"
 
 // at::mm / at::addmm with an out_dtype (bf16 inputs, fp32 accumulation and output; CUDA) exist from
@@ -55,7 +56,7 @@ TopK chunked_topk(const torch::Tensor& h, const torch::Tensor& W, int64_t k, con
   if (targets.defined()) out.target_logprobs = torch::empty({N}, on.dtype(torch::kFloat32));
   for (int64_t s = 0; s < N; s += chunk) {
     const int64_t n = std::min(chunk, N - s);
-    auto lg = torch::matmul(h.narrow(0, s, n), W.t()).to(torch::kFloat32);
+    auto lg = model::linear(h.narrow(0, s, n), W).to(torch::kFloat32);
     if (temperature != 1.0) lg.div_(temperature);
     auto tk = torch::topk(lg, k, -1, true, true);
     out.logits.narrow(0, s, n).copy_(std::get<0>(tk));
@@ -79,6 +80,8 @@ namespace {
 // matmuls: about 5 passes over the [n,V] logits. Many (the CPU's, which the demo's published numbers
 // were made with): logsumexp, then softmax and an [n,V] weight multiply: about 11 passes. On a GPU the
 // logits passes are memory-bound and cost as much as the lm_head's matmuls.
+// On the CPU these chunk GEMMs stay on OpenBLAS: at the lm_head's [~1000 x 32000 x 512] shapes oneDNN
+// was slower (small shape, whole loss 1.98 s against 1.66 s, same run), unlike the blocks' products.
 // The bf16 GEMMs (Head::Bf16, GPU only): both operands rounded to bf16, products accumulated and
 // written in fp32 by cuBLAS; the logits, log_softmax and the loss stay fp32. The fp32 GEMMs ran in TF32
 // on the GPU anyway (10-bit mantissa inputs instead of bf16's 7), at half bf16's peak.

@@ -33,6 +33,7 @@
 #include <cmath>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 #include "sdzero/model/fused_ops.hpp"
 
 namespace sdz::model {
@@ -225,9 +226,9 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   const int64_t G = H / KV;
 
   auto h = qwen ? rms_norm(x, w(L.norm_a), cfg_.rms_eps) : x;
-  auto q = torch::linear(h, w(L.q), w(L.qb));
-  auto k = torch::linear(h, w(L.k), w(L.kb));
-  auto v = torch::linear(h, w(L.v), w(L.vb));
+  auto q = model::linear(h, w(L.q), w(L.qb));
+  auto k = model::linear(h, w(L.k), w(L.kb));
+  auto v = model::linear(h, w(L.v), w(L.vb));
   const bool scaled = cfg_.layer_uses_scaled_rope(li);
   // The q/k norms span one head (Qwen3) or the whole projection (Olmo-3).
   const int64_t qspan = qwen ? D : H * D, kspan = qwen ? D : KV * D;
@@ -279,26 +280,26 @@ torch::Tensor Transformer::block(int64_t li, const torch::Tensor& x, const Ctx& 
   // Grouped attention without repeating keys: queries of one kv head are stacked, [B,KV,G*T,D].
   // Scores are scaled, masked and normalised in fp32 (transformers' softmax(dtype=float32)).
   auto qg = q.reshape({B, KV, G * T, D});
-  auto scores = torch::matmul(qg, keys.transpose(2, 3)).to(torch::kFloat32).mul_(1.0 / std::sqrt(double(D)));
+  auto scores = model::matmul(qg, keys.transpose(2, 3)).to(torch::kFloat32).mul_(1.0 / std::sqrt(double(D)));
   // In place: neither the scale nor the mask add needs its input for backward (no extra T x S copy).
   scores = scores.view({B, KV, G, T, S}).add_(cfg_.layer_window(li) > 0 ? c.mask_slide : c.mask_full);
   auto probs = torch::softmax(scores, -1).view({B, KV, G * T, S}).to(vals.scalar_type());
-  auto out = torch::matmul(probs, vals).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
+  auto out = model::matmul(probs, vals).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
   return finish(x, L, out);
 }
 
 // The block after attention: output projection, residuals, norms and the MLP.
 torch::Tensor Transformer::finish(const torch::Tensor& x, const Layer& L, const torch::Tensor& out) const {
   const bool qwen = cfg_.family == Family::Qwen3;
-  auto a = torch::linear(out, w(L.o), w(L.ob));
+  auto a = model::linear(out, w(L.o), w(L.ob));
   if (qwen) {
     auto x1 = x + a;
     auto m = rms_norm(x1, w(L.norm_b), cfg_.rms_eps);
-    m = torch::linear(swiglu(torch::linear(m, w(L.gate)), torch::linear(m, w(L.up))), w(L.down));
+    m = model::linear(swiglu(model::linear(m, w(L.gate)), model::linear(m, w(L.up))), w(L.down));
     return x1 + m;
   }
   auto x1 = x + rms_norm(a, w(L.norm_a), cfg_.rms_eps);
-  auto m = torch::linear(swiglu(torch::linear(x1, w(L.gate)), torch::linear(x1, w(L.up))), w(L.down));
+  auto m = model::linear(swiglu(model::linear(x1, w(L.gate)), model::linear(x1, w(L.up))), w(L.down));
   return x1 + rms_norm(m, w(L.norm_b), cfg_.rms_eps);
 }
 
@@ -414,7 +415,7 @@ torch::Tensor Transformer::hidden(const torch::Tensor& ids, bool checkpoint) con
 }
 
 torch::Tensor Transformer::logits(const torch::Tensor& ids) const {
-  return torch::matmul(hidden(ids), lm_head_weight().t());
+  return model::linear(hidden(ids), lm_head_weight());
 }
 
 KVCache Transformer::make_cache(int64_t slots, int64_t capacity) const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sdzero/core/error.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 
 namespace sdz::pipeline {
 
@@ -35,7 +36,7 @@ std::optional<std::vector<algo::HeadView>> ModelScorer::heads(const std::vector<
 torch::Tensor ModelScorer::logits(const algo::Ids& ids, int64_t row, int64_t n) {
   // The vocabulary projection only for the rows asked for: the rest of the sequence is context.
   algo::HeadView h = *head(ids, row, n);
-  return torch::matmul(h.hidden, h.weight.t());
+  return model::linear(h.hidden, h.weight);
 }
 
 }  // namespace sdz::pipeline
