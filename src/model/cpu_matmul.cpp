@@ -263,6 +263,22 @@ struct LinearFn : public torch::autograd::Function<LinearFn> {
   }
 };
 
+// Training attention: both products of backward are the same batched kernel on transposed views.
+struct MatmulFn : public torch::autograd::Function<MatmulFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return batched_mm(a, b);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto g = grads[0].contiguous();
+    torch::Tensor ga, gb;
+    if (ctx->needs_input_grad(0)) ga = batched_mm(g, saved[1].transpose(-2, -1));
+    if (ctx->needs_input_grad(1)) gb = batched_mm(saved[0].transpose(-2, -1), g);
+    return {ga, gb};
+  }
+};
+
 bool takes(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
   auto f32cpu = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32; };
   return g_onednn && f32cpu(x) && f32cpu(W) && W.dim() == 2 && W.is_contiguous() && x.size(-1) == W.size(1) &&
@@ -299,11 +315,11 @@ torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b) {
   auto f32cpu = [](const torch::Tensor& t) {
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided;
   };
-  const bool grads = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-  if (!g_onednn || grads || !f32cpu(a) || !f32cpu(b) || a.dim() < 2 || a.dim() > 4 || b.dim() != a.dim() ||
+  if (!g_onednn || !f32cpu(a) || !f32cpu(b) || a.dim() < 2 || a.dim() > 4 || b.dim() != a.dim() ||
       a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2) || a.size(-1) != b.size(-2))
     return torch::matmul(a, b);
-  return batched_mm(a, b);
+  const bool grads = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  return grads ? MatmulFn::apply(a, b) : batched_mm(a, b);
 }
 
 #else  // no oneDNN in this build

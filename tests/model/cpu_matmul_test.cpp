@@ -179,6 +179,20 @@ TEST(CpuMatmul, BatchedProductOverACacheViewMatchesTorch) {
   EXPECT_LT(rel(sdz::model::matmul(h, W.t()), reference_linear(h, W, {})), 1e-5);
 }
 
+TEST(CpuMatmul, BatchedProductGradientsMatchTorch) {
+  torch::manual_seed(8);
+  auto q = torch::randn({2, 3, 10, 16}), k = torch::randn({2, 3, 12, 16}), up = torch::randn({2, 3, 10, 12});
+  auto run = [&](bool ours) {
+    auto qg = q.clone().requires_grad_(true), kg = k.clone().requires_grad_(true);
+    auto s = ours ? sdz::model::matmul(qg, kg.transpose(2, 3)) : torch::matmul(qg, kg.transpose(2, 3));
+    (s * up).sum().backward();
+    return std::make_pair(qg.grad(), kg.grad());
+  };
+  auto ours = run(true), theirs = run(false);
+  EXPECT_LT(rel(ours.first, theirs.first), 1e-5);
+  EXPECT_LT(rel(ours.second, theirs.second), 1e-5);
+}
+
 TEST(CpuMatmul, BlasBackendIsTorchItself) {
   Backend blas(CpuMatmul::Blas);
   torch::manual_seed(6);

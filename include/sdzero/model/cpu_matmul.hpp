@@ -34,8 +34,9 @@ const char* cpu_matmul_name(CpuMatmul m);
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b = {});
 
 // a [..., M, K] times b [..., K, N] with the same batch dims (2 to 4 dims in all; any strides, such as
-// a KV cache's keys read through a narrow and a transpose, or W.t()). Without gradients, fp32 on the
-// CPU, it is one oneDNN product (parallel over the batch); everywhere else torch::matmul.
+// a KV cache's keys read through a narrow and a transpose, or W.t()). fp32 on the CPU it is one oneDNN
+// product parallel over the batch (torch 1.13 loops over the batch on one thread), differentiable
+// through the same product on transposed views; everywhere else torch::matmul.
 torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
 
 // Packed copies live while their weight does, up to this many bytes in all (default 4 GiB); beyond it
