@@ -15,6 +15,7 @@
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
+#include "sdzero/model/cpu_matmul.hpp"
 
 namespace sdz::app {
 
@@ -105,6 +106,11 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   log::init(s.world->rank(), s.world->size(), log::parse_level(s.cfg.get_string("log.level")),
             s.cfg.get_bool("log.all_ranks"));
   torch::set_num_threads(s.threads);
+  // Process-wide: every model of this rank multiplies with the same library (cpu_matmul.hpp).
+  if (s.cfg.schema().find("model.cpu_matmul")) {
+    model::set_cpu_matmul(model::parse_cpu_matmul(s.cfg.get_string("model.cpu_matmul")));
+    model::set_packed_weight_budget(s.cfg.get_int("model.packed_weights_mb") << 20);
+  }
   if (!stayed.empty() && !launched_by_mpi_launcher())
     log::warn("running as one process: " + stayed);
 
@@ -114,8 +120,9 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
     write_file_atomic(s.run_dir + "/config.ini", s.cfg.to_ini());
   }
   const std::string blas = blas_core_report();
-  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s%s",
-                      s.world->size(), s.threads, li.cores, s.run_dir.c_str(), blas.empty() ? "" : ("; " + blas).c_str()));
+  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s%s; CPU matmuls %s",
+                      s.world->size(), s.threads, li.cores, s.run_dir.c_str(), blas.empty() ? "" : ("; " + blas).c_str(),
+                      model::cpu_matmul_name(model::cpu_matmul())));
   return s;
 }
 

@@ -96,7 +96,7 @@ torch::Tensor mm_plain(const torch::Tensor& A, bool a_t, const torch::Tensor& B,
     const PlainKey key{M, N, K, a_t, b_t};
     auto it = g_plain.find(key);
     if (it == g_plain.end()) {
-      if (g_plain.size() >= 4096) g_plain.clear();  // the shapes of a long run of varied lengths
+      if (g_plain.size() >= 1024) g_plain.clear();  // each holds JIT code; training lengths vary
       it = g_plain.emplace(key, std::make_shared<matmul>(matmul::primitive_desc(matmul::desc(ad, bd, cd), engine())))
                .first;
     }
@@ -233,7 +233,7 @@ torch::Tensor batched_mm(const torch::Tensor& a, const torch::Tensor& b) {
     std::lock_guard<std::mutex> lock(g_batched_mu);
     auto it = g_batched.find(key);
     if (it == g_batched.end()) {
-      if (g_batched.size() >= 4096) g_batched.clear();
+      if (g_batched.size() >= 1024) g_batched.clear();
       it = g_batched.emplace(std::move(key), std::make_shared<matmul>(matmul::primitive_desc(matmul::desc(ad, bd, cd), engine())))
                .first;
     }

@@ -6,7 +6,6 @@
 #include "sdzero/dist/world.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
-#include "sdzero/model/cpu_matmul.hpp"
 #include "sdzero/model/config.hpp"
 #include "sdzero/model/weights.hpp"
 #include "sdzero/text/char_tokenizer.hpp"
@@ -65,9 +64,6 @@ Components build_components(const Config& cfg, bool needs_teacher) {
     c.tokenizer = std::move(ct);
     c.model_source = "random tiny";
   }
-  // Process-wide: every model of this rank multiplies with the same library.
-  model::set_cpu_matmul(model::parse_cpu_matmul(cfg.get_string("model.cpu_matmul")));
-  model::set_packed_weight_budget(cfg.get_int("model.packed_weights_mb") << 20);
   c.policy->set_dtype(model::parse_dtype(cfg.get_string("model.dtype")));
   c.policy->set_activation_checkpointing(cfg.get_bool("model.activation_checkpointing"));
   const LaunchInfo li = launch_info_from_env();
