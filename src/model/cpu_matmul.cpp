@@ -1,6 +1,8 @@
 // y = x W^T + b through oneDNN on fp32 CPU tensors (see cpu_matmul.hpp for why), torch::linear elsewhere.
 #include "sdzero/model/cpu_matmul.hpp"
 
+#include <ATen/record_function.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -8,18 +10,14 @@
 
 #include "sdzero/core/error.hpp"
 
-#ifndef SDZ_HAVE_ONEDNN
-#define SDZ_HAVE_ONEDNN 0  // set by cmake/Dependencies.cmake on this file when oneDNN was found
-#endif
 #if SDZ_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
+#include "onednn_internal.hpp"
 #endif
 
 namespace sdz::model {
 
 namespace {
 std::atomic<bool> g_onednn{SDZ_HAVE_ONEDNN != 0};
-std::atomic<int64_t> g_budget{int64_t(4) << 30};
 }  // namespace
 
 bool onednn_built() { return SDZ_HAVE_ONEDNN != 0; }
@@ -40,26 +38,21 @@ CpuMatmul parse_cpu_matmul(const std::string& name, const std::string& where) {
 
 const char* cpu_matmul_name(CpuMatmul m) { return m == CpuMatmul::OneDnn ? "onednn" : "blas"; }
 
-void set_packed_weight_budget(int64_t bytes) { g_budget = bytes; }
-
 #if SDZ_HAVE_ONEDNN
 
-namespace {
-
-using dnnl::matmul;
-using dnnl::memory;
-using Tag = memory::format_tag;
-constexpr auto F32 = memory::data_type::f32;
-
-dnnl::engine& engine() {
+dnnl::engine& onednn::engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
 }
 
-// A [M,K] (or its transpose stored [K,M]) times B [K,N] (or stored [N,K]): all row-major torch tensors.
-memory::desc desc_of(int64_t rows, int64_t cols, bool stored_transposed) {
-  return memory::desc({rows, cols}, F32, stored_transposed ? Tag::ba : Tag::ab);
-}
+namespace {
+
+// (dnnl's matmul primitive here; this file's model::matmul function is outside this namespace)
+using onednn::desc_of;
+using onednn::engine;
+using onednn::F32;
+using onednn::matmul;
+using onednn::memory;
 
 void execute(const matmul& mm, const memory::desc& ad, const void* a, const memory::desc& bd, const void* b,
              const memory::desc& cd, void* c) {
@@ -104,96 +97,6 @@ torch::Tensor mm_plain(const torch::Tensor& A, bool a_t, const torch::Tensor& B,
   }
   execute(*mm, ad, A.data_ptr(), bd, B.data_ptr(), cd, C.data_ptr());
   return C;
-}
-
-// A weight packed into the blocked layout oneDNN's kernels read, valid while the weight's version
-// counter and storage stay what they were when it was packed.
-struct Packed {
-  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> owner;
-  int64_t version = -1;
-  const void* data = nullptr;
-  int64_t N = 0, K = 0;
-  memory::desc desc;
-  std::shared_ptr<memory> mem;  // null: not packed (over the budget, or the layout is the plain one)
-  std::unordered_map<int64_t, std::shared_ptr<matmul>> by_rows;
-  explicit Packed(const torch::Tensor& W) : owner(W.getIntrusivePtr()) {}
-};
-std::mutex g_packed_mu;
-std::unordered_map<const c10::TensorImpl*, std::shared_ptr<Packed>> g_packed;
-int64_t g_packed_bytes = 0;
-
-int64_t bytes_of(const Packed& p) { return p.mem ? int64_t(p.desc.get_size()) : 0; }
-
-void drop_expired() {
-  for (auto it = g_packed.begin(); it != g_packed.end();)
-    if (it->second->owner.expired()) g_packed_bytes -= bytes_of(*it->second), it = g_packed.erase(it);
-    else ++it;
-}
-
-// The packed copy of W (contiguous [N,K] fp32), packing it when it is new or has changed. Null when it
-// is not worth packing or does not fit the budget.
-std::shared_ptr<Packed> packed(const torch::Tensor& W) {
-  std::lock_guard<std::mutex> lock(g_packed_mu);
-  const c10::TensorImpl* key = W.unsafeGetTensorImpl();
-  const int64_t version = int64_t(W._version());
-  auto it = g_packed.find(key);
-  if (it != g_packed.end()) {
-    const Packed& old = *it->second;
-    if (!old.owner.expired() && old.version == version && old.data == W.data_ptr() && old.N == W.size(0) &&
-        old.K == W.size(1))
-      return old.mem ? it->second : nullptr;
-    g_packed_bytes -= bytes_of(old);
-    g_packed.erase(it);
-  }
-  auto p = std::make_shared<Packed>(W);
-  p->version = version, p->data = W.data_ptr(), p->N = W.size(0), p->K = W.size(1);
-  // The layout oneDNN picks for decode-sized products (64 rows); every other row count then runs on
-  // the same packed copy.
-  const auto plain = desc_of(p->K, p->N, true);
-  const memory::desc any({p->K, p->N}, F32, Tag::any);
-  matmul::primitive_desc pd(matmul::desc(desc_of(64, p->K, false), any, desc_of(64, p->N, false)), engine());
-  p->desc = pd.weights_desc();
-  const int64_t need = int64_t(p->desc.get_size());
-  if (!(p->desc == plain)) {
-    if (g_packed_bytes + need > g_budget) drop_expired();
-    if (g_packed_bytes + need <= g_budget) {
-      p->mem = std::make_shared<memory>(p->desc, engine());
-      memory src(plain, engine(), W.data_ptr());
-      dnnl::stream s(engine());
-      dnnl::reorder(src, *p->mem).execute(s, src, *p->mem);
-      s.wait();
-      g_packed_bytes += need;
-    }
-  }
-  g_packed.emplace(key, p);
-  return p->mem ? p : nullptr;
-}
-
-// x2 [M,K] times the packed W^T; false when no primitive takes this row count with that layout.
-bool mm_packed(Packed& p, const torch::Tensor& x2, torch::Tensor& y) {
-  const int64_t M = x2.size(0);
-  std::shared_ptr<matmul> mm;
-  {
-    std::lock_guard<std::mutex> lock(g_packed_mu);
-    if (p.by_rows.size() >= 512 && !p.by_rows.count(M)) p.by_rows.clear();  // prefill shapes vary
-    auto& slot = p.by_rows[M];
-    if (!slot) {
-      try {
-        slot = std::make_shared<matmul>(
-            matmul::primitive_desc(matmul::desc(desc_of(M, p.K, false), p.desc, desc_of(M, p.N, false)), engine()));
-      } catch (const dnnl::error&) {
-        p.by_rows.erase(M);
-        return false;
-      }
-    }
-    mm = slot;
-  }
-  y = torch::empty({M, p.N}, x2.options());
-  thread_local dnnl::stream s(engine());
-  memory am(desc_of(M, p.K, false), engine(), x2.data_ptr()), cm(desc_of(M, p.N, false), engine(), y.data_ptr());
-  mm->execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, *p.mem}, {DNNL_ARG_DST, cm}});
-  s.wait();
-  return true;
 }
 
 // Products of strided operands without gradients (attention over a KV cache, the lm_head's chunks):
@@ -287,13 +190,9 @@ bool takes(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& 
 
 }  // namespace
 
-int64_t packed_weight_bytes() {
-  std::lock_guard<std::mutex> lock(g_packed_mu);
-  return g_packed_bytes;
-}
-
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
   if (!takes(x, W, b)) return torch::linear(x, W, b);
+  RECORD_FUNCTION("sdz::linear", std::vector<c10::IValue>());  // named in `bench --profile`
   const int64_t K = W.size(1), N = W.size(0);
   std::vector<int64_t> out_shape(x.sizes().begin(), x.sizes().end());
   out_shape.back() = N;
@@ -305,8 +204,8 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch
     return (b.defined() ? y + b : y).view(out_shape);
   }
   torch::Tensor y;
-  auto p = packed(W);
-  if (!(p && x2.size(0) > 0 && mm_packed(*p, x2, y))) y = mm_plain(x2, false, W, true);
+  auto p = onednn::packed(W);
+  if (!(p && x2.size(0) > 0 && onednn::mm_packed(*p, x2, y))) y = mm_plain(x2, false, W, true);
   if (b.defined()) y.add_(b);
   return y.view(out_shape);
 }
@@ -318,13 +217,12 @@ torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b) {
   if (!g_onednn || !f32cpu(a) || !f32cpu(b) || a.dim() < 2 || a.dim() > 4 || b.dim() != a.dim() ||
       a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2) || a.size(-1) != b.size(-2))
     return torch::matmul(a, b);
+  RECORD_FUNCTION("sdz::matmul", std::vector<c10::IValue>());
   const bool grads = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
   return grads ? MatmulFn::apply(a, b) : batched_mm(a, b);
 }
 
 #else  // no oneDNN in this build
-
-int64_t packed_weight_bytes() { return 0; }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
   return torch::linear(x, W, b);

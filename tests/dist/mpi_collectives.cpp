@@ -72,15 +72,22 @@ TEST(TensorSync, BroadcastMakesEveryRankHoldTheRootsTensorsInSmallBuckets) {
                                    torch::randint(0, 100, {9}, torch::kInt64)};
   std::vector<torch::Tensor> root_copy;
   for (auto& t : ts) root_copy.push_back(t.clone());
-  std::vector<torch::Tensor> expect;
+  std::vector<int64_t> versions;
+  for (auto& t : ts) versions.push_back(int64_t(t._version()));
   // What rank 1 holds is what everyone must end with: send it around by gather for the check.
   size_t moved = sdz::broadcast_tensors(MPI_COMM_WORLD, 1, ts, 256);  // 256 B buckets: many buckets
+  // A receiver's tensors were written by memcpy: their version counters must say so, or the caches
+  // keyed by them (bf16 compute copies, oneDNN packed weights) would keep the old values.
+  if (me() != 1) {
+    for (size_t i = 0; i < ts.size(); ++i) EXPECT_GT(int64_t(ts[i]._version()), versions[i]) << i;
+  }
   size_t total = 0;
   for (auto& t : ts) total += t.nbytes();
   EXPECT_EQ(moved, total);
   EXPECT_TRUE(sdz::tensors_identical(MPI_COMM_WORLD, ts));
-  if (me() == 1)
+  if (me() == 1) {
     for (size_t i = 0; i < ts.size(); ++i) EXPECT_TRUE(torch::equal(ts[i], root_copy[i]));
+  }
 }
 
 TEST(TensorSync, AllreduceEqualsTheSumComputedByHand) {

@@ -55,7 +55,15 @@ TEST(Zero1, AllgatherDeliversOwnersBytes) {
   ts.push_back(torch::zeros({3, 3}, torch::kFloat64));  // mixed dtypes move as bytes
   auto owner = sdz::partition_owners(ts, 3);
   for (size_t k = 0; k < ts.size(); ++k) ts[k].fill_(owner[k] == me() ? double(k + 1) : -1.0);
+  std::vector<int64_t> versions;
+  for (auto& t : ts) versions.push_back(int64_t(t._version()));
   sdz::allgather_tensors(MPI_COMM_WORLD, ts, owner);
+  // Tensors written by memcpy carry a new version (caches keyed by it refresh); owned ones are untouched.
+  for (size_t k = 0; k < ts.size(); ++k) {
+    if (owner[k] != me()) {
+      EXPECT_GT(int64_t(ts[k]._version()), versions[k]) << k;
+    }
+  }
   for (size_t k = 0; k < ts.size(); ++k) EXPECT_TRUE(torch::all(ts[k] == double(k + 1)).item<bool>()) << k;
   EXPECT_TRUE(sdz::tensors_identical(MPI_COMM_WORLD, ts));
 }

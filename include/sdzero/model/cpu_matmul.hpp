@@ -13,6 +13,11 @@
 #include <cstdint>
 #include <string>
 
+// 1 in the two files CMake compiles against oneDNN when it found it (cpu_matmul.cpp, packed_weights.cpp).
+#ifndef SDZ_HAVE_ONEDNN
+#define SDZ_HAVE_ONEDNN 0
+#endif
+
 namespace sdz::model {
 
 enum class CpuMatmul { OneDnn, Blas };
@@ -30,7 +35,7 @@ const char* cpu_matmul_name(CpuMatmul m);
 // y = x W^T (+ b): x [..., K], W [N, K], b [N] or undefined; y [..., N]. Differentiable in x, W and b.
 // Without gradients (no grad mode, or nothing here requires grad) W is used in its packed copy, made
 // on first use and made again whenever W's version counter or storage moved (an optimizer step, a
-// load, a sync: see mark_written for writes torch cannot see).
+// load, a sync; dist/tensor_sync.cpp bumps the counter of the tensors MPI writes into).
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b = {});
 
 // a [..., M, K] times b [..., K, N] with the same batch dims (2 to 4 dims in all; any strides, such as
