@@ -99,9 +99,8 @@ torch::Tensor mm_plain(const torch::Tensor& A, bool a_t, const torch::Tensor& B,
   return C;
 }
 
-// Products of strided operands without gradients (attention over a KV cache, the lm_head's chunks):
-// one primitive per shape and layout; batched ones run parallel over the batch, where torch 1.13 loops
-// over it on one thread.
+// Products of strided operands (attention, over the KV cache in decode): one primitive per shape and
+// layout, parallel over the batch, where torch 1.13 loops over it on one thread.
 struct BatchedKey {
   std::vector<int64_t> a_dims, a_strides, b_dims, b_strides;
   bool operator==(const BatchedKey& o) const {
@@ -211,8 +210,12 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch
 }
 
 torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  // Broadcast (stride-0) operands stay with torch: oneDNN's strided descriptors want real strides.
   auto f32cpu = [](const torch::Tensor& t) {
-    return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided;
+    if (!t.device().is_cpu() || t.scalar_type() != torch::kFloat32 || t.layout() != torch::kStrided) return false;
+    for (int64_t d = 0; d < t.dim(); ++d)
+      if (t.size(d) > 1 && t.stride(d) == 0) return false;
+    return true;
   };
   if (!g_onednn || !f32cpu(a) || !f32cpu(b) || a.dim() < 2 || a.dim() > 4 || b.dim() != a.dim() ||
       a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2) || a.size(-1) != b.size(-2))

@@ -175,6 +175,9 @@ TEST(CpuMatmul, BatchedProductOverACacheViewMatchesTorch) {
   auto probs = torch::softmax(scores, -1);
   auto out = sdz::model::matmul(probs, keys);
   EXPECT_LT(rel(out, torch::matmul(probs.to(torch::kFloat64), keys.to(torch::kFloat64))), 1e-5);
+  // A broadcast operand (stride 0) is torch's.
+  auto shared = torch::randn({1, 1, 16, 5}).expand({3, 2, 16, 5});
+  EXPECT_LT(rel(sdz::model::matmul(q, shared), torch::matmul(q.to(torch::kFloat64), shared.to(torch::kFloat64))), 1e-5);
   // Two-dimensional, with a transposed operand (the lm_head's W.t()).
   auto W = torch::randn({50, 16});
   auto h = torch::randn({7, 16});
