@@ -184,7 +184,7 @@ struct MatmulFn : public torch::autograd::Function<MatmulFn> {
 bool takes(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
   auto f32cpu = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32; };
   return g_onednn && f32cpu(x) && f32cpu(W) && W.dim() == 2 && W.is_contiguous() && x.size(-1) == W.size(1) &&
-         (!b.defined() || (f32cpu(b) && b.dim() == 1 && b.size(0) == W.size(0))) && !x.is_mkldnn() && x.layout() == torch::kStrided;
+         (!b.defined() || (f32cpu(b) && b.dim() == 1 && b.size(0) == W.size(0))) && x.layout() == torch::kStrided;
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ struct Packed {
   int64_t N = 0, K = 0;
   memory::desc desc;
   std::shared_ptr<memory> mem;  // null: not packed (over the budget, or the layout is the plain one)
-  std::unordered_map<int64_t, std::shared_ptr<matmul>> by_rows;
+  std::unordered_map<int64_t, std::shared_ptr<matmul>> by_rows;  // null: no kernel takes that many rows
   explicit Packed(const torch::Tensor& W) : owner(W.getIntrusivePtr()) {}
 };
 
@@ -94,19 +94,20 @@ bool mm_packed(Packed& p, const torch::Tensor& x2, torch::Tensor& y) {
   std::shared_ptr<matmul> mm;
   {
     std::lock_guard<std::mutex> lock(g_packed_mu);
-    if (p.by_rows.size() >= 512 && !p.by_rows.count(M)) p.by_rows.clear();  // prefill shapes vary
-    auto& slot = p.by_rows[M];
-    if (!slot) {
+    auto it = p.by_rows.find(M);
+    if (it == p.by_rows.end()) {
+      if (p.by_rows.size() >= 512) p.by_rows.clear();  // prefill shapes vary
+      std::shared_ptr<matmul> made;  // stays null (and is remembered) when no kernel takes M rows
       try {
-        slot = std::make_shared<matmul>(
+        made = std::make_shared<matmul>(
             matmul::primitive_desc(matmul::desc(desc_of(M, p.K, false), p.desc, desc_of(M, p.N, false)), engine()));
       } catch (const dnnl::error&) {
-        p.by_rows.erase(M);
-        return false;
       }
+      it = p.by_rows.emplace(M, std::move(made)).first;
     }
-    mm = slot;
+    mm = it->second;
   }
+  if (!mm) return false;
   y = torch::empty({M, p.N}, x2.options());
   thread_local dnnl::stream s(engine());
   memory am(desc_of(M, p.K, false), engine(), x2.data_ptr()), cm(desc_of(M, p.N, false), engine(), y.data_ptr());
