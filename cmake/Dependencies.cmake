@@ -33,6 +33,10 @@ if(SDZ_ENABLE_CUDA)
 endif()
 find_package(Torch REQUIRED)
 target_link_libraries(sdz_deps INTERFACE ${TORCH_LIBRARIES})
+# src/model/cpu_kernels.cpp is compiled with -fopenmp (CMakeLists.txt): its parallel regions call the
+# GNU OpenMP runtime that torch already uses, which the link must then name.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+target_link_libraries(sdz_deps INTERFACE ${OpenMP_CXX_LIBRARIES})
 target_include_directories(sdz_deps SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 message(STATUS "sdzero: Torch ${Torch_VERSION} from ${Torch_DIR}")
 

@@ -285,6 +285,13 @@ nlohmann::json bench_one(const std::string& shape, double peak, bool quick, torc
       j["train_step_unfused_kernels_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
       model::set_fused_kernels(true);
     }
+    // The same for the CPU's fused kernels (cpu_kernels.hpp): the step with torch's operator chains.
+    if (!g_dev.is_cuda() && dt == torch::kFloat32 && model::cpu_fused_kernels_on()) {
+      model::set_cpu_fused_kernels(false);
+      j["train_step_unfused_kernels_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
+      model::set_cpu_fused_kernels(true);
+      j["train_step_fused_over_unfused"] = j["train_step_unfused_kernels_s"].get<double>() / sec;
+    }
     if (g_dev.is_cuda() && dt == torch::kBFloat16 && model::set_bf16_lm_head(false)) {
       j["train_step_fp32_lm_head_s"] = best_seconds([&] { return timed(step); }, 2, min_s);
       model::set_bf16_lm_head(true);
@@ -335,7 +342,8 @@ int bench_cmd(const std::vector<std::string>& args) {
   // --pipeline: the whole training pipeline under mpirun (bench_pipeline.cpp).
   if (std::find(args.begin(), args.end(), "--pipeline") != args.end()) return bench_pipeline(args);
   CommandLine cl =
-      parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile=", "cpu-matmul="});
+      parse_command_line(args, {"shape=", "threads=", "out=", "quick", "dtype=", "device=", "profile=", "cpu-matmul=",
+                                "cpu-fused="});
   const std::string shape = cl.flags.count("shape") ? cl.flags["shape"] : "all";
   const int threads = int(flag_int(cl, "threads", 2, 1, 1024));
   const std::string out = cl.flags.count("out") ? cl.flags["out"] : "bench-model.json";
@@ -354,6 +362,12 @@ int bench_cmd(const std::vector<std::string>& args) {
   // fp32 on the CPU: the backend of the weight matmuls (cpu_matmul.hpp). "both" times oneDNN and
   // OpenBLAS in the same run (the second under shapes_blas) and reports their ratios.
   const bool cpu_f32 = !g_dev.is_cuda() && dt == torch::kFloat32;
+  // The CPU's fused kernels for the whole run (model.cpu_fused_kernels); off: torch's operator chains.
+  const std::string fused_flag = cl.flags.count("cpu-fused") ? cl.flags["cpu-fused"] : "on";
+  if (fused_flag != "on" && fused_flag != "off")
+    throw Error("--cpu-fused must be on or off, not \"" + fused_flag + "\"", "--cpu-fused");
+  model::set_cpu_fused_kernels(fused_flag == "on");
+  if (cpu_f32) j["cpu_fused_kernels"] = fused_flag;
   const std::string mm_flag = cl.flags.count("cpu-matmul") ? cl.flags["cpu-matmul"] : "both";
   std::vector<model::CpuMatmul> backends;
   if (mm_flag == "both") {
@@ -414,6 +428,9 @@ SDZ_COMMAND("bench", "measure the model engine: peak matmul, prefill, decode, tr
             "[--cpu-matmul both|onednn|blas (both)]: fp32 CPU weight matmuls on oneDNN (model.cpu_matmul) and on\n"
             "OpenBLAS in the same run; the OpenBLAS figures go under shapes_blas, their ratios under onednn_over_blas,\n"
             "and the peak is the better of the two libraries' square matmuls (peak_gflops_fp32_blas / _onednn).\n"
+            "[--cpu-fused on|off (on)]: the CPU's fused norm/RoPE, SwiGLU and cross-entropy kernels\n"
+            "(model.cpu_fused_kernels) for the whole run; with them on, train_step_unfused_kernels_s times the\n"
+            "step without them in the same run and train_step_fused_over_unfused is the speedup.\n"
             "--quick shortens every measurement (for tests).\n"
             "\n"
             "usage: sdzero bench --pipeline [--shape tiny|small (small)] [--ranks LIST (1,2,3,4)] [--steps N (4)]\n"

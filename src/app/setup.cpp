@@ -16,6 +16,7 @@
 #include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/model/cpu_matmul.hpp"
+#include "sdzero/model/fused_ops.hpp"
 
 namespace sdz::app {
 
@@ -110,6 +111,7 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   if (s.cfg.schema().find("model.cpu_matmul")) {
     model::set_cpu_matmul(model::parse_cpu_matmul(s.cfg.get_string("model.cpu_matmul")));
     model::set_packed_weight_budget(s.cfg.get_int("model.packed_weights_mb") << 20);
+    model::set_cpu_fused_kernels(s.cfg.get_bool("model.cpu_fused_kernels"));
   }
   if (!stayed.empty() && !launched_by_mpi_launcher())
     log::warn("running as one process: " + stayed);
@@ -120,9 +122,10 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
     write_file_atomic(s.run_dir + "/config.ini", s.cfg.to_ini());
   }
   const std::string blas = blas_core_report();
-  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s%s; CPU matmuls %s",
+  log::info(strprintf("sdzero: %d rank(s), %d thread(s) per rank, %d core(s) on node, run dir %s%s; CPU matmuls %s, "
+                      "CPU fused kernels %s",
                       s.world->size(), s.threads, li.cores, s.run_dir.c_str(), blas.empty() ? "" : ("; " + blas).c_str(),
-                      model::cpu_matmul_name(model::cpu_matmul())));
+                      model::cpu_matmul_name(model::cpu_matmul()), model::cpu_fused_kernels_on() ? "on" : "off"));
   return s;
 }
 

@@ -115,6 +115,7 @@ bool fused_kernels_on() {
 }
 
 bool norm_rope_applies(const torch::Tensor& x, int64_t R, int64_t D) {
+  if (cpu_fused_applies(x)) return R > 0 && D > 0 && D % 2 == 0 && R % D == 0 && x.numel() % R == 0;
 #ifdef SDZ_WITH_CUDA
   return g_on && bf16_cuda(x) && R > 0 && x.numel() % R == 0 && cuda::norm_rope_supported(R, D);
 #else
@@ -125,6 +126,7 @@ bool norm_rope_applies(const torch::Tensor& x, int64_t R, int64_t D) {
 
 torch::Tensor norm_rope(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& cos,
                         const torch::Tensor& sin, int64_t R, int64_t D, int64_t rows_per_token, double eps) {
+  if (x.device().is_cpu()) return cpu_norm_rope(x, w, cos, sin, R, D, rows_per_token, eps);
   SDZ_CHECK(norm_rope_applies(x, R, D), "norm_rope: needs a contiguous bf16 CUDA tensor and the fused kernels",
             "model::norm_rope");
   SDZ_CHECK(w.numel() == R && w.scalar_type() == x.scalar_type(), "norm_rope: one weight per column of R, in x's dtype",
@@ -169,6 +171,7 @@ torch::Tensor softmax_xent(const torch::Tensor& z, const torch::Tensor& targets,
 }
 
 torch::Tensor swiglu(const torch::Tensor& g, const torch::Tensor& u) {
+  if (cpu_fused_applies(g) && cpu_fused_applies(u) && g.sizes() == u.sizes()) return cpu_swiglu(g, u);
 #ifdef SDZ_WITH_CUDA
   // The kernel reads bf16 pairs: 4-byte aligned starts and an even count.
   auto aligned = [](const torch::Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()) % 4 == 0; };

@@ -23,6 +23,11 @@ void declare_model_keys(Schema& s) {
             "Most MiB of oneDNN-packed weight copies a process keeps (inference on the CPU); weights beyond it "
             "are multiplied unpacked. 0: never pack.",
             0);
+  s.add_bool("model.cpu_fused_kernels", true,
+             "fp32 CPU runs: the block's RMSNorms (with RoPE for q and k), SwiGLU and the lm_head's "
+             "cross-entropy as fused hand-written kernels (one pass forward, one or two backward) instead of "
+             "torch's operator chains. Numbers differ in the last bits; false gives the runs before session 17. "
+             "See docs/MODEL.md.");
   s.add_string("model.family", "qwen3", "Architecture family of a tiny model.", {"qwen3", "olmo3"});
   s.add_int("model.vocab_size", 0, "Vocabulary of a tiny model; 0 = the tokenizer's size.", 0);
   s.add_int("model.hidden_size", 128, "Width of a tiny model.", 1);

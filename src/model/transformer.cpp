@@ -60,6 +60,8 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double ep
     }
   }
 #endif
+  if (cpu_fused_applies(x) && cpu_fused_applies(w) && w.numel() == x.size(-1))
+    return cpu_norm_rope(x, w, {}, {}, x.size(-1), 0, 1, eps);
   auto xf = x.to(torch::kFloat32);
   auto var = xf.pow(2).mean(-1, true);
   return (xf * torch::rsqrt(var + eps)).to(x.scalar_type()) * w;
@@ -361,8 +363,9 @@ torch::Tensor Transformer::run(const torch::Tensor& ids_in, const torch::Tensor&
   c.cache = cache;
   c.slots = slots.defined() ? slots.to(dev) : slots;
   c.decode = decode;
-  // The fused GPU kernels compute in bf16 on CUDA only; they get fp32 tables of their own.
-  c.fused = dev.is_cuda() && dtype() == torch::kBFloat16 && fused_kernels_on();
+  // The fused GPU kernels compute in bf16 on CUDA, their CPU twins in fp32; both get fp32 tables of
+  // their own.
+  c.fused = (dev.is_cuda() && dtype() == torch::kBFloat16 && fused_kernels_on()) || cpu_fused_applies(dev, dtype());
   // RoPE tables for the positions of this call, [B,T,1,D].
   auto angles = [&](const torch::Tensor& inv, double factor, torch::Tensor& cos, torch::Tensor& sin,
                     torch::Tensor& cos32, torch::Tensor& sin32) {

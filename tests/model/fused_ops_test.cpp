@@ -1,6 +1,7 @@
 // The GPU's fused operations on a CPU build or with CPU tensors: every entry point says it does not
-// apply and the model keeps torch's own arithmetic, bit for bit (the demo's numbers depend on it).
-// The kernels themselves are tested on a GPU (tests/gpu/fused_gpu_test.cpp).
+// apply, and with the CPU twins switched off (tests/model/cpu_kernels_test.cpp) the model keeps torch's
+// own arithmetic, bit for bit. The GPU kernels themselves are tested on a GPU
+// (tests/gpu/fused_gpu_test.cpp).
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -13,7 +14,9 @@ using namespace sdz;
 TEST(FusedOps, CpuTensorsTakeTorchsOperations) {
   torch::manual_seed(1);
   auto g = torch::randn({5, 8}), u = torch::randn({5, 8});
+  const bool cpu_before = model::set_cpu_fused_kernels(false);
   EXPECT_TRUE(torch::equal(model::swiglu(g, u), torch::silu(g) * u));
+  model::set_cpu_fused_kernels(cpu_before);
   EXPECT_FALSE(model::norm_rope_applies(g.to(torch::kBFloat16), 8, 8)) << "CPU tensor";
   EXPECT_FALSE(model::softmax_xent_applies(g)) << "CPU tensor";
   EXPECT_THROW(model::softmax_xent(g, torch::zeros({5}, torch::kInt64), nullptr), std::exception);

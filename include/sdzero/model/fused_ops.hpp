@@ -6,7 +6,9 @@
 // - swiglu: silu(gate) * up (1 kernel instead of 2 forward, 3 backward);
 // - softmax_xent: the lm_head's cross-entropy and its logits gradient per chunk of rows.
 // They compute in fp32 and round to bf16 once, where torch rounds after every operation; the GPU
-// tests hold them to the written-out operations. CPU and fp32 runs never take them.
+// tests hold them to the written-out operations.
+// fp32 CPU tensors take the CPU twins (cpu_kernels.hpp, fused_ops_cpu.cpp; model.cpu_fused_kernels):
+// the same operations plus the plain RMSNorm, and the lm_head's cross-entropy in place.
 #pragma once
 #include <torch/torch.h>
 
@@ -36,7 +38,24 @@ bool softmax_xent_applies(const torch::Tensor& z);
 // reads of the logits instead of about six. No autograd (the lm_head computes its own gradients).
 torch::Tensor softmax_xent(const torch::Tensor& z, const torch::Tensor& targets, torch::Tensor* p);
 
-// silu(g) * u: the fused kernel for bf16 CUDA tensors of one shape when on, torch's ops otherwise.
+// silu(g) * u: the fused kernel for bf16 CUDA tensors or fp32 CPU tensors of one shape when on, torch's
+// ops otherwise.
 torch::Tensor swiglu(const torch::Tensor& g, const torch::Tensor& u);
+
+// ---- the CPU twins (fp32, contiguous) ----
+// Turns them on (the default) or off (torch's written-out operations, the numbers of the demo runs
+// before session 17); returns the previous setting.
+bool set_cpu_fused_kernels(bool on);
+bool cpu_fused_kernels_on();
+// Whether the CPU kernels take t (on, fp32, CPU, contiguous), or tensors of this device and dtype.
+bool cpu_fused_applies(const torch::Tensor& t);
+bool cpu_fused_applies(const torch::Device& d, torch::ScalarType t);
+// norm_rope on the CPU (as above; D = 0 and undefined cos/sin: the RMSNorm alone, over rows of R).
+torch::Tensor cpu_norm_rope(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& cos,
+                            const torch::Tensor& sin, int64_t R, int64_t D, int64_t rows_per_token, double eps);
+torch::Tensor cpu_swiglu(const torch::Tensor& g, const torch::Tensor& u);
+// Rows of fp32 CPU logits z [rows, V]: returns logsumexp(z) - z[target] per row; with grad, z is
+// overwritten with scale[r] * (softmax(z_r) - onehot(target_r)), the lm_head's logits gradient.
+torch::Tensor softmax_xent_cpu_(torch::Tensor& z, const torch::Tensor& targets, const torch::Tensor& scale, bool grad);
 
 }  // namespace sdz::model
