@@ -225,7 +225,9 @@ TEST(MethodSmoke, PerSequenceBackwardEqualsOneBackward) {
       auto ps = s.parameters();
       for (size_t k = 0; k < ps.size(); ++k)
         EXPECT_LT((ps[k].grad() - ref[k]).abs().max().item<double>(), 1e-6) << name << " chunked " << chunked << " " << k;
-      if (chunked) EXPECT_GT(s.head_calls, 0);
+      if (chunked) {
+        EXPECT_GT(s.head_calls, 0);
+      }
     }
   }
 }
