@@ -2,7 +2,7 @@
 # sdzero bench --quick: every key the issue lists is present for both shapes, every figure is a finite
 # positive number that the matmul peak measured in the same run could have produced, fractions lie in
 # (0, 2] (a fraction of a peak probed on a shared machine; 1.01 was seen when the probe ran slow), and the
-# JSON is written to the --out file as well as stdout. Also --dtype bf16 runs.
+# JSON is written to the --out file as well as stdout. Also --dtype bf16 runs, and --cpu-fused.
 # The plausibility bound: a rate times the fewest FLOPs one token of it needs (2 x the non-lm_head
 # matmul parameters; 6 x for training) must stay below 2 x the peak. The slack of 2 covers a peak probe
 # slowed by other work on a shared machine; the timer bug this guards against (decode timed as the
@@ -15,10 +15,14 @@ trap 'rm -rf "$work"' EXIT
 "$SDZERO" bench --quick --threads 1 --out "$work/bench.json" > "$work/stdout.json"
 cmp -s "$work/bench.json" "$work/stdout.json" || { echo "FAIL: stdout and --out differ" >&2; exit 1; }
 
-# get FILE SHAPE KEY: a number of the shape's flat object (null, i.e. inf/nan in nlohmann, is missing).
+# get FILE SHAPE KEY: a number of shapes.SHAPE (null, i.e. inf/nan in nlohmann, is missing). Read with
+# a JSON parser: the same shape name also keys shapes_blas and onednn_over_blas, and a text match once
+# returned two numbers, which awk then compared as a string (pass or fail by the peak's first digit).
 get() {
   local v
-  v=$(tr -d '\n ' < "$1" | grep -o "\"$2\":{[^}]*}" | grep -o "\"$3\":-\?[0-9][0-9.e+-]*" | cut -d: -f2)
+  v=$(python3 -c 'import json, math, sys
+v = json.load(open(sys.argv[1]))["shapes"][sys.argv[2]].get(sys.argv[3])
+print(v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else "")' "$1" "$2" "$3")
   [ -n "$v" ] || { echo "FAIL: $2.$3 missing or not a finite number" >&2; cat "$1" >&2; exit 1; }
   echo "$v"
 }
@@ -54,6 +58,23 @@ check() {  # check FILE PEAK_KEY
   done
 }
 check "$work/bench.json" peak_gflops_fp32
+# fp32 on the CPU takes the fused CPU kernels by default and times the step without them in the same
+# run; --cpu-fused off labels the run and times nothing twice.
+grep -q '"cpu_fused_kernels": "on"' "$work/bench.json" || { echo "FAIL: fused CPU kernels not on by default" >&2; exit 1; }
+for shape in tiny small; do
+  for key in train_step_unfused_kernels_s train_step_fused_over_unfused; do
+    v=$(get "$work/bench.json" $shape $key)
+    awk -v v="$v" 'BEGIN { exit !(v > 0 && v < 1e300) }' || { echo "FAIL: $shape.$key = $v" >&2; exit 1; }
+  done
+done
+"$SDZERO" bench --quick --threads 1 --shape tiny --cpu-fused off --out "$work/off.json" > /dev/null
+grep -q '"cpu_fused_kernels": "off"' "$work/off.json" || { echo "FAIL: --cpu-fused off not labelled" >&2; exit 1; }
+if grep -q train_step_unfused_kernels_s "$work/off.json"; then echo "FAIL: unfused step timed twice" >&2; exit 1; fi
+get "$work/off.json" tiny train_mfu > /dev/null
+if "$SDZERO" bench --quick --cpu-fused sometimes --out "$work/x.json" 2>"$work/err"; then
+  echo "FAIL: --cpu-fused sometimes accepted" >&2; exit 1
+fi
+grep -q -- "--cpu-fused must be on or off" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")" >&2; exit 1; }
 
 "$SDZERO" bench --quick --threads 1 --dtype bf16 --shape all --out "$work/bf16.json" > /dev/null
 grep -q '"dtype": "bf16"' "$work/bf16.json" || { echo "FAIL: bf16 run not labelled" >&2; exit 1; }
