@@ -3,7 +3,7 @@
 // reassociation), and exp is a Cephes-style polynomial with integer exponent bits instead of libm's
 // scalar call. The hot functions are also compiled for AVX2 + FMA and AVX-512 and picked at load time
 // (GCC function multiversioning), so the binary still runs on any x86-64. CMakeLists.txt compiles this
-// file with -O3 -fno-trapping-math: without the latter GCC keeps the clamps and selects as branches
+// file with -O3 -fopenmp -fno-trapping-math: without the last GCC keeps the clamps and selects as branches
 // (a comparison "could trap") and vectorizes nothing that calls exp.
 #include "sdzero/model/cpu_kernels.hpp"
 

@@ -68,11 +68,11 @@ void check_norm_rope(int64_t rows, int64_t R, int64_t D, int64_t rpt) {
 
 }  // namespace
 
-TEST(CpuKernels, ExpPolynomialIsWithinFourUlpOfLibm) {
+TEST(CpuKernels, ExpPolynomialIsWithinTwoUlpOfLibm) {
   double worst = 0;
   for (float x = -87.0f; x <= 88.0f; x += 0.01237f)
     worst = std::max(worst, std::abs(double(model::cpu::exp_approx(x)) / std::exp(double(x)) - 1.0));
-  EXPECT_LT(worst, 4 * 6e-8);
+  EXPECT_LT(worst, 2 * 6e-8);  // measured: 1.3 ulp at worst
   EXPECT_EQ(model::cpu::exp_approx(0.0f), 1.0f);
   // Clamped below: a tiny positive number, never 0 or a denormal's garbage; above: finite.
   EXPECT_GT(model::cpu::exp_approx(-1000.0f), 0.0f);
