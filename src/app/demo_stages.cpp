@@ -126,6 +126,8 @@ DemoRow ensure_base(DemoContext& d) {
     po.claim_fraction = cfg.get_float("demo.claim_fraction");
     po.self_chain_rounds = cfg.get_int("demo.self_chain_rounds");
     po.cue_loss = cfg.get_bool("demo.cue_loss");
+    po.unlikelihood = cfg.get_float("demo.self_chain_unlikelihood");
+    po.chain_unlikelihood = cfg.get_float("demo.chain_unlikelihood");
     po.task = cfg.get_string("data.task");
     if (cfg.get_string("demo.self_chain_on") == "fresh")
       po.self_chain_questions = fresh_self_chain_questions(c, methods_questions);
@@ -156,6 +158,7 @@ DemoRow ensure_base(DemoContext& d) {
     }
     row.info = {{"picked_at_step", picked_at}, {"val_avg_at_k_at_pick", picked_acc}};
     if (cfg.get_string("demo.pretrain_on") != "train") row.info["pretrain_on"] = cfg.get_string("demo.pretrain_on");
+    if (po.chain_unlikelihood > 0) row.info["chain_unlikelihood"] = po.chain_unlikelihood;
     if (const int64_t sc = cfg.get_int("demo.self_chain_steps"); sc > 0) {
       log::info(strprintf("demo: seed %llu: %lld steps of self chains (the base's own answers, cue, %s)",
                           (unsigned long long)d.seed, (long long)sc,
@@ -172,6 +175,7 @@ DemoRow ensure_base(DemoContext& d) {
       row.info["self_chain_steps"] = sc;
       if (po.self_chain_rounds > 1) row.info["self_chain_rounds"] = po.self_chain_rounds;
       if (po.self_chain_questions) row.info["self_chain_on"] = "fresh";
+      if (po.unlikelihood > 0) row.info["self_chain_unlikelihood"] = po.unlikelihood;
       if (anneal) row.info["annealed"] = true;
     }
     if (d.leader) {

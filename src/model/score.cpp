@@ -99,4 +99,27 @@ torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const t
   return chunked_nll(pr.hidden, m.lm_head_weight(), pr.targets, pr.weights, chunk_rows, NllPasses::Auto, head);
 }
 
+torch::Tensor masked_unlikelihood(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& at,
+                                  const torch::Tensor& avoid, const torch::Tensor& w) {
+  SDZ_CHECK(ids.dim() == 2 && at.dim() == 1 && at.size(0) == ids.size(0) && avoid.sizes() == at.sizes() &&
+                w.sizes() == at.sizes(),
+            "masked_unlikelihood: ids must be [B,T] and at, avoid, w [B]");
+  const int64_t B = ids.size(0), T = ids.size(1), V = m.config().vocab_size;
+  if (B > 0) {
+    SDZ_CHECK(at.min().item<int64_t>() >= 0 && at.max().item<int64_t>() < T,
+              "masked_unlikelihood: a position outside the rows' " + std::to_string(T) + " tokens");
+    SDZ_CHECK(avoid.min().item<int64_t>() >= 0 && avoid.max().item<int64_t>() < V,
+              "masked_unlikelihood: a token outside the vocabulary (" + std::to_string(V) + ")");
+  }
+  auto h = m.hidden(ids);
+  auto dev = h.device();
+  // One row per sequence: a plain product with the head is cheaper than the chunked machinery.
+  auto rows = h.index({torch::arange(B, torch::TensorOptions(torch::kInt64).device(dev)), at.to(dev)});
+  auto logits = torch::matmul(rows.to(torch::kFloat32), m.lm_head_weight().to(torch::kFloat32).t());
+  auto logp = torch::log_softmax(logits, -1).gather(1, avoid.to(dev).unsqueeze(1)).squeeze(1);
+  // log(1 - p) = log(-expm1(log p)), exact for small p where 1 - exp(log p) would cancel.
+  auto log_rest = torch::log(-torch::expm1(logp.clamp_max(std::log1p(-1e-6))));
+  return -(w.to(dev, torch::kFloat32) * log_rest).sum();
+}
+
 }  // namespace sdz::model

@@ -80,6 +80,27 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
       if (loss.requires_grad()) loss.backward();
       loss_sum += loss.item<double>();
     }
+    // The unlikelihood rows of this rank's documents: one short forward, scaled like the NLL.
+    std::vector<const Doc::Avoid*> ul;
+    for (const Doc* d : mine)
+      for (const auto& a : d->avoid) ul.push_back(&a);
+    double ul_sum = 0;
+    if (!ul.empty()) {
+      int64_t T = 0;
+      for (const auto* a : ul) T = std::max(T, int64_t(a->ids.size()));
+      const int64_t n = int64_t(ul.size());
+      torch::Tensor ids = torch::zeros({n, T}, torch::kInt64), at = torch::zeros({n}, torch::kInt64);
+      torch::Tensor avoid = torch::zeros({n}, torch::kInt64), w = torch::zeros({n}, torch::kFloat32);
+      auto ids_a = ids.accessor<int64_t, 2>();
+      for (int64_t r = 0; r < n; ++r) {
+        const Doc::Avoid& a = *ul[size_t(r)];
+        for (size_t t = 0; t < a.ids.size(); ++t) ids_a[r][int64_t(t)] = int64_t(a.ids[t]);
+        at[r] = int64_t(a.ids.size()) - 1, avoid[r] = int64_t(a.token), w[r] = a.w;
+      }
+      torch::Tensor loss = model::masked_unlikelihood(*c.policy, ids, at, avoid, w) / global_tokens;
+      loss.backward();
+      ul_sum = loss.item<double>();
+    }
     std::vector<torch::Tensor> grads;
     for (auto& p : opt.params()) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -88,15 +109,47 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
     if (size > 1) allreduce_tensors(comm, grads, size_t(64) << 20, /*average=*/false);
     const double lr = opt.step(step).lr;
     double l = allreduce_sum(comm, loss_sum);
+    const double u = allreduce_sum(comm, ul_sum);
     ++done;
-    progress.update(done, strprintf("loss %.4f  lr %.3g", l, lr));
+    progress.update(done, u > 0 ? strprintf("loss %.4f  unlikelihood %.4f  lr %.3g", l, u, lr)
+                                : strprintf("loss %.4f  lr %.3g", l, lr));
     if (after_step && !after_step(step, l)) break;
   }
   progress.finish();
   return done;
 }
 
+// The unlikelihood row of a wrong attempt just followed by "wrong" (d ends with that cue): the
+// attempt again up to where it leaves every correct response, and the token it wrote there.
+void add_avoid(Doc& d, const algo::Ids& attempt, const std::vector<algo::Ids>& correct, int32_t stop, float w) {
+  const int64_t at = leaving_point(attempt, correct);
+  if (at < 0) return;
+  Doc::Avoid a;
+  a.ids = d.ids;
+  a.ids.insert(a.ids.end(), attempt.begin(), attempt.begin() + at);
+  a.token = at < int64_t(attempt.size()) ? attempt[size_t(at)] : stop;
+  a.w = w;
+  d.avoid.push_back(std::move(a));
+}
+
+std::vector<algo::Ids> encoded_correct(const Components& c, const tasks::BuiltinTask& task, const tasks::Problem& p) {
+  std::vector<algo::Ids> out;
+  for (const auto& r : task.correct_responses(p)) out.push_back(c.tokenizer->encode(r));
+  return out;
+}
+
 }  // namespace
+
+int64_t leaving_point(const algo::Ids& attempt, const std::vector<algo::Ids>& correct) {
+  size_t longest = 0;
+  for (const auto& c : correct) {
+    if (c == attempt) return -1;
+    size_t i = 0;
+    while (i < attempt.size() && i < c.size() && attempt[i] == c[i]) ++i;
+    longest = std::max(longest, i);
+  }
+  return int64_t(longest);
+}
 
 std::vector<Doc> pretraining_documents(Components& c, const PretrainOptions& o) {
   const int32_t stop = c.method_context.stop_ids.front();
@@ -178,6 +231,8 @@ std::vector<Doc> pretraining_documents(Components& c, const PretrainOptions& o) 
         if (!ok && o.wrong_value_loss) append_wrong(d, text);
         else append(d, c.tokenizer->encode(text), (a > 0 && ok) ? 1.f : 0.f);
         if (!last) append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
+        if (!last && !ok && o.chain_unlikelihood > 0)
+          add_avoid(d, c.tokenizer->encode(text), encoded_correct(c, *task, p), stop, float(o.chain_unlikelihood));
         prev = text, prev_ok = ok;
       }
     }
@@ -194,13 +249,37 @@ int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, 
   return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, 0, o.steps, comm, "pretrain", after_step);
 }
 
+PretrainDoc self_chain_document(const Components& c, const PretrainOptions& o, const tasks::BuiltinTask* task,
+                                const tasks::Question& q, const algo::Ids& prompt, const algo::Ids& attempt, bool ok) {
+  SDZ_CHECK(task || (!o.correction_uses_attempt && o.unlikelihood <= 0),
+            "self chains: a correction or an unlikelihood needs the built-in task", "demo.self_chain_unlikelihood");
+  const int32_t stop = c.method_context.stop_ids.front();
+  Doc d;
+  append(d, prompt, 0.f);
+  append(d, attempt, 0.f);
+  append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
+  const tasks::Problem problem(q.prompt, q.target.answer, "");
+  std::string revision = q.worked_solution();
+  if (!ok && o.correction_uses_attempt) revision = task->correction(problem, c.tokenizer->decode(attempt));
+  if (!ok && o.unlikelihood > 0) add_avoid(d, attempt, encoded_correct(c, *task, problem), stop, float(o.unlikelihood));
+  append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
+  append(d, {stop}, 1.f);
+  return d;
+}
+
+int64_t train_documents(Components& c, algo::Optimizer& opt, const std::vector<PretrainDoc>& docs,
+                        const PretrainOptions& o, int64_t first_step, int64_t steps, MPI_Comm comm) {
+  SDZ_CHECK(!docs.empty(), "train_documents: no documents");
+  auto draw = [&](Rng& rng) -> const Doc& { return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))]; };
+  return train_docs(c, opt, draw, o.batch, o.group_tokens, o.seed, first_step, steps, comm, "documents", nullptr);
+}
+
 int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                              int64_t first_step, int64_t steps, double mix) {
-  const int32_t stop = c.method_context.stop_ids.front();
   // With demo.correction_uses_attempt the revision after "wrong" is the task's correction of this
   // very attempt, as in the pretraining chains; otherwise the worked solution.
   std::unique_ptr<tasks::BuiltinTask> task;
-  if (o.correction_uses_attempt) task = tasks::make_builtin_task(o.task);
+  if (o.correction_uses_attempt || o.unlikelihood > 0) task = tasks::make_builtin_task(o.task);
   const std::vector<Doc> docs = pretraining_documents(c, o);
   const int64_t rounds = std::max<int64_t>(1, std::min(o.self_chain_rounds, steps));
   int64_t done = 0;
@@ -219,29 +298,22 @@ int64_t pretrain_self_chains(Components& c, algo::Optimizer& opt, const Pretrain
     req.seed = round == 0 ? key_seed({o.seed, 0x5e1f}) : key_seed({o.seed, 0x5e1f, uint64_t(round)});
     RolloutResult r = rollout(c, *c.policy, req);
     std::vector<Doc> self;
-    int64_t wrong = 0;
+    int64_t wrong = 0, avoided = 0;
     for (const auto& t : r.trajectories) {
-      const tasks::Question& q = c.questions[size_t(t.question_id)];
       algo::Ids attempt = t.response_ids;
       const auto& stops = c.method_context.stop_ids;
       if (!attempt.empty() && std::find(stops.begin(), stops.end(), attempt.back()) != stops.end()) attempt.pop_back();
       const bool ok = t.reward > 0.5f;
-      Doc d;
-      append(d, t.prompt_ids, 0.f);
-      append(d, attempt, 0.f);
-      append(d, c.method_context.cue_ids(ok ? 1.f : 0.f), o.cue_loss ? 1.f : 0.f);
-      std::string revision = q.worked_solution();
-      if (!ok && task) revision = task->correction(tasks::Problem(q.prompt, q.target.answer, ""), c.tokenizer->decode(attempt));
-      append(d, ok ? attempt : c.tokenizer->encode(revision), 1.f);
-      append(d, {stop}, 1.f);
+      self.push_back(self_chain_document(c, o, task.get(), c.questions[size_t(t.question_id)], t.prompt_ids, attempt, ok));
       wrong += ok ? 0 : 1;
-      self.push_back(std::move(d));
+      avoided += int64_t(self.back().avoid.size());
     }
     if (o.self_chain_questions) c.questions = std::move(own);
-    log::info(strprintf("pretrain: self chains%s from %zu own attempts%s (%lld wrong, each followed by the cue and %s)",
+    log::info(strprintf("pretrain: self chains%s from %zu own attempts%s (%lld wrong, each followed by the cue and %s%s)",
                         rounds > 1 ? strprintf(" (round %lld of %lld)", (long long)round + 1, (long long)rounds).c_str() : "",
                         self.size(), o.self_chain_questions ? " to fresh questions" : "", (long long)wrong,
-                        task ? "its correction" : "the worked solution"));
+                        o.correction_uses_attempt ? "its correction" : "the worked solution",
+                        o.unlikelihood > 0 ? strprintf("; %lld with an unlikelihood where they go wrong", (long long)avoided).c_str() : ""));
     auto draw = [&](Rng& rng) -> const Doc& {
       if (rng.uniform() < mix) return self[size_t(rng.randint(0, int64_t(self.size()) - 1))];
       return docs[size_t(rng.randint(0, int64_t(docs.size()) - 1))];

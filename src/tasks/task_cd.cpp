@@ -114,6 +114,21 @@ class Cd : public BuiltinTask {
     }
     return best_score < 0 ? solution(p) : write(best);
   }
+  std::vector<std::string> correct_responses(const Problem& p) const override {
+    std::vector<int64_t> n;
+    int64_t t;
+    std::vector<std::string> out;
+    if (!parse_numbers_target(p.question, n, t)) return out;
+    auto add = [&](const Cand& c) {
+      if (std::find(out.begin(), out.end(), write(c)) == out.end()) out.push_back(write(c));
+    };
+    for (const auto& c : candidates(n, k_.cd_ops)) {
+      if (c.v != t) continue;
+      add(c);
+      if (c.op != '-') add({c.b, c.a, c.v, c.op});
+    }
+    return out;
+  }
   Verdict verify(const std::string& response, const std::string& target) const override {
     std::vector<int64_t> n;
     int64_t t;

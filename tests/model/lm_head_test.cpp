@@ -1,6 +1,9 @@
 // Chunked lm_head: top-k and target log-probs equal those of full logits; chunked NLL equals the
-// unchunked loss and gradients; logits_at gradients; the scoring engine and its micro-batching.
+// unchunked loss and gradients; logits_at gradients; the scoring engine and its micro-batching; the
+// unlikelihood of one token per row.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "reference.hpp"
 #include "sdzero/core/error.hpp"
@@ -145,6 +148,44 @@ TEST(Train, MaskedNllEqualsFullLogits) {
   EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-4);
   auto ps = m.parameters();
   for (size_t i = 0; i < ps.size(); ++i) EXPECT_LT(maxdiff(g[i], ps[i].grad()), 1e-4) << m.named_parameters()[i].first;
+}
+
+// The unlikelihood of one token per row against the full logits of the reference forward (fp64),
+// loss and every parameter gradient; a certain token is capped, not infinite.
+TEST(Train, MaskedUnlikelihoodEqualsFullLogits) {
+  Transformer m(testref::tiny(Family::Qwen3));
+  m.init_random(3, 0.2);
+  m.set_requires_grad(true);
+  auto ids = torch::randint(0, 37, {3, 7}, torch::kInt64);
+  auto at = torch::tensor({6, 2, 4}, torch::kInt64), avoid = torch::tensor({5, 0, 36}, torch::kInt64);
+  auto w = torch::tensor({1.0f, 0.5f, 2.0f});
+  auto loss = masked_unlikelihood(m, ids, at, avoid, w);
+  loss.backward();
+  std::vector<torch::Tensor> g;
+  for (auto& p : m.parameters()) g.push_back(p.grad().clone()), p.mutable_grad() = torch::Tensor();
+  torch::Tensor ref = torch::zeros({}, torch::kFloat64);
+  for (int64_t b = 0; b < 3; ++b) {
+    std::vector<int64_t> row(ids[b].data_ptr<int64_t>(), ids[b].data_ptr<int64_t>() + 7);
+    auto p = torch::softmax(testref::logits(m, row)[at[b].item<int64_t>()], -1)[avoid[b].item<int64_t>()];
+    ref = ref - w[b].item<double>() * torch::log(1 - p);
+  }
+  auto ps = m.parameters();
+  // the reference's gradient is in fp64 through the written-out forward; compare with the model's fp32
+  for (auto& p : ps) p.mutable_grad() = torch::Tensor();
+  auto ref32 = torch::zeros({}, torch::kFloat32);
+  for (int64_t b = 0; b < 3; ++b) {
+    auto lp = torch::log_softmax(m.logits(ids.narrow(0, b, 1))[0][at[b].item<int64_t>()], -1)[avoid[b].item<int64_t>()];
+    ref32 = ref32 - w[b].item<float>() * torch::log(1 - torch::exp(lp));
+  }
+  ref32.backward();
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5);
+  for (size_t i = 0; i < ps.size(); ++i) EXPECT_LT(maxdiff(g[i], ps[i].grad()), 1e-5) << m.named_parameters()[i].first;
+  // p -> 1: the cap keeps the loss finite (-log 1e-6 = 13.8 per unit weight).
+  torch::NoGradGuard ng;
+  auto sure = masked_unlikelihood(m, ids.narrow(0, 0, 1), at.narrow(0, 0, 1), avoid.narrow(0, 0, 1), torch::tensor({1.0f}));
+  EXPECT_TRUE(std::isfinite(sure.item<double>()));
+  EXPECT_THROW(masked_unlikelihood(m, ids, torch::tensor({7, 0, 0}, torch::kInt64), avoid, w), sdz::Error);
+  EXPECT_THROW(masked_unlikelihood(m, ids, at, torch::tensor({37, 0, 0}, torch::kInt64), w), sdz::Error);
 }
 
 }  // namespace

@@ -2,12 +2,15 @@
 // solutions train every response token; revision chains never train the first attempt, a cue (unless
 // cue_loss), or a wrong attempt's operands, and train what follows a cue when it is correct; the
 // stop token always. cue_loss adds exactly the cue tokens and changes nothing else; claim_fraction
-// turns that share of the wrong attempts into untrained false claims (3+7=21).
+// turns that share of the wrong attempts into untrained false claims (3+7=21). Self-chain documents:
+// the cue, the revision's loss, and the unlikelihood row at the token where a wrong answer leaves
+// every correct one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 
+#include "sdzero/core/error.hpp"
 #include "sdzero/pipeline/pretrain.hpp"
 #include "sdzero/tasks/builtin.hpp"
 #include "sdzero/tasks/dataset.hpp"
@@ -167,4 +170,104 @@ TEST(PretrainDocs, ClaimFractionMakesWrongAttemptsFalseClaims) {
   const auto [half, wrong2] = claims_and_wrong(c, pretraining_documents(c, o));
   EXPECT_GT(double(half), 0.3 * double(wrong2)) << half << " of " << wrong2;
   EXPECT_LT(double(half), 0.7 * double(wrong2)) << half << " of " << wrong2;
+}
+
+// The longest shared prefix with any correct response, in tokens.
+TEST(PretrainDocs, LeavingPointIsWhereNoCorrectResponseContinues) {
+  const algo::Ids a{1, 2, 3, 4}, b{1, 5, 3, 4}, c{7, 2, 3, 4};
+  EXPECT_EQ(leaving_point({1, 2, 9, 4}, {a, b}), 2);
+  EXPECT_EQ(leaving_point({1, 9, 3, 4}, {a, b}), 1);
+  EXPECT_EQ(leaving_point({9, 2, 3, 4}, {a, b, c}), 0);
+  EXPECT_EQ(leaving_point({7, 2, 3}, {a, c}), 3);  // a strict prefix: it stopped too early
+  EXPECT_EQ(leaving_point(b, {a, b}), -1);
+  EXPECT_EQ(leaving_point({}, {a}), 0);
+  EXPECT_EQ(leaving_point({1, 2, 3, 4, 5}, {a}), 4);  // went on past a correct response
+}
+
+// 3,7,2>21 has the answers 3*7=21 and 7*3=21. After "wrong", the unlikelihood row is the prompt, the
+// attempt, the cue and the attempt up to where it goes wrong; the token to avoid is the one there.
+TEST(PretrainDocs, SelfChainUnlikelihoodSitsWhereTheAttemptGoesWrong) {
+  Components c = cd_components(1);
+  tasks::Question q;
+  q.kind = "cd", q.prompt = "3,7,2>21", q.target.answer = "3,7,2>21", q.worked = "3*7=21";
+  const algo::Ids prompt = c.prompt_ids(q);
+  const algo::Ids& wrong_cue = c.method_context.cue_wrong_ids;
+  auto task = tasks::make_builtin_task("cd");
+  PretrainOptions o = chain_options(false);
+  o.unlikelihood = 0.5;
+  auto enc = [&](const std::string& s) { return c.tokenizer->encode(s); };
+  struct Case {
+    std::string attempt, kept, avoid;  // avoid "" = the stop token
+  };
+  for (const Case& k : std::vector<Case>{{"3+7=21", "3", "+"},     // a false claim: the operator
+                                         {"3*7=24", "3*7=2", "4"},  // a slip: the digit
+                                         {"7+3=10", "7", "+"},      // commuted order is a correct start
+                                         {"2*8=16", "", "2"},       // no correct answer starts with 2
+                                         {"3*7", "3*7", ""}}) {     // stopped early
+    const PretrainDoc d = self_chain_document(c, o, task.get(), q, prompt, enc(k.attempt), false);
+    algo::Ids ctx = prompt;
+    for (const algo::Ids& part : {enc(k.attempt), wrong_cue, enc(k.kept)}) ctx.insert(ctx.end(), part.begin(), part.end());
+    ASSERT_EQ(d.avoid.size(), 1u) << k.attempt;
+    EXPECT_EQ(d.avoid[0].ids, ctx) << k.attempt;
+    EXPECT_EQ(d.avoid[0].token, k.avoid.empty() ? c.method_context.stop_ids.front() : enc(k.avoid).front()) << k.attempt;
+    EXPECT_FLOAT_EQ(d.avoid[0].w, 0.5f);
+    // The NLL part is unchanged by the unlikelihood: loss on the worked solution and the stop only.
+    PretrainOptions plain = o;
+    plain.unlikelihood = 0;
+    const PretrainDoc p = self_chain_document(c, plain, nullptr, q, prompt, enc(k.attempt), false);
+    EXPECT_EQ(p.ids, d.ids);
+    EXPECT_EQ(p.w, d.w);
+    EXPECT_TRUE(p.avoid.empty());
+    float trained = 0;
+    for (float x : d.w) trained += x;
+    EXPECT_EQ(trained, float(enc("3*7=21").size() + 1)) << k.attempt;
+  }
+  // A right answer: the "right" cue, a copy, and nothing to avoid.
+  const PretrainDoc r = self_chain_document(c, o, task.get(), q, prompt, enc("7*3=21"), true);
+  EXPECT_TRUE(r.avoid.empty());
+  EXPECT_THROW(self_chain_document(c, o, nullptr, q, prompt, enc("3+7=21"), false), Error);
+}
+
+// chain_unlikelihood: every wrong chain attempt followed by "wrong" gets one row, its context the
+// document up to that cue plus the attempt up to where it leaves the correct responses; the NLL part
+// is the same as without it.
+TEST(PretrainDocs, ChainUnlikelihoodMarksEveryWrongAttempt) {
+  Components c = cd_components(200);
+  PretrainOptions o = chain_options(false);
+  o.claim_fraction = 0.5;
+  const std::vector<PretrainDoc> plain = pretraining_documents(c, o);
+  o.chain_unlikelihood = 2.0;
+  const std::vector<PretrainDoc> docs = pretraining_documents(c, o);
+  ASSERT_EQ(docs.size(), plain.size());
+  auto task = tasks::make_builtin_task("cd");
+  const algo::Ids& wrong_cue = c.method_context.cue_wrong_ids;
+  size_t rows = 0, wrong_cues = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    EXPECT_EQ(docs[i].ids, plain[i].ids);
+    EXPECT_EQ(docs[i].w, plain[i].w);
+    EXPECT_TRUE(plain[i].avoid.empty());
+    for (size_t k = 0; k + wrong_cue.size() <= docs[i].ids.size(); ++k)
+      wrong_cues += std::equal(wrong_cue.begin(), wrong_cue.end(), docs[i].ids.begin() + long(k));
+    for (const auto& a : docs[i].avoid) {
+      ++rows;
+      EXPECT_FLOAT_EQ(a.w, 2.0f);
+      // The row's context is a prefix of the document up to a "wrong" cue, then the repeated prefix.
+      ASSERT_LE(a.ids.size(), docs[i].ids.size() + 8);
+      const std::string text = c.tokenizer->decode(a.ids), doc = c.tokenizer->decode(docs[i].ids);
+      const std::string cue = c.tokenizer->decode(wrong_cue);
+      const size_t at = text.rfind(cue);
+      ASSERT_NE(at, std::string::npos);
+      EXPECT_EQ(doc.substr(0, at + cue.size()), text.substr(0, at + cue.size()));
+      // The attempt before the cue, repeated up to the token it wrote there: that prefix is in the
+      // attempt, and no correct answer to the question starts with it.
+      const std::string kept = text.substr(at + cue.size()) + c.tokenizer->decode({a.token});
+      if (a.token == c.method_context.stop_ids.front()) continue;
+      EXPECT_NE(doc.substr(0, at).find(kept), std::string::npos) << kept;
+      const tasks::Question& q = c.questions[i];
+      for (const auto& r : task->correct_responses({q.prompt, q.target.answer, ""}))
+        EXPECT_NE(r.rfind(kept, 0), 0u) << q.prompt << ": " << kept << " starts " << r;
+    }
+  }
+  EXPECT_EQ(rows, wrong_cues) << "one row per wrong attempt followed by the cue";
+  EXPECT_GT(rows, 50u);
 }

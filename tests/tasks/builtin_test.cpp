@@ -92,6 +92,39 @@ TEST(Builtin, CdCorrectionIsTheAnswerNearestTheFailedAttempt) {
   EXPECT_EQ(t->correction(p, "garbage"), "3*2=6");
 }
 
+// cd's correct responses: every equation that verifies, each commuting one in both orders; each
+// verifies and nothing else of the same two-number form does. The other tasks: the worked solution.
+TEST(Builtin, CdCorrectResponsesAreEveryEquationThatVerifies) {
+  auto t = make_builtin_task("cd");
+  Problem p{"3,7,2,9>6", "3,7,2,9>6", "6"};
+  EXPECT_EQ(t->correct_responses(p), (std::vector<std::string>{"3*2=6", "2*3=6", "9-3=6"}));
+  sdz::Rng r(7);
+  for (int i = 0; i < 200; ++i) {
+    Problem q = t->generate(r.next());
+    const auto all = t->correct_responses(q);
+    ASSERT_FALSE(all.empty()) << q.question;
+    std::vector<int64_t> n;
+    int64_t target = 0;
+    ASSERT_TRUE(parse_numbers_target(q.question, n, target));
+    std::set<std::string> verified;  // repeated numbers write the same equation twice
+    for (size_t a = 0; a < n.size(); ++a)
+      for (size_t b = 0; b < n.size(); ++b)
+        for (char op : std::string("+-*")) {
+          if (a == b) continue;
+          const int64_t v = op == '+' ? n[a] + n[b] : op == '-' ? n[a] - n[b] : n[a] * n[b];
+          const std::string eq = std::to_string(n[a]) + op + std::to_string(n[b]) + "=" + std::to_string(v);
+          const bool ok = verify_builtin("cd", eq, q.target).reward > 0.5;
+          const bool listed = std::find(all.begin(), all.end(), eq) != all.end();
+          EXPECT_EQ(ok, listed) << q.question << " " << eq;
+          if (ok) verified.insert(eq);
+        }
+    EXPECT_EQ(verified.size(), all.size()) << q.question;
+  }
+  auto div = make_builtin_task("div");
+  Problem d{"456/8", "456/8", "57"};
+  EXPECT_EQ(div->correct_responses(d), std::vector<std::string>{"57*8=456"});
+}
+
 // cd with data.demo_style = other: where several equations hit the target, another correct one than
 // the worked solution (the same for the same question), in the same notation; one answer: that one.
 TEST(Builtin, CdOtherStyleDemonstrationsAreAnotherCorrectEquation) {

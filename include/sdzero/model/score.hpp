@@ -42,6 +42,12 @@ std::vector<std::vector<size_t>> pack_by_length(const std::vector<int64_t>& leng
 torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
                          bool checkpoint = false, int64_t chunk_rows = 0);
 
+// Unlikelihood: sum over rows b of w[b] * -log(1 - p(avoid[b] | ids[b, 0..at[b]])), the token the
+// position at[b] must not predict. ids [B,T] right-padded (int64), at, avoid [B] int64, w [B] float.
+// Differentiable in the model's parameters; p is capped at 1 - 1e-6 so a certain token costs ~14.
+torch::Tensor masked_unlikelihood(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& at,
+                                  const torch::Tensor& avoid, const torch::Tensor& w);
+
 // Hidden states [N, d] at the positions that predict the weighted targets (weights[b, t] != 0 selects
 // position t-1), in row-major (b, t) order, plus the targets [N] and weights [N].
 struct PredictRows {

@@ -10,6 +10,10 @@
 #include "sdzero/algo/optim.hpp"
 #include "sdzero/pipeline/components.hpp"
 
+namespace sdz::tasks {
+class BuiltinTask;
+}
+
 namespace sdz::pipeline {
 
 struct PretrainOptions {
@@ -44,6 +48,15 @@ struct PretrainOptions {
   // are on self_chain_questions(r) instead, questions the base may never have read, so after "wrong"
   // it cannot recall the answer and learns what its failure rules out (demo.self_chain_on = fresh).
   std::function<std::vector<tasks::Question>(int64_t round)> self_chain_questions;
+  // Self chains: weight of the unlikelihood on each wrong own attempt (0 = off). After "wrong", at the
+  // token where the attempt leaves every correct response (the task's correct_responses: the
+  // operator of a false claim 3+7=21, the digit of a slip 3*7=24), the reviser writing the attempt
+  // again is penalised by -log(1 - p(that token)). Why: told "wrong", a reviser trained on the right
+  // answer alone still rewrites its failed equation about half the time (docs/DEMO.md, session 14).
+  double unlikelihood = 0.0;
+  // The same for the pretraining chains' wrong attempts (synthetic: other candidates, slips, claims),
+  // from the first step: the reviser meets many more failures to avoid than its own 1024.
+  double chain_unlikelihood = 0.0;
   std::string task;  // built-in task that writes wrong attempts and corrections (chains need one)
 };
 
@@ -51,7 +64,21 @@ struct PretrainOptions {
 struct PretrainDoc {
   algo::Ids ids;
   std::vector<float> w;
+  // Unlikelihood rows (o.unlikelihood, o.chain_unlikelihood): the last position of `ids` must not
+  // predict `token`, weighted w. One per wrong attempt followed by "wrong".
+  struct Avoid {
+    algo::Ids ids;
+    int32_t token = -1;
+    float w = 0.f;
+  };
+  std::vector<Avoid> avoid;
 };
+
+// Where a wrong attempt leaves every correct response, in tokens: the longest prefix it shares with
+// any of `correct`. Returns the index of the first token no correct response continues with, or
+// attempt.size() when the whole attempt is a strict prefix of one (it stopped too early; the token to
+// avoid is then the stop). -1 when the attempt equals a correct response.
+int64_t leaving_point(const algo::Ids& attempt, const std::vector<algo::Ids>& correct);
 
 // One document per question of c.questions (plain or chain, drawn from o.seed): what `pretrain` trains on.
 std::vector<PretrainDoc> pretraining_documents(Components& c, const PretrainOptions& o);
@@ -60,9 +87,22 @@ std::vector<PretrainDoc> pretraining_documents(Components& c, const PretrainOpti
 int64_t pretrain(Components& c, algo::Optimizer& opt, const PretrainOptions& o, MPI_Comm comm,
                  const std::function<bool(int64_t, double)>& after_step);
 
+// One self-chain document: `attempt` (the model's answer to q, without its stop token) after `prompt`,
+// the cue `ok` picks, then a copy (ok) or the worked solution / the task's correction; loss only after
+// the cue. With o.unlikelihood > 0 a wrong attempt also gets its unlikelihood row (PretrainDoc::avoid)
+// at leaving_point against task->correct_responses. `task` may be null when neither needs it.
+PretrainDoc self_chain_document(const Components& c, const PretrainOptions& o, const tasks::BuiltinTask* task,
+                                const tasks::Question& q, const algo::Ids& prompt, const algo::Ids& attempt, bool ok);
+
+// `steps` steps of the masked NLL (and the unlikelihood rows) on batches of o.batch documents drawn
+// uniformly from `docs` (the same draws on every rank), from schedule step `first_step`.
+int64_t train_documents(Components& c, algo::Optimizer& opt, const std::vector<PretrainDoc>& docs,
+                        const PretrainOptions& o, int64_t first_step, int64_t steps, MPI_Comm comm);
+
 // Self chains: the model samples one answer per pretraining question; each becomes a document
 // "answer, the cue its verdict picks, then the worked solution (after wrong) or a copy (after right)",
-// with loss only on what follows the cue. Trained for `steps` steps from schedule step `first_step`,
+// with loss only on what follows the cue; with o.unlikelihood each wrong answer's document carries an
+// unlikelihood row at its leaving point (above). Trained for `steps` steps from schedule step `first_step`,
 // a share `mix` of each batch drawn from them and the rest from the usual documents. The reviser
 // then reads failures that look like the model's own (not only synthetic near misses). With
 // o.self_chain_rounds > 1 the answers are sampled again at the start of each round; with

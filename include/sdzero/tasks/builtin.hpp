@@ -58,6 +58,10 @@ class BuiltinTask {
   // (target - value) / divisor; mul/arith redo from the attempt's first wrong step; cd/countdown
   // (no structure to reuse) write the worked solution.
   virtual std::string correction(const Problem& p, const std::string& failed) const = 0;
+  // Every response in the task's own notation that verifies (the unlikelihood of the demo's self
+  // chains asks where a failed attempt leaves all of them). Default: the worked solution alone; cd
+  // lists each equation that hits the target, both operand orders where the operator commutes.
+  virtual std::vector<std::string> correct_responses(const Problem& p) const { return {solution(p)}; }
   virtual Verdict verify(const std::string& response, const std::string& target) const = 0;
   // The demonstration a question carries (what SDFT's teacher reads): the worked solution, or with
   // data.demo_style = other a solution in another notation that reaches the same answer, as the
