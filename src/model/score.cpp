@@ -2,6 +2,7 @@
 #include "sdzero/model/score.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "sdzero/core/error.hpp"
@@ -75,21 +76,49 @@ std::vector<ScoreOut> score(const Transformer& m, const std::vector<ScoreItem>& 
   return out;
 }
 
-PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
-                         bool checkpoint) {
-  SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes(), "predict_rows: ids and weights must both be [B,T]");
+namespace {
+
+// The rows of h [B,T,d] that predict weighted targets; sel_w from the host-side weights (below).
+PredictRows rows_of(const torch::Tensor& h, const torch::Tensor& ids, const torch::Tensor& w, const torch::Tensor& sel_w) {
   const int64_t B = ids.size(0), T = ids.size(1);
-  // The rows to predict, found where the weights are (the host, for every caller) before the forward
-  // is queued: nonzero() on a GPU would make the host wait for the whole forward pass.
-  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
-  auto sel_w = w.ne(0).nonzero().squeeze(1);
-  auto h = m.hidden(ids, checkpoint);
   auto sel = sel_w.to(h.device());
   PredictRows pr;
   pr.hidden = h.narrow(1, 0, T - 1).reshape({B * (T - 1), -1}).index_select(0, sel);
   pr.targets = ids.to(h.device()).narrow(1, 1, T - 1).reshape({-1}).index_select(0, sel);
   pr.weights = w.index_select(0, sel_w).to(h.device(), torch::kFloat32);
   return pr;
+}
+
+// sum of w * -log(1 - p(avoid)) over hidden rows [n, d]; log(1 - p) = log(-expm1(log p)), exact for
+// small p where 1 - exp(log p) would cancel; p is capped at 1 - 1e-6.
+torch::Tensor unlikelihood_of(const torch::Tensor& rows, const torch::Tensor& W, const torch::Tensor& avoid,
+                              const torch::Tensor& w) {
+  auto dev = rows.device();
+  // Few rows: a plain product with the head is cheaper than the chunked machinery.
+  auto logits = torch::matmul(rows.to(torch::kFloat32), W.to(torch::kFloat32).t());
+  auto logp = torch::log_softmax(logits, -1).gather(1, avoid.to(dev).unsqueeze(1)).squeeze(1);
+  auto log_rest = torch::log(-torch::expm1(logp.clamp_max(std::log1p(-1e-6))));
+  return -(w.to(dev, torch::kFloat32) * log_rest).sum();
+}
+
+void check_avoid(const Transformer& m, int64_t T, const torch::Tensor& at, const torch::Tensor& avoid) {
+  if (at.numel() == 0) return;
+  SDZ_CHECK(at.max().item<int64_t>() < T, "masked_unlikelihood: a position outside the rows' " + std::to_string(T) + " tokens");
+  SDZ_CHECK(avoid.min().item<int64_t>() >= 0 && avoid.max().item<int64_t>() < m.config().vocab_size,
+            "masked_unlikelihood: a token outside the vocabulary (" + std::to_string(m.config().vocab_size) + ")");
+}
+
+}  // namespace
+
+PredictRows predict_rows(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
+                         bool checkpoint) {
+  SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes(), "predict_rows: ids and weights must both be [B,T]");
+  const int64_t T = ids.size(1);
+  // The rows to predict, found where the weights are (the host, for every caller) before the forward
+  // is queued: nonzero() on a GPU would make the host wait for the whole forward pass.
+  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
+  auto sel_w = w.ne(0).nonzero().squeeze(1);
+  return rows_of(m.hidden(ids, checkpoint), ids, w, sel_w);
 }
 
 torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
@@ -104,22 +133,40 @@ torch::Tensor masked_unlikelihood(const Transformer& m, const torch::Tensor& ids
   SDZ_CHECK(ids.dim() == 2 && at.dim() == 1 && at.size(0) == ids.size(0) && avoid.sizes() == at.sizes() &&
                 w.sizes() == at.sizes(),
             "masked_unlikelihood: ids must be [B,T] and at, avoid, w [B]");
-  const int64_t B = ids.size(0), T = ids.size(1), V = m.config().vocab_size;
-  if (B > 0) {
-    SDZ_CHECK(at.min().item<int64_t>() >= 0 && at.max().item<int64_t>() < T,
-              "masked_unlikelihood: a position outside the rows' " + std::to_string(T) + " tokens");
-    SDZ_CHECK(avoid.min().item<int64_t>() >= 0 && avoid.max().item<int64_t>() < V,
-              "masked_unlikelihood: a token outside the vocabulary (" + std::to_string(V) + ")");
-  }
+  SDZ_CHECK(at.numel() == 0 || at.min().item<int64_t>() >= 0, "masked_unlikelihood: a negative position");
+  check_avoid(m, ids.size(1), at, avoid);
   auto h = m.hidden(ids);
-  auto dev = h.device();
-  // One row per sequence: a plain product with the head is cheaper than the chunked machinery.
-  auto rows = h.index({torch::arange(B, torch::TensorOptions(torch::kInt64).device(dev)), at.to(dev)});
-  auto logits = torch::matmul(rows.to(torch::kFloat32), m.lm_head_weight().to(torch::kFloat32).t());
-  auto logp = torch::log_softmax(logits, -1).gather(1, avoid.to(dev).unsqueeze(1)).squeeze(1);
-  // log(1 - p) = log(-expm1(log p)), exact for small p where 1 - exp(log p) would cancel.
-  auto log_rest = torch::log(-torch::expm1(logp.clamp_max(std::log1p(-1e-6))));
-  return -(w.to(dev, torch::kFloat32) * log_rest).sum();
+  auto rows = h.index({torch::arange(ids.size(0), torch::TensorOptions(torch::kInt64).device(h.device())), at.to(h.device())});
+  return unlikelihood_of(rows, m.lm_head_weight(), avoid, w);
+}
+
+NllAndUnlikelihood masked_nll_unlikelihood(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
+                                           const torch::Tensor& at, const torch::Tensor& avoid, const torch::Tensor& uw) {
+  SDZ_CHECK(ids.dim() == 2 && weights.sizes() == ids.sizes() && at.dim() == 1 && at.size(0) == ids.size(0) &&
+                avoid.sizes() == at.sizes() && uw.sizes() == at.sizes(),
+            "masked_nll_unlikelihood: ids and weights must be [B,T] and at, avoid, uw [B]");
+  const int64_t T = ids.size(1);
+  auto w = weights.narrow(1, 1, T - 1).reshape({-1});
+  auto sel_w = w.ne(0).nonzero().squeeze(1);
+  auto ul_rows = at.ge(0).nonzero().squeeze(1);
+  check_avoid(m, T, at.index_select(0, ul_rows), avoid.index_select(0, ul_rows));
+  auto h = m.hidden(ids);
+  NllAndUnlikelihood out;
+  const Head head = m.dtype() == torch::kBFloat16 ? Head::Bf16 : Head::Fp32;
+  if (sel_w.numel() > 0) {
+    auto pr = rows_of(h, ids, w, sel_w);
+    out.nll = chunked_nll(pr.hidden, m.lm_head_weight(), pr.targets, pr.weights, 0, NllPasses::Auto, head);
+  } else {
+    out.nll = (h.sum() * 0).to(torch::kFloat32);  // keeps the graph: backward() still works
+  }
+  if (ul_rows.numel() > 0) {
+    auto dev = h.device();
+    auto rows = h.index({ul_rows.to(dev), at.index_select(0, ul_rows).to(dev)});
+    out.unlikelihood = unlikelihood_of(rows, m.lm_head_weight(), avoid.index_select(0, ul_rows), uw.index_select(0, ul_rows));
+  } else {
+    out.unlikelihood = torch::zeros({}, torch::TensorOptions(torch::kFloat32).device(h.device()));
+  }
+  return out;
 }
 
 }  // namespace sdz::model

@@ -27,8 +27,9 @@ void append(Doc& d, const algo::Ids& ids, float weight) {
   d.w.insert(d.w.end(), ids.size(), weight);
 }
 
-// Batched masked NLL over documents drawn by `draw` (the same on every rank; each rank takes rows
-// r, r + size, ...), steps [first, first + steps) of the optimizer's schedule.
+// Batched masked NLL (plus the documents' unlikelihood rows) over documents drawn by `draw` (the same
+// on every rank; each rank takes rows r, r + size, ...), steps [first, first + steps) of the
+// optimizer's schedule.
 int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<const Doc&(Rng&)>& draw, int64_t batch,
                    int64_t group_tokens, uint64_t seed, int64_t first, int64_t steps, MPI_Comm comm, const std::string& label,
                    const std::function<bool(int64_t, double)>& after_step) {
@@ -45,61 +46,55 @@ int64_t train_docs(Components& c, algo::Optimizer& opt, const std::function<cons
       const Doc& d = draw(rng);
       if (i % size == rank) mine.push_back(&d);
     }
-    // Rows of similar length share a forward (length_buckets.hpp); the gradient is the same sum.
+    // One row per document and one per unlikelihood row (o.unlikelihood): rows of similar length
+    // share a forward (length_buckets.hpp); the gradient is the same sum.
+    struct Row {
+      const algo::Ids* ids;
+      const std::vector<float>* w;   // null: an unlikelihood row only
+      const Doc::Avoid* avoid;       // null: a document only
+    };
+    std::vector<Row> rows;
     std::vector<int64_t> lengths;
     double tokens = 0;
     for (const Doc* d : mine) {
-      lengths.push_back(int64_t(d->ids.size()));
+      rows.push_back({&d->ids, &d->w, nullptr});
       for (float x : d->w) tokens += x;
+      for (const auto& a : d->avoid) rows.push_back({&a.ids, nullptr, &a});
     }
+    for (const Row& r : rows) lengths.push_back(int64_t(r.ids->size()));
     const double global_tokens = allreduce_sum(comm, tokens);
     std::vector<std::vector<size_t>> groups;
     if (group_tokens > 0) {
       groups = length_buckets(lengths, group_tokens);
-    } else if (!mine.empty()) {  // one batch in draw order
-      groups.emplace_back(mine.size());
+    } else if (!rows.empty()) {  // one batch in draw order
+      groups.emplace_back(rows.size());
       std::iota(groups.back().begin(), groups.back().end(), size_t(0));
     }
     opt.zero_grad();
-    double loss_sum = 0;
+    double loss_sum = 0, ul_sum = 0;
     for (const auto& g : groups) {
       int64_t T = 0;
       for (size_t i : g) T = std::max(T, lengths[i]);
-      torch::Tensor ids = torch::zeros({int64_t(g.size()), T}, torch::kInt64);
-      torch::Tensor w = torch::zeros({int64_t(g.size()), T}, torch::kFloat32);
+      const int64_t n = int64_t(g.size());
+      torch::Tensor ids = torch::zeros({n, T}, torch::kInt64), w = torch::zeros({n, T}, torch::kFloat32);
+      torch::Tensor at = torch::full({n}, -1, torch::kInt64), avoid = torch::zeros({n}, torch::kInt64);
+      torch::Tensor uw = torch::zeros({n}, torch::kFloat32);
       auto ids_a = ids.accessor<int64_t, 2>();
       auto w_a = w.accessor<float, 2>();
-      for (size_t r = 0; r < g.size(); ++r) {
-        const Doc& doc = *mine[g[r]];
-        for (size_t t = 0; t < doc.ids.size(); ++t) {
-          ids_a[int64_t(r)][int64_t(t)] = int64_t(doc.ids[t]);
-          w_a[int64_t(r)][int64_t(t)] = doc.w[t];
-        }
-      }
-      torch::Tensor loss = model::masked_nll(*c.policy, ids, w) / global_tokens;
-      if (loss.requires_grad()) loss.backward();
-      loss_sum += loss.item<double>();
-    }
-    // The unlikelihood rows of this rank's documents: one short forward, scaled like the NLL.
-    std::vector<const Doc::Avoid*> ul;
-    for (const Doc* d : mine)
-      for (const auto& a : d->avoid) ul.push_back(&a);
-    double ul_sum = 0;
-    if (!ul.empty()) {
-      int64_t T = 0;
-      for (const auto* a : ul) T = std::max(T, int64_t(a->ids.size()));
-      const int64_t n = int64_t(ul.size());
-      torch::Tensor ids = torch::zeros({n, T}, torch::kInt64), at = torch::zeros({n}, torch::kInt64);
-      torch::Tensor avoid = torch::zeros({n}, torch::kInt64), w = torch::zeros({n}, torch::kFloat32);
-      auto ids_a = ids.accessor<int64_t, 2>();
+      auto at_a = at.accessor<int64_t, 1>(), avoid_a = avoid.accessor<int64_t, 1>();
+      auto uw_a = uw.accessor<float, 1>();
       for (int64_t r = 0; r < n; ++r) {
-        const Doc::Avoid& a = *ul[size_t(r)];
-        for (size_t t = 0; t < a.ids.size(); ++t) ids_a[r][int64_t(t)] = int64_t(a.ids[t]);
-        at[r] = int64_t(a.ids.size()) - 1, avoid[r] = int64_t(a.token), w[r] = a.w;
+        const Row& row = rows[g[size_t(r)]];
+        for (size_t t = 0; t < row.ids->size(); ++t) ids_a[r][int64_t(t)] = int64_t((*row.ids)[t]);
+        if (row.w)
+          for (size_t t = 0; t < row.w->size(); ++t) w_a[r][int64_t(t)] = (*row.w)[t];
+        if (row.avoid) at_a[r] = int64_t(row.ids->size()) - 1, avoid_a[r] = row.avoid->token, uw_a[r] = row.avoid->w;
       }
-      torch::Tensor loss = model::masked_unlikelihood(*c.policy, ids, at, avoid, w) / global_tokens;
-      loss.backward();
-      ul_sum = loss.item<double>();
+      auto l = model::masked_nll_unlikelihood(*c.policy, ids, w, at, avoid, uw);
+      torch::Tensor loss = (l.nll + l.unlikelihood) / global_tokens;
+      if (loss.requires_grad()) loss.backward();
+      loss_sum += l.nll.item<double>() / global_tokens;
+      ul_sum += l.unlikelihood.item<double>() / global_tokens;
     }
     std::vector<torch::Tensor> grads;
     for (auto& p : opt.params()) {

@@ -188,4 +188,40 @@ TEST(Train, MaskedUnlikelihoodEqualsFullLogits) {
   EXPECT_THROW(masked_unlikelihood(m, ids, at, torch::tensor({37, 0, 0}, torch::kInt64), w), sdz::Error);
 }
 
+// One forward for both terms equals the two separate ones: rows with NLL weights only, the
+// unlikelihood only (at >= 0, zero weights), or both; loss and every parameter gradient.
+TEST(Train, NllAndUnlikelihoodInOneForwardEqualTheSeparateOnes) {
+  Transformer m(testref::tiny(Family::Olmo3));
+  m.init_random(4, 0.2);
+  m.set_requires_grad(true);
+  auto ids = torch::randint(0, 37, {4, 8}, torch::kInt64);
+  auto w = torch::ones({4, 8});
+  w.narrow(1, 0, 2).zero_();
+  w[1].zero_();                          // row 1: unlikelihood only
+  auto at = torch::tensor({-1, 5, 3, -1}, torch::kInt64);  // rows 0 and 3: NLL only; row 2: both
+  auto avoid = torch::tensor({0, 7, 36, 0}, torch::kInt64), uw = torch::tensor({0.f, 1.5f, 0.5f, 0.f});
+  auto both = masked_nll_unlikelihood(m, ids, w, at, avoid, uw);
+  (both.nll + both.unlikelihood).backward();
+  std::vector<torch::Tensor> g;
+  for (auto& p : m.parameters()) g.push_back(p.grad().clone()), p.mutable_grad() = torch::Tensor();
+  auto nll = masked_nll(m, ids, w);
+  auto rows = torch::tensor({1, 2}, torch::kInt64);
+  auto ul = masked_unlikelihood(m, ids.index_select(0, rows), at.index_select(0, rows), avoid.index_select(0, rows),
+                                uw.index_select(0, rows));
+  (nll + ul).backward();
+  EXPECT_NEAR(both.nll.item<double>(), nll.item<double>(), 1e-5);
+  EXPECT_NEAR(both.unlikelihood.item<double>(), ul.item<double>(), 1e-6);
+  EXPECT_GT(ul.item<double>(), 0);
+  auto ps = m.parameters();
+  for (size_t i = 0; i < ps.size(); ++i) EXPECT_LT(maxdiff(g[i], ps[i].grad()), 1e-5) << m.named_parameters()[i].first;
+  // No unlikelihood rows: exactly masked_nll's value; no weighted target: a zero NLL that still backpropagates.
+  auto none = masked_nll_unlikelihood(m, ids, w, torch::full({4}, -1, torch::kInt64), avoid, uw);
+  EXPECT_EQ(none.nll.item<float>(), masked_nll(m, ids, w).item<float>());
+  EXPECT_EQ(none.unlikelihood.item<float>(), 0.f);
+  auto only = masked_nll_unlikelihood(m, ids, torch::zeros({4, 8}), at, avoid, uw);
+  EXPECT_EQ(only.nll.item<float>(), 0.f);
+  EXPECT_NO_THROW((only.nll + only.unlikelihood).backward());
+  EXPECT_THROW(masked_nll_unlikelihood(m, ids, w, torch::tensor({-1, 8, 3, -1}, torch::kInt64), avoid, uw), sdz::Error);
+}
+
 }  // namespace

@@ -48,6 +48,16 @@ torch::Tensor masked_nll(const Transformer& m, const torch::Tensor& ids, const t
 torch::Tensor masked_unlikelihood(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& at,
                                   const torch::Tensor& avoid, const torch::Tensor& w);
 
+// masked_nll and masked_unlikelihood of one forward: rows with at[b] >= 0 add the unlikelihood of
+// avoid[b] at position at[b] (weighted uw[b]); rows may carry NLL weights, unlikelihood, or both.
+// Both sums are differentiable; the pretraining of the demo's base puts its unlikelihood rows in the
+// same batches as its documents (one forward per group instead of two).
+struct NllAndUnlikelihood {
+  torch::Tensor nll, unlikelihood;
+};
+NllAndUnlikelihood masked_nll_unlikelihood(const Transformer& m, const torch::Tensor& ids, const torch::Tensor& weights,
+                                           const torch::Tensor& at, const torch::Tensor& avoid, const torch::Tensor& uw);
+
 // Hidden states [N, d] at the positions that predict the weighted targets (weights[b, t] != 0 selects
 // position t-1), in row-major (b, t) order, plus the targets [N] and weights [N].
 struct PredictRows {
