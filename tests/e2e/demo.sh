@@ -7,7 +7,7 @@
 # the table rows are the means of the per-seed rows, the claim section's differences are the paired
 # per-seed differences (with what each compared method learns from: SFT and SDFT read gold demonstrations, and
 # its rows count them), a second run reuses the cached bases, and the
-# self-chain stage of the base ran and is recorded. The first run relaunches itself under mpirun
+# self-chain stage of the base ran and is recorded, with its unlikelihood after "wrong". The first run relaunches itself under mpirun
 # (demo.ranks = 2: two rank groups running stages side by side); a one-process rerun agrees with it.
 source "$(dirname "$0")/_lib.sh"
 short=(--run.dir="$scratch/demo" --run.threads=1 --demo.seeds=2 --demo.lr_grid=1e-4,3e-4 --demo.pretrain_steps=200
@@ -185,15 +185,29 @@ for seed in 1234 1235; do
   grep -q '"self_chain_steps":20' "$scratch/demo/seed-$seed/base/picked.json" || fail "picked.json of $seed does not record the self chains"
 done
 if grep -q "self_chain_steps" "$scratch/demo/localization/base/picked.json"; then fail "the localization base ran self chains"; fi
+# The unlikelihood after "wrong" (demo.ini: chain_unlikelihood = self_chain_unlikelihood = 3): every
+# wrong own answer of the self chains gets its row, the pretraining steps report the term, and
+# picked.json records both weights. The annealed run below turns both off.
+u=$(grep -o "self chains from [0-9]* own attempts ([0-9]* wrong, .*; [0-9]* with an unlikelihood where they go wrong"     "$scratch/demo.log" | head -1) || fail "the self chains have no unlikelihood rows"
+w=$(echo "$u" | awk '{print $7}' | tr -d '('); k=$(echo "$u" | grep -o "; [0-9]* with" | awk '{print $2}')
+[[ -n $w && $w == "$k" ]] || fail "not one unlikelihood row per wrong own answer: $u"
+grep -q "pretrain  .* unlikelihood [0-9.]*  lr" "$scratch/demo.log" || fail "the pretraining steps do not report the unlikelihood"
+for seed in 1234 1235; do
+  grep -q '"chain_unlikelihood":3' "$scratch/demo/seed-$seed/base/picked.json" || fail "picked.json of $seed: no chain_unlikelihood"
+  grep -q '"self_chain_unlikelihood":3' "$scratch/demo/seed-$seed/base/picked.json" || fail "picked.json of $seed: no self_chain_unlikelihood"
+done
 # demo.anneal: the self-chain stage ends the base's training at a rate decaying to zero (the last
 # self-chain step's rate is a few percent of demo.pretrain_lr; without it, the pretraining rate itself),
 # and picked.json records it.
 "$SDZERO" demo "${short[@]}" --run.dir="$scratch/anneal" --demo.seeds=1 --demo.ranks=1 --demo.anneal=true \
-  --demo.pretrain_steps=40 --demo.pick_every=40 \
+  --demo.pretrain_steps=40 --demo.pick_every=40 --demo.chain_unlikelihood=0 --demo.self_chain_unlikelihood=0 \
   --demo.methods=sft --demo.lr_grid=1e-4 --demo.localization_task=none > "$scratch/anneal.log" 2>&1 ||
   { tail -20 "$scratch/anneal.log"; fail "the annealed demo failed"; }
 grep -q '"annealed":true' "$scratch/anneal/seed-1234/base/picked.json" || fail "picked.json does not record demo.anneal"
 if grep -q '"annealed"' "$scratch/demo/seed-1234/base/picked.json"; then fail "an unannealed base says it was annealed"; fi
+if grep -q "unlikelihood" "$scratch/anneal.log" "$scratch/anneal/seed-1234/base/picked.json"; then
+  fail "the unlikelihood ran with both weights 0"
+fi
 last_lr() { grep -o "self chains  20/20 .*lr [0-9.e+-]*" "$1" | tail -1 | awk '{print $NF}'; }
 python3 -c "import sys; a, p = float(sys.argv[1]), float(sys.argv[2]); assert 0 < a < 0.05e-3 and p == 1e-3, (a, p)" \
   "$(last_lr "$scratch/anneal.log")" "$(last_lr "$scratch/demo.log")" || fail "self-chain rates: annealed vs constant"
