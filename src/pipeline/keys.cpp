@@ -40,10 +40,10 @@ void declare_pipeline_keys(Schema& s) {
   s.add_string("demo.self_chain_on", "pretraining", "The self chains' questions: pretraining (the ones the base "
                "pretrains on) or fresh (each round, as many other training-side questions, none of Q1/Q2, so the base "
                "cannot recall what follows \"wrong\" and learns what its failure rules out).", {"pretraining", "fresh"});
-  s.add_float("demo.self_chain_unlikelihood", 0.0, "Weight of an unlikelihood term in the self chains: after "
+  s.add_float("demo.self_chain_unlikelihood", 3.0, "Weight of an unlikelihood term in the self chains: after "
               "\"wrong\", at the token where the base's own failed answer leaves every correct one (the operator of "
               "3+7=21 for 3,7,2>21), writing that answer again is penalised by -log(1 - p). 0 = off.", 0.0, 100.0);
-  s.add_float("demo.chain_unlikelihood", 0.0, "The same unlikelihood on the pretraining chains' wrong attempts "
+  s.add_float("demo.chain_unlikelihood", 3.0, "The same unlikelihood on the pretraining chains' wrong attempts "
               "(synthetic: other equations, slips, false claims), from the first pretraining step. 0 = off.", 0.0, 100.0);
   s.add_float("demo.self_chain_mix", 0.5, "Share of each self-chain batch drawn from the self chains (the rest: the "
               "usual documents).", 0.0, 1.0);
