@@ -59,6 +59,9 @@ void declare_algo_keys(Schema& s) {
                "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
   s.add_bool("srt.dedupe", true, "Drop duplicate revisions of the same question.");
   s.add_int("srt.max_tokens", 8192, "Longest SRT training sequence; the tail is cut.", 1);
+  s.add_float("srt.unlikelihood", 0.0,
+              "Weight of an unlikelihood on writing a wrong y0 again after the 'wrong' cue, at the token where y0 "
+              "leaves every known correct response (0 = off, the paper's SRT; not in the paper).", 0.0);
 
   s.add_float("optim.lr", 5e-6, "AdamW peak learning rate.", 0.0);
   s.add_float("optim.weight_decay", 0.01, "AdamW decoupled weight decay.", 0.0);
@@ -148,6 +151,7 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
   a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");
   a.srt.max_tokens = c.get_int("srt.max_tokens");
+  a.srt.unlikelihood = c.get_float("srt.unlikelihood");
 
   a.optim.lr = c.get_float("optim.lr");
   a.optim.weight_decay = c.get_float("optim.weight_decay");

@@ -2,6 +2,8 @@
 // logits' dtype, because bf16 log-softmax differences lose the small KL values we train on.
 #include "sdzero/algo/losses.hpp"
 
+#include <cmath>
+
 #include "sdzero/core/error.hpp"
 
 namespace sdz::algo {
@@ -79,6 +81,15 @@ torch::Tensor token_logprobs(const torch::Tensor& logits, const torch::Tensor& t
 
 torch::Tensor token_nll(const torch::Tensor& logits, const torch::Tensor& targets) {
   return -token_logprobs(logits, targets, 1.0);
+}
+
+torch::Tensor token_unlikelihood(const torch::Tensor& logits, const torch::Tensor& avoid) {
+  // log(1 - p) from log p without cancellation: log(-expm1(log p)) where p > 1/2, log1p(-p) below
+  // (where 1 - p rounds to 1 in float32 and the first form would return 0 for a small p).
+  auto logp = token_logprobs(logits, avoid, 1.0).clamp_max(std::log1p(-1e-6));
+  const double half = -std::log(2.0);
+  auto big = torch::log(-torch::expm1(logp.clamp_min(half))), small = torch::log1p(-torch::exp(logp.clamp_max(half)));
+  return -torch::where(logp > half, big, small);
 }
 
 torch::Tensor token_mean(const torch::Tensor& per_token, const torch::Tensor& mask, double global_count) {

@@ -126,9 +126,11 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
   // One weighted NLL per token: w = [rev] / N_rev + [gen] / N_gen over the terms this step trains.
   const double w_rev = use_rev && global.aux > 0 ? 1.0 / global.aux : 0.0;
   const double w_gen = use_gen && global.main > 0 ? 1.0 / global.main : 0.0;
+  const double w_ul = w_rev * cfg_.srt.unlikelihood;
   GradAccumulator grads(1.0);  // the per-term weights are inside each sequence's loss
   RowBatch rows(student, grads, cfg_.chunk_rows, cfg_.micro_batch_tokens);
-  double rev = 0, gen = 0;
+  double rev = 0, gen = 0, unl = 0;
+  int64_t ul_rows = 0;
   for (const auto& tr : b.srt) {
     const SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
                                    cfg_.srt.max_tokens);
@@ -144,6 +146,20 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
       return (nll * (w_rev * rm + w_gen * gm)).sum();
     };
     rows.add(l.ids, tg.row, tg.n, weighted);
+    // srt.unlikelihood: chat(x) ++ y0 ++ "wrong" cue ++ y0[:avoid_at] must not go on with y0's token
+    // there. Weighted like w_ul revision tokens, so the term scales with the revision NLL it sits in.
+    if (w_ul > 0 && tr.avoid_at >= 0 && tr.initial_reward <= 0.5f) {
+      const Ids again(tr.initial_ids.begin(), tr.initial_ids.begin() + tr.avoid_at);
+      const SrtLayout u = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, again, ctx_.stop_ids, 0);
+      if (cfg_.srt.max_tokens > 0 && int64_t(u.ids.size()) > cfg_.srt.max_tokens) continue;
+      const torch::Tensor avoid = torch::full({1}, int64_t(tr.avoid_token), torch::kInt64);
+      rows.add(u.ids, int64_t(u.ids.size()) - 1, 1, [&, avoid](const torch::Tensor& z, int64_t, int64_t) {
+        auto ul = token_unlikelihood(z, avoid.to(z.device())).sum();
+        unl += ul.item<double>();
+        ++ul_rows;
+        return ul * w_ul;
+      });
+    }
   }
   const torch::Tensor total = rows.finish();
   LossOutput out;
@@ -152,6 +168,7 @@ LossOutput SrtMethod::loss(Scorer& student, const Batch& b, const TokenCounts& g
   out.stats = {{"loss/revision_nll_sum", rev}, {"loss/generation_nll_sum", gen},
                {"srt/revision_term", use_rev ? 1.0 : 0.0}, {"srt/generation_term", use_gen ? 1.0 : 0.0},
                {"samples/count", double(b.srt.size())}};
+  if (w_ul > 0) out.stats["loss/revision_unlikelihood_sum"] = unl, out.stats["srt/unlikelihood_rows"] = double(ul_rows);
   return out;
 }
 

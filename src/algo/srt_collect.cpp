@@ -113,15 +113,20 @@ SrtTrace to_trace(const RevisionCandidate& c) {
   t.cue_ids = c.cue_ids;
   t.revision_ids = c.revision_ids;
   t.initial_reward = c.initial_reward;
+  t.avoid_at = c.avoid_at;
+  t.avoid_token = c.avoid_token;
   return t;
 }
 
 nlohmann::json trace_json(const RevisionCandidate& c) {
-  return nlohmann::json{{"question_id", c.question_id}, {"prompt", c.prompt_text},
+  nlohmann::json j{{"question_id", c.question_id}, {"prompt", c.prompt_text},
                         {"initial", c.initial_text},    {"initial_reward", c.initial_reward},
                         {"revision", c.revision_text},  {"reward", c.reward},
                         {"prompt_ids", c.prompt_ids},   {"initial_ids", c.initial_ids},
                         {"cue_ids", c.cue_ids},         {"revision_ids", c.revision_ids}};
+  // Only traces that carry an unlikelihood row say so: without srt.unlikelihood the file is as before.
+  if (c.avoid_at >= 0) j["avoid"] = {{"at", c.avoid_at}, {"token", c.avoid_token}};
+  return j;
 }
 
 SrtTrace trace_from_json(const nlohmann::json& j, const std::string& where) {
@@ -150,6 +155,16 @@ SrtTrace trace_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.contains("initial_reward") || !j["initial_reward"].is_number())
     throw Error("SRT trace has no numeric 'initial_reward'", where);
   t.initial_reward = j["initial_reward"].get<float>();
+  if (auto a = j.find("avoid"); a != j.end()) {
+    if (!a->is_object() || !a->contains("at") || !(*a)["at"].is_number_integer() || !a->contains("token") ||
+        !(*a)["token"].is_number_integer())
+      throw Error("SRT trace's 'avoid' must be {\"at\": integer, \"token\": integer}", where);
+    t.avoid_at = (*a)["at"].get<int64_t>();
+    t.avoid_token = (*a)["token"].get<int32_t>();
+    if (t.avoid_at < 0 || t.avoid_at > int64_t(t.initial_ids.size()) || t.avoid_token < 0)
+      throw Error("SRT trace's 'avoid' is outside its initial response (at " + std::to_string(t.avoid_at) + ", " +
+                      std::to_string(t.initial_ids.size()) + " initial tokens)", where);
+  }
   return t;
 }
 

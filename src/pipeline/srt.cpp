@@ -24,7 +24,9 @@
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/model/generate.hpp"
 #include "sdzero/pipeline/model_scorer.hpp"
+#include "sdzero/pipeline/pretrain.hpp"
 #include "sdzero/pipeline/rollout.hpp"
+#include "sdzero/tasks/builtin.hpp"
 
 namespace sdz::pipeline {
 
@@ -35,6 +37,8 @@ static void write_trace(ByteWriter& w, const algo::SrtTrace& t) {
   w.put_vec(t.cue_ids);
   w.put_vec(t.revision_ids);
   w.put<float>(t.initial_reward);
+  w.put<int64_t>(t.avoid_at);
+  w.put<int32_t>(t.avoid_token);
 }
 
 static algo::SrtTrace read_trace(ByteReader& r) {
@@ -45,7 +49,51 @@ static algo::SrtTrace read_trace(ByteReader& r) {
   t.cue_ids = r.get_vec<int32_t>();
   t.revision_ids = r.get_vec<int32_t>();
   t.initial_reward = r.get<float>();
+  t.avoid_at = r.get<int64_t>();
+  t.avoid_token = r.get<int32_t>();
   return t;
+}
+
+namespace {
+// What is known correct for each question this rank collected: the task's own correct responses
+// (built-in kinds), every verified initial response and every verified revision.
+std::map<int64_t, std::vector<algo::Ids>> known_correct(const Components& c, const RolloutResult& initial,
+                                                        const std::vector<algo::RevisionCandidate>& cands) {
+  std::map<int64_t, std::vector<algo::Ids>> out;
+  const algo::Ids& stops = c.method_context.stop_ids;
+  std::map<std::string, std::unique_ptr<tasks::BuiltinTask>> tasks_by_kind;
+  for (const auto& t : initial.trajectories) {
+    auto& known = out[t.question_id];
+    if (known.empty()) {
+      const tasks::Question& q = c.questions[size_t(t.question_id)];
+      if (tasks::is_builtin_task(q.kind)) {
+        auto& task = tasks_by_kind[q.kind];
+        if (!task) task = tasks::make_builtin_task(q.kind, c.data.knobs);
+        for (const auto& r : task->correct_responses(tasks::Problem(q.prompt, q.target.answer, "")))
+          known.push_back(c.tokenizer->encode(r));
+      }
+    }
+    if (t.reward > 0.5f) known.push_back(algo::strip_stop(t.response_ids, stops));
+  }
+  for (const auto& rc : cands)
+    if (rc.reward > 0.5f) out[rc.question_id].push_back(algo::strip_stop(rc.revision_ids, stops));
+  return out;
+}
+}  // namespace
+
+void mark_srt_avoid(std::vector<algo::RevisionCandidate>& cands, const std::map<int64_t, std::vector<algo::Ids>>& correct,
+                    const algo::Ids& stop_ids) {
+  SDZ_CHECK(!stop_ids.empty(), "no stop id to avoid", "pipeline::mark_srt_avoid");
+  for (auto& rc : cands) {
+    rc.avoid_at = -1, rc.avoid_token = -1;
+    auto it = correct.find(rc.question_id);
+    if (rc.initial_reward > 0.5f || it == correct.end() || it->second.empty()) continue;
+    const algo::Ids y0 = algo::strip_stop(rc.initial_ids, stop_ids);
+    const int64_t at = leaving_point(y0, it->second);
+    if (at < 0) continue;  // y0 is one of them: the verifier and the known answers disagree
+    rc.avoid_at = at;
+    rc.avoid_token = at < int64_t(y0.size()) ? y0[size_t(at)] : stop_ids.front();
+  }
 }
 
 SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const std::vector<int64_t>& questions,
@@ -111,6 +159,7 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   }
   std::vector<tasks::Verdict> verdicts = c.verifier->verify_batch(items);
   for (size_t j = 0; j < cands.size(); ++j) cands[j].reward = float(verdicts[j].reward);
+  if (c.algo.srt.unlikelihood > 0) mark_srt_avoid(cands, known_correct(c, initial, cands), c.method_context.stop_ids);
 
   // 3. Keep verified revisions, cleaned; a cut revision is re-encoded and ends with a stop id.
   algo::CollectStats st;
@@ -185,12 +234,18 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   rec["duplicates"] = out.stats.duplicates;
   rec["generations"] = out.generations;
   rec["generated_tokens"] = out.generated_tokens;
+  int64_t marked = 0;
+  for (const auto& t : out.traces) marked += t.avoid_at >= 0;
+  if (c.algo.srt.unlikelihood > 0) rec["unlikelihood_rows"] = marked;
   out.record = rec.dump();
   log::info(strprintf("srt collect: %zu questions, initial accuracy %.3f, %lld revisions sampled, %lld verified, "
                       "%lld kept after clean-up, %lld generations in %s",
                       questions.size(), init_acc,
                       (long long)out.stats.candidates, (long long)(out.stats.candidates - out.stats.unverified),
-                      (long long)out.stats.kept, (long long)out.generations, format_duration(timer.seconds()).c_str()));
+                      (long long)out.stats.kept, (long long)out.generations, format_duration(timer.seconds()).c_str()) +
+            (c.algo.srt.unlikelihood > 0
+                 ? strprintf("; %lld kept revisions of wrong answers carry an unlikelihood row", (long long)marked)
+                 : std::string()));
   return out;
 }
 

@@ -246,6 +246,29 @@ TEST(Nll, MatchesMinusLogSoftmaxAndItsGradient) {
   EXPECT_NEAR(lp07[1].item<double>(), log_softmax_ref(kZ[1], 0.7)[0], kTol);
 }
 
+// -log(1 - p_t): d/dz_v = p_t (1[v == t] - p_v) / (1 - p_t), so it pushes z_t down by p_t and lifts
+// every other logit by its share of the freed mass.
+TEST(Unlikelihood, MatchesMinusLogOneMinusPAndItsGradient) {
+  auto z = to_tensor(kZ).requires_grad_(true);
+  auto avoid = torch::tensor({2, 0, 5}, torch::kLong);
+  auto ul = token_unlikelihood(z, avoid);
+  ul.sum().backward();
+  for (int r = 0; r < 3; ++r) {
+    Row lp = log_softmax_ref(kZ[r], 1.0);
+    const int64_t t = avoid[r].item<int64_t>();
+    const double pt = std::exp(lp[size_t(t)]);
+    EXPECT_NEAR(ul[r].item<double>(), -std::log(1 - pt), kTol);
+    for (int v = 0; v < 6; ++v)
+      EXPECT_NEAR(z.grad()[r][v].item<double>(), pt * ((v == t ? 1.0 : 0.0) - std::exp(lp[size_t(v)])) / (1 - pt), kTol);
+  }
+  // A token the row is certain of costs -log(1e-6), not infinity, and a negligible one about p.
+  auto sure = token_unlikelihood(torch::tensor({{40.0, 0.0, 0.0}}), torch::tensor({0}, torch::kLong));
+  EXPECT_NEAR(sure.item<double>(), -std::log(1e-6), 1e-3);
+  auto tiny = token_unlikelihood(torch::tensor({{-30.0, 0.0, 0.0}}), torch::tensor({0}, torch::kLong));
+  EXPECT_NEAR(tiny.item<double>(), std::exp(-30.0) / 2, 1e-16);
+  EXPECT_THROW(token_unlikelihood(to_tensor(kZ), torch::tensor({1, 2}, torch::kLong)), sdz::Error);
+}
+
 TEST(SelfLocalization, IsStudentMinusTeacherPerToken) {
   auto s = torch::tensor({-0.1, -2.0, -0.5});
   auto t = torch::tensor({-0.2, -0.1, -0.5});

@@ -360,6 +360,72 @@ TEST(SrtLoss, JointIsRevisionMeanPlusGenerationMean) {
   EXPECT_NEAR(loss("generation"), gen / 8, 1e-5);
 }
 
+// srt.unlikelihood: a wrong y0 "5 6" gets the row "<q>1<a> 5 6 <w> 5" that must not go on with 6,
+// weighted like w revision tokens; a right y0, an unmarked trace, or a step without the revision term
+// adds nothing.
+TEST(SrtLoss, UnlikelihoodRowAfterWrongIsWeightedLikeRevisionTokens) {
+  TinyScorer s(21);
+  SrtTrace wrong{1, prompt_of(1), {5, 6, kE}, {kW}, {4, kE}, 0.f};
+  wrong.avoid_at = 1, wrong.avoid_token = 6;
+  Batch b;
+  b.srt = {wrong};
+  const Ids rev_ids = {kQ, 1, kA, 5, 6, kW, 4, kE};
+  const double rev = token_nll(s.logits(rev_ids, 5, 2), torch::tensor({4, kE}, torch::kLong)).sum().item<double>();
+  const Ids again = {kQ, 1, kA, 5, 6, kW, 5};
+  const double p6 = torch::softmax(s.logits(again, 6, 1), -1)[0][6].item<double>();
+  const TokenCounts global{10, 4};
+  auto loss = [&](const Batch& batch, const std::vector<std::string>& ov, int64_t step = 0) {
+    SrtMethod m(config_for("srt", ov), toy_context());
+    return m.loss(s, batch, global, step);
+  };
+  const std::vector<std::string> ul3 = {"--srt.objective=revision", "--srt.unlikelihood=3"};
+  LossOutput out = loss(b, ul3);
+  EXPECT_NEAR(out.loss.item<double>(), rev / 4 + 3 * -std::log(1 - p6) / 4, 1e-5);
+  EXPECT_EQ(out.stats.at("srt/unlikelihood_rows"), 1);
+  EXPECT_NEAR(out.stats.at("loss/revision_unlikelihood_sum"), -std::log(1 - p6), 1e-5);
+  EXPECT_NEAR(loss(b, {"--srt.objective=revision"}).loss.item<double>(), rev / 4, 1e-5);
+  EXPECT_EQ(loss(b, {"--srt.objective=revision"}).stats.count("srt/unlikelihood_rows"), 0u);
+  Batch right = b;
+  right.srt[0].initial_reward = 1.f;
+  right.srt[0].cue_ids = {kR};
+  const double rev_r =
+      token_nll(s.logits({kQ, 1, kA, 5, 6, kR, 4, kE}, 5, 2), torch::tensor({4, kE}, torch::kLong)).sum().item<double>();
+  EXPECT_NEAR(loss(right, ul3).loss.item<double>(), rev_r / 4, 1e-5);
+  Batch unmarked = b;
+  unmarked.srt[0].avoid_at = -1;
+  EXPECT_NEAR(loss(unmarked, ul3).loss.item<double>(), rev / 4, 1e-5);
+  // The generation stage of the sequential objective trains no revision, so no unlikelihood either.
+  const double gen = token_nll(s.logits(rev_ids, 2, 5), torch::tensor({5, 6, kW, 4, kE}, torch::kLong)).sum().item<double>();
+  EXPECT_NEAR(loss(b, {"--srt.objective=generation", "--srt.unlikelihood=3"}).loss.item<double>(), gen / 10, 1e-5);
+  // avoid_at = 0: the row ends with the cue and must not start y0 again.
+  Batch first = b;
+  first.srt[0].avoid_at = 0, first.srt[0].avoid_token = 5;
+  const double p5 = torch::softmax(s.logits({kQ, 1, kA, 5, 6, kW}, 5, 1), -1)[0][5].item<double>();
+  EXPECT_NEAR(loss(first, ul3).loss.item<double>(), rev / 4 + 3 * -std::log(1 - p5) / 4, 1e-5);
+}
+
+// A second trace copies "5 6" after "rephrase", so the revision NLL alone teaches "after 5 comes 6"
+// everywhere, after "wrong" too; with the unlikelihood the reviser keeps 6 unlikely there.
+TEST(SrtLoss, UnlikelihoodTeachesTheReviserToLeaveTheFailedToken) {
+  auto p6_after_wrong = [](double weight) {
+    TinyScorer s(22);
+    SrtTrace wrong{1, prompt_of(1), {5, 6, kE}, {kW}, {4, kE}, 0.f};
+    wrong.avoid_at = 1, wrong.avoid_token = 6;
+    SrtTrace copy{2, prompt_of(2), {5, 6, kE}, {kR}, {5, 6, kE}, 1.f};
+    Batch b;
+    b.srt = {wrong, copy};
+    AlgoConfig cfg = config_for("srt", {"--srt.objective=revision", "--optim.lr=0.02",
+                                        "--srt.unlikelihood=" + std::to_string(weight)});
+    SrtMethod m(cfg, toy_context());
+    Optimizer opt(s.parameters(), cfg.optim);
+    for (int step = 0; step < 60; ++step) train_step(m, s, opt, b, m.count_tokens(b), step);
+    return torch::softmax(s.logits({kQ, 1, kA, 5, 6, kW, 5}, 6, 1), -1)[0][6].item<double>();
+  };
+  const double with = p6_after_wrong(3.0), without = p6_after_wrong(0.0);
+  EXPECT_GT(without, 0.5) << "the copy did not carry over; the test shows nothing";
+  EXPECT_LT(with, 0.05) << "with " << with << ", without " << without;
+}
+
 TEST(Distillation, LossUsesTheGlobalCountAndPullsTheStudentToTheTeacher) {
   AlgoConfig cfg = config_for("sdzero", {"--optim.lr=0.02"});
   SdZeroMethod m(cfg, toy_context());

@@ -11,7 +11,9 @@
 #  - SIGUSR1: checkpoint, exit 75, --resume auto continues from it; `sdzero inspect` shows the phase;
 #  - guards: a changed traces file, a method other than srt on SRT checkpoints, phase 2 with another
 #    cue than SRT's, and the removed srt.cue_* keys are clear errors; phase 2 with SRT's cue runs and
-#    writes checkpoints of phase distill.
+#    writes checkpoints of phase distill;
+#  - srt.unlikelihood: the marks on traces of wrong answers, one row per draw of a marked trace, exact
+#    resume with them.
 source "$(dirname "$0")/_lib.sh"
 cfg="$SDZ_SOURCE_DIR/configs/tiny.ini"
 common=(--config "$cfg" --run.threads=1 --data.q1_size=48 --data.q2_size=48)
@@ -133,4 +135,53 @@ run phase2 train "${common[@]}" --method.name=sdzero --train.init="$scratch/full
 "$SDZERO" inspect "$scratch/p2" > "$scratch/inspect2.txt" 2>&1 || { cat "$scratch/inspect2.txt"; fail "inspect p2"; }
 grep -qE "phase +distill" "$scratch/inspect2.txt" || { cat "$scratch/inspect2.txt"; fail "phase 2 checkpoint is not phase distill"; }
 fails srt-on-distill "cannot resume SRT" train "${srt[@]}" --run.dir="$scratch/p2" --resume auto
+# 7. srt.unlikelihood: each kept revision of a wrong answer carries where that answer leaves every known
+# correct one (the task's answer and what verified), the revision stage trains one unlikelihood row per
+# such trace and epoch, and a run stopped and resumed (traces read back from the JSONL) is identical.
+grep -q '"avoid"' "$scratch/full/srt_traces.jsonl" && fail "traces without srt.unlikelihood carry an avoid mark"
+ul=("${common[@]}" --method.name=srt --train.split=q1 --method.samples_per_question=0 --srt.objective=revision
+    --srt.unlikelihood=3 --train.srt_epochs=1 --train.questions_per_step=8 --train.steps=100000 --optim.warmup_steps=2)
+run ul train "${ul[@]}" --ckpt.every_steps=0 --run.dir="$scratch/ul"
+grep -q "kept revisions of wrong answers carry an unlikelihood row" "$scratch/ul.log" || fail "the log does not count the unlikelihood rows"
+python3 - "$scratch/ul" <<'PY'
+import json, sys
+d = sys.argv[1]
+traces = [json.loads(l) for l in open(d + "/srt_traces.jsonl")]
+recs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+stop = max(t["initial_ids"][-1] for t in traces)  # every y0 here ends with the stop id or is cut
+marked = 0
+for t in traces:
+    a = t.get("avoid")
+    if t["initial_reward"] > 0.5:
+        assert a is None, t
+        continue
+    assert a is not None, t  # a random tiny model never writes the task's answer as a wrong one
+    y0 = t["initial_ids"][:-1] if t["initial_ids"][-1] == stop else t["initial_ids"]
+    assert 0 <= a["at"] <= len(y0), t
+    assert a["token"] == (y0[a["at"]] if a["at"] < len(y0) else stop), t
+    marked += 1
+assert marked > 0, "no wrong initial answer among the traces"
+assert recs[0]["unlikelihood_rows"] == marked, (recs[0], marked)
+steps = recs[1:]
+# One epoch draws every trace once; the last batch is filled up with draws of the next epoch.
+rows, draws = sum(r["srt/unlikelihood_rows"] for r in steps), sum(r["samples/count"] for r in steps)
+assert marked <= rows <= marked + (draws - len(traces)), (rows, marked, draws, len(traces))
+assert all(r["loss/revision_unlikelihood_sum"] >= 0 for r in steps)
+assert sum(r["loss/revision_unlikelihood_sum"] for r in steps) > 0
+print("srt unlikelihood:", marked, "of", len(traces), "traces marked")
+PY
+n=$(($(wc -l < "$scratch/ul/metrics.jsonl") - 1))
+run ul-a train "${ul[@]}" --ckpt.every_steps=1 --train.steps=$((n / 2)) --run.dir="$scratch/ul-part"
+run ul-b train "${ul[@]}" --ckpt.every_steps=1 --run.dir="$scratch/ul-part" --resume auto
+python3 - "$scratch/ul" "$scratch/ul-part" <<'PY'
+import json, sys
+a = {r["step"]: r for r in map(json.loads, open(sys.argv[1] + "/metrics.jsonl"))}
+b = {r["step"]: r for r in map(json.loads, open(sys.argv[2] + "/metrics.jsonl"))}
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for s in a:
+    if s == 0: continue
+    for k in ("loss", "loss/revision_unlikelihood_sum", "srt/unlikelihood_rows"):
+        assert a[s][k] == b[s][k], (s, k, a[s][k], b[s][k])
+PY
+cmp -s "$scratch/ul/final/model.safetensors" "$scratch/ul-part/final/model.safetensors" || fail "resumed SRT weights differ with the unlikelihood"
 echo "train_srt: ok"

@@ -40,6 +40,9 @@ struct SrtOptions {
   double revision_top_p = 0.9;
   CleanupOptions cleanup;
   int64_t max_tokens = 8192;
+  // Weight of the unlikelihood on writing a wrong y0 again after the "wrong" cue (0 = off, the
+  // paper's SRT): -log(1 - p(avoid_token)) at avoid_at, per revision token of the revision term.
+  double unlikelihood = 0.0;
   // The cues themselves are [prompt] keys (text/ owns them: separator, chat format); algo/ sees
   // their ids only, through MethodContext, so SRT and phase 2 cannot disagree on them.
 };

@@ -42,6 +42,10 @@ torch::Tensor token_logprobs(const torch::Tensor& logits, const torch::Tensor& t
 // -log p(target) per row (temperature 1).
 torch::Tensor token_nll(const torch::Tensor& logits, const torch::Tensor& targets);
 
+// -log(1 - p(avoid)) per row (temperature 1): the unlikelihood of writing `avoid` there. p is capped
+// at 1 - 1e-6 so a certain token costs about 13.8, not infinity.
+torch::Tensor token_unlikelihood(const torch::Tensor& logits, const torch::Tensor& avoid);
+
 // sum(per_token * mask) / global_count: the token-level mean whose denominator is the number of valid
 // tokens in the GLOBAL batch (dist/ allreduces the count before the loss). A zero count gives 0 with
 // the graph kept, so every rank can still run backward.

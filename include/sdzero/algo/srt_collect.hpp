@@ -37,6 +37,8 @@ struct RevisionCandidate {
   Ids prompt_ids, initial_ids, cue_ids, revision_ids;
   float initial_reward = 0.f;
   float reward = 0.f;
+  int64_t avoid_at = -1;  // SrtTrace::avoid_at / avoid_token (set by the pipeline, which knows the task)
+  int32_t avoid_token = -1;
 };
 
 struct CleanupOptions {

@@ -47,6 +47,11 @@ struct SrtTrace {
   Ids cue_ids;       // tok("\n\n" + P_r + "\n\n")
   Ids revision_ids;  // y_rev, normally ending with a stop id
   float initial_reward = 0.f;
+  // srt.unlikelihood: after the "wrong" cue the reviser should not write y0 again. avoid_at is where
+  // y0 (stop stripped) leaves every known correct response (its longest shared prefix), avoid_token
+  // the token y0 writes there (the stop when y0 is a strict prefix of one). -1: no such row.
+  int64_t avoid_at = -1;
+  int32_t avoid_token = -1;
 };
 
 // What one learner step consumes. `signals` is empty or parallel to `trajectories`.

@@ -42,6 +42,14 @@ struct SrtCollected {
 SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const std::vector<int64_t>& questions,
                          uint64_t seed, int64_t slots, MPI_Comm comm, const std::string& traces_path);
 
+// srt.unlikelihood: marks each candidate whose initial response failed with where that response
+// leaves every response known correct for its question (`correct`, by question id, stop ids
+// stripped): avoid_at = pipeline::leaving_point, avoid_token = the token y0 writes there (`stop` when
+// y0 is a strict prefix of a correct one). Candidates of right initials, or of questions with no
+// known correct response, stay unmarked (-1).
+void mark_srt_avoid(std::vector<algo::RevisionCandidate>& cands, const std::map<int64_t, std::vector<algo::Ids>>& correct,
+                    const algo::Ids& stop_ids);
+
 // Reads the traces a checkpoint's record names back from `path`, exactly (token ids), after
 // checking size and crc32c against the record: a changed or missing file is an Error naming it.
 std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::string& record);
