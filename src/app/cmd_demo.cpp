@@ -222,7 +222,8 @@ SDZ_COMMAND("demo", "the built-in comparison: pretrain a tiny base, post-train i
             "SDFT's teacher reads each question's demonstration: the worked solution (sdft), or what another\n"
             "model might write (sdft_other: data.demo_style = other; cd: another of the correct equations).\n"
             "SFT trains on demo.budget worked solutions, as many as SDFT's teacher reads, and samples nothing;\n"
-            "sft_other on as many of the other demonstrations.",
+            "sft_other on as many of the other demonstrations. SD-Zero's SRT revises every initial answer after\n"
+            "the cue its verdict picks (srt.revise = both; --srt.revise=wrong revises failed ones only).",
             demo);
 
 }  // namespace sdz::app
