@@ -120,10 +120,10 @@ SrtTrace to_trace(const RevisionCandidate& c) {
 
 nlohmann::json trace_json(const RevisionCandidate& c) {
   nlohmann::json j{{"question_id", c.question_id}, {"prompt", c.prompt_text},
-                        {"initial", c.initial_text},    {"initial_reward", c.initial_reward},
-                        {"revision", c.revision_text},  {"reward", c.reward},
-                        {"prompt_ids", c.prompt_ids},   {"initial_ids", c.initial_ids},
-                        {"cue_ids", c.cue_ids},         {"revision_ids", c.revision_ids}};
+                   {"initial", c.initial_text},    {"initial_reward", c.initial_reward},
+                   {"revision", c.revision_text},  {"reward", c.reward},
+                   {"prompt_ids", c.prompt_ids},   {"initial_ids", c.initial_ids},
+                   {"cue_ids", c.cue_ids},         {"revision_ids", c.revision_ids}};
   // Only traces that carry an unlikelihood row say so: without srt.unlikelihood the file is as before.
   if (c.avoid_at >= 0) j["avoid"] = {{"at", c.avoid_at}, {"token", c.avoid_token}};
   return j;
