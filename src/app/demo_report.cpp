@@ -197,6 +197,8 @@ std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRo
   std::string out;
   for (const auto& r : rows) out += r.to_json().dump() + "\n";
   for (const auto& j : table_rows) out += j.dump() + "\n";
+  const std::string machine = machine_summary(s);
+  out += nlohmann::json({{"table", "run"}, {"machine", machine}, {"seconds", total_seconds}}).dump() + "\n";
   if (!localization.is_null()) out += nlohmann::json({{"table", "localization"}, {"summary", localization}}).dump() + "\n";
   write_file_atomic(s.run_dir + "/results.jsonl", out);
 
@@ -217,7 +219,7 @@ std::string write_report(Session& s, const Config& cfg, const std::vector<DemoRo
                    " generations; learning-rate grid {" + cfg.text("demo.lr_grid") +
                    "} shared by all methods, each method at the rate with the best mean validation avg@" + kk + ". Test "
                    "questions: " + std::to_string(b.test.sampling.questions) + ", validation: " +
-                   cfg.text("demo.pick_questions") + ". Total time " + format_duration(total_seconds) + ".\n\n" +
+                   cfg.text("demo.pick_questions") + ". Total time " + format_duration(total_seconds) + ". Ran on " + machine + ".\n\n" +
                    "## Accuracy (the shape of the paper's Table 1)\n\n" + main +
                    "\n## Generate-then-revise and hindsight (the shape of Table 9)\n\n"
                    "First attempt = sample 0; revision after the oracle cue (the verifier picks it). Hindsight: on "

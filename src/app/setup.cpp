@@ -129,6 +129,14 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   return s;
 }
 
+std::string machine_summary(const Session& s) {
+  const std::string blas = blas_core_name();
+  return cpu_model_name() + (blas.empty() ? "" : "; OpenBLAS core " + blas) + "; CPU matmuls " +
+         model::cpu_matmul_name(model::cpu_matmul()) + ", fused kernels " +
+         (model::cpu_fused_kernels_on() ? "on" : "off") +
+         strprintf("; %d rank(s) x %d thread(s)", s.world->size(), s.threads);
+}
+
 }  // namespace sdz::app
 
 namespace sdz::app {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace sdz {
 
@@ -70,6 +72,27 @@ std::string blas_core_report() {
   else if (const char* forced = std::getenv("OPENBLAS_CORETYPE"))
     out += std::string(" (OPENBLAS_CORETYPE=") + forced + ")";
   return out;
+}
+
+std::string cpu_model_name(const std::string& cpuinfo) {
+  std::istringstream in(cpuinfo);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const size_t a = line.find_first_not_of(" \t", colon + 1);
+    if (a == std::string::npos) continue;
+    const size_t b = line.find_last_not_of(" \t\r");
+    return line.substr(a, b - a + 1);
+  }
+  return "unknown CPU";
+}
+
+std::string cpu_model_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::ostringstream text;
+  text << f.rdbuf();
+  return cpu_model_name(text.str());
 }
 
 }  // namespace sdz

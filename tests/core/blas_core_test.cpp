@@ -34,3 +34,15 @@ TEST(BlasCore, CpuLevelIsOneOfTheThree) {
   const int level = sdz::cpu_simd_level();
   EXPECT_TRUE(level == 0 || level == 3 || level == 4) << level;
 }
+
+// cpu_model_name: the first "model name" value, trimmed; "unknown CPU" without one.
+TEST(CpuModelName, FirstModelNameLineTrimmed) {
+  const std::string x86 =
+      "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7B13  \n\n"
+      "processor\t: 1\nmodel name\t: another\n";
+  EXPECT_EQ(sdz::cpu_model_name(x86), "AMD EPYC 7B13");
+  EXPECT_EQ(sdz::cpu_model_name("processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n"), "unknown CPU");
+  EXPECT_EQ(sdz::cpu_model_name("model name\t:   \nmodel name\t: second\r\n"), "second");
+  EXPECT_EQ(sdz::cpu_model_name(""), "unknown CPU");
+  EXPECT_NE(sdz::cpu_model_name(), "");  // this machine: a name or "unknown CPU", never empty
+}

@@ -130,6 +130,13 @@ for c in claims:
 assert "Same questions and budget, not the same information." in md
 assert "sft_other and sdft_other read another correct answer in the same notation" in md
 assert "sft reads as many of those worked solutions as SDFT's teacher does" in md
+# Where it ran: this machine's CPU (the first "model name" of /proc/cpuinfo), the ranks; the same
+# line in results.md and in the run row of results.jsonl.
+run = [l for l in lines if l.get("table") == "run"]
+assert len(run) == 1 and run[0]["seconds"] > 0, run
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+assert run[0]["machine"].startswith(cpu + "; ") and "rank(s) x 1 thread(s)" in run[0]["machine"], (cpu, run)
+assert "Ran on " + run[0]["machine"] + "." in md, run
 loc = [l for l in lines if l.get("table") == "localization"]
 assert loc and loc[0]["summary"]["wrong"] + loc[0]["summary"]["correct"] > 0, loc
 print("demo: tables agree with results.jsonl;", {t["model"]: round(t["avg_at_k"]["mean"], 1) for t in tables if t["table"] == "main"})

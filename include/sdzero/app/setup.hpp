@@ -47,6 +47,10 @@ enum class RunDir { None, Reuse, Fresh };
 Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini = "",
                       const std::string& builtin_name = "built-in demo.ini",
                       const std::function<int(const Config&, const LaunchInfo&)>& relaunch_ranks = nullptr);
+// Where a session's numbers were computed, for reports: "AMD EPYC; OpenBLAS core Zen; CPU matmuls
+// onednn, fused kernels on; 2 rank(s) x 1 thread(s)". Kernels for other instruction sets round
+// differently, so a run is bit-reproducible only where this line reads the same.
+std::string machine_summary(const Session& s);
 // The refusal of RunDir::Fresh, before anything is written: an sdz::Error when run_dir holds an earlier run.
 void refuse_an_earlier_run(const std::string& run_dir);
 

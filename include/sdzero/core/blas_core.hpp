@@ -1,5 +1,5 @@
 // defines: the BLAS kernel check at startup (cpu_simd_level, blas_core_override, blas_core_name,
-// fix_blas_core, blas_core_report)
+// fix_blas_core, blas_core_report) and the CPU's name for reports (cpu_model_name)
 // Debian's OpenBLAS picks its kernels at load time from the CPU's family and model. On a virtual
 // CPU that reports an unknown model ("Intel(R) Xeon(R) Processor" with AVX-512) it falls back to
 // Prescott, its SSE3 kernels: a 2048^3 fp32 matmul ran at 32 GFLOP/s on one core instead of 152
@@ -30,5 +30,12 @@ void fix_blas_core(char** argv);
 
 // One line for `sdzero version` and the run log: "OpenBLAS core SkylakeX (...)" or "" when not OpenBLAS.
 std::string blas_core_report();
+
+// The CPU's name from /proc/cpuinfo text: the first "model name" line's value ("AMD EPYC"), or
+// "unknown CPU" when there is none (some ARM kernels). Reports name it because kernels for other
+// instruction sets round differently, and a run is bit-reproducible only on the same ones.
+std::string cpu_model_name(const std::string& cpuinfo);
+// The same for this machine ("unknown CPU" when /proc/cpuinfo cannot be read).
+std::string cpu_model_name();
 
 }  // namespace sdz
