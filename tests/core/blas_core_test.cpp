@@ -35,7 +35,7 @@ TEST(BlasCore, CpuLevelIsOneOfTheThree) {
   EXPECT_TRUE(level == 0 || level == 3 || level == 4) << level;
 }
 
-// cpu_model_name: the first "model name" value, trimmed; "unknown CPU" without one.
+// cpu_model_name: the first non-empty "model name" value, trimmed; "unknown CPU" without one.
 TEST(CpuModelName, FirstModelNameLineTrimmed) {
   const std::string x86 =
       "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7B13  \n\n"

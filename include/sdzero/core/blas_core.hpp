@@ -31,7 +31,7 @@ void fix_blas_core(char** argv);
 // One line for `sdzero version` and the run log: "OpenBLAS core SkylakeX (...)" or "" when not OpenBLAS.
 std::string blas_core_report();
 
-// The CPU's name from /proc/cpuinfo text: the first "model name" line's value ("AMD EPYC"), or
+// The CPU's name from /proc/cpuinfo text: the first non-empty "model name" value ("AMD EPYC"), or
 // "unknown CPU" when there is none (some ARM kernels). Reports name it because kernels for other
 // instruction sets round differently, and a run is bit-reproducible only on the same ones.
 std::string cpu_model_name(const std::string& cpuinfo);
