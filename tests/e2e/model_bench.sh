@@ -26,9 +26,9 @@ print(v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfi
   [ -n "$v" ] || { echo "FAIL: $2.$3 missing or not a finite number" >&2; cat "$1" >&2; exit 1; }
   echo "$v"
 }
-check() {  # check FILE PEAK_KEY
-  local f=$1 peak_key=$2
-  for shape in tiny small; do
+check() {  # check FILE PEAK_KEY [SHAPES]
+  local f=$1 peak_key=$2 shapes=${3:-tiny small}
+  for shape in $shapes; do
     for key in $peak_key prefill_tokens_per_s decode_b1_tokens_per_s decode_b64_tokens_per_s \
                decode_b64_frac_of_bound train_tokens_per_s train_mfu score_top64_tokens_per_s; do
       v=$(get "$f" $shape $key)
@@ -76,9 +76,11 @@ if "$SDZERO" bench --quick --cpu-fused sometimes --out "$work/x.json" 2>"$work/e
 fi
 grep -q -- "--cpu-fused must be on or off" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")" >&2; exit 1; }
 
-"$SDZERO" bench --quick --threads 1 --dtype bf16 --shape all --out "$work/bf16.json" > /dev/null
+# bf16 on the tiny shape only: a CPU without bf16 instructions (AVX2, e.g. AMD Zen 3) multiplies bf16
+# at about 5 GFLOP/s against about 65 in fp32, and the small shape alone then outlasts the test's limit.
+"$SDZERO" bench --quick --threads 1 --dtype bf16 --shape tiny --out "$work/bf16.json" > /dev/null
 grep -q '"dtype": "bf16"' "$work/bf16.json" || { echo "FAIL: bf16 run not labelled" >&2; exit 1; }
-check "$work/bf16.json" peak_gflops_bf16
+check "$work/bf16.json" peak_gflops_bf16 tiny
 
 # --profile: one training step under torch's profiler; on the CPU the operators (inclusive times).
 "$SDZERO" bench --quick --threads 1 --shape tiny --profile "$work/trace.json" --out "$work/prof.json" > /dev/null
