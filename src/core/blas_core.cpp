@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sdzero/core/strings.hpp"
+
 namespace sdz {
 
 int cpu_simd_level() {
@@ -77,13 +79,9 @@ std::string blas_core_report() {
 std::string cpu_model_name(const std::string& cpuinfo) {
   std::istringstream in(cpuinfo);
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) != 0) continue;
     const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const size_t a = line.find_first_not_of(" \t", colon + 1);
-    if (a == std::string::npos) continue;
-    const size_t b = line.find_last_not_of(" \t\r");
-    return line.substr(a, b - a + 1);
+    if (!starts_with(line, "model name") || colon == std::string::npos) continue;
+    if (std::string name = trim(line.substr(colon + 1)); !name.empty()) return name;
   }
   return "unknown CPU";
 }
