@@ -11,6 +11,7 @@
 
 #include "sdzero/app/command.hpp"
 #include "sdzero/app/demo.hpp"
+#include "sdzero/app/demo_recipe.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -86,12 +87,34 @@ void check_demo_keys(const Config& cfg, const std::vector<std::string>& methods,
   }
 }
 
+// A cached base made by other settings (--demo.pretrain_steps=3000 on a run directory whose bases
+// took 1500) is refused before anything runs, rather than post-trained and reported as the new one.
+void check_cached_bases(const Config& cfg) {
+  const std::string dir = run_dir_of(cfg);
+  for (int64_t i = 0; i < cfg.get_int("demo.seeds"); ++i) {
+    const std::string seed = std::to_string(cfg.get_int("run.seed") + i), base = dir + "/seed-" + seed + "/base";
+    DemoContext d;
+    d.cfg = cfg;
+    if (base_cached(base)) check_base_recipe(base, base_stage_config(d.stage({"--run.seed=" + seed})), false);
+  }
+  const std::string loc = cfg.get_string("demo.localization_task");
+  if (!loc.empty() && loc != "none" && base_cached(dir + "/localization/base")) {
+    try {
+      check_base_recipe(dir + "/localization/base", base_stage_config(localization_config(cfg)), false);
+    } catch (const Error& e) {  // its steps and task come from the demo.localization_* keys
+      throw Error("the localization base: " + e.message() + "; demo.localization_task, _pretrain_steps, "
+                  "_max_new_tokens and _overrides set its task, steps and length", e.where(), e.hint());
+    }
+  }
+}
+
 }  // namespace
 
 // The ranks the demo wants when started directly: demo.ranks, or one per core (at most one per seed
 // plus the localization stage: the work comes in that many pieces at first).
 static int demo_ranks(const Config& cfg, const LaunchInfo& li) {
   check_demo_keys(cfg, items(cfg, "demo.methods"), items(cfg, "demo.lr_grid"));  // one process says what is wrong
+  check_cached_bases(cfg);
   if (const int64_t r = cfg.get_int("demo.ranks"); r > 0) return int(r);
   return std::min<int>(li.cores, int(cfg.get_int("demo.seeds")) + 1);
 }

@@ -13,15 +13,8 @@
 
 namespace sdz::app {
 
-nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bool leader) {
+Config localization_config(const Config& cfg) {
   const std::string task = cfg.get_string("demo.localization_task");
-  if (task.empty() || task == "none") return nlohmann::json();
-  DemoContext d;
-  d.s = &s;
-  d.seed = uint64_t(cfg.get_int("run.seed"));
-  d.dir = s.run_dir + "/localization";
-  d.cfg = cfg;
-  d.comm = comm, d.leader = leader;
   std::vector<std::string> ov = {"--data.task=" + task,
                                  "--demo.pretrain_steps=" + cfg.text("demo.localization_pretrain_steps"),
                                  "--method.max_new_tokens=" + cfg.text("demo.localization_max_new_tokens"),
@@ -34,7 +27,20 @@ nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bo
       throw Error("'" + o + "' is not an override of the form --section.key=value", "demo.localization_overrides");
     ov.push_back(trim(o));
   }
-  d.cfg = d.stage(ov);
+  DemoContext d;
+  d.cfg = cfg;
+  return d.stage(ov);
+}
+
+nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bool leader) {
+  const std::string task = cfg.get_string("demo.localization_task");
+  if (task.empty() || task == "none") return nlohmann::json();
+  DemoContext d;
+  d.s = &s;
+  d.seed = uint64_t(cfg.get_int("run.seed"));
+  d.dir = s.run_dir + "/localization";
+  d.cfg = localization_config(cfg);
+  d.comm = comm, d.leader = leader;
   make_dirs(d.dir);
   pipeline::Components probe = pipeline::build_components(d.stage({"--method.name=sft"}), false);
   std::vector<tasks::Question> held = pipeline::load_questions(probe.data, "eval");

@@ -7,6 +7,7 @@
 
 #include "sdzero/algo/optim.hpp"
 #include "sdzero/app/demo.hpp"
+#include "sdzero/app/demo_recipe.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -101,14 +102,14 @@ DemoRow ensure_base(DemoContext& d) {
   DemoRow row;
   row.model = "base";
   row.seed = d.seed;
+  const Config pc = base_stage_config(cfg);
   if (base_cached(base)) {
+    check_base_recipe(base, pc, true);  // cmd_demo checked every base before the first stage
     log::info("demo: reusing the base model in " + base);
     row.info = nlohmann::json::parse(read_file(base + "/picked.json"));
   } else {
     log::info(strprintf("demo: seed %llu: pretraining the base model on worked solutions and revision chains",
                         (unsigned long long)d.seed));
-    Config pc = d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + cfg.text("demo.pretrain_lr"),
-                         "--optim.warmup_steps=100", "--optim.beta2=0.98"});
     pipeline::Components c = pipeline::build_components(pc, false);
     std::set<std::string> methods_questions;  // Q1 and Q2: never an "other" or fresh self-chain question
     for (const auto& q : c.questions) methods_questions.insert(q.prompt);
@@ -180,7 +181,8 @@ DemoRow ensure_base(DemoContext& d) {
     }
     if (d.leader) {
       pipeline::save_policy(*c.policy, *c.tokenizer, base);
-      write_file_atomic(base + "/picked.json", row.info.dump());
+      write_file_atomic(base + "/recipe.json", base_recipe(pc).dump(1) + "\n");
+      write_file_atomic(base + "/picked.json", row.info.dump());  // last: it marks the base finished
     }
     MPI_Barrier(comm);
   }
@@ -253,7 +255,7 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
   std::vector<std::string> ov = {"--method.name=" + algo, "--train.init=" + init, "--optim.lr=" + strprintf("%g", lr),
                                  "--budget.max_generations=" + std::to_string(budget - used),
                                  "--train.save=" + dir + "/final"};
-  if (method == "sdzero") ov.push_back("--train.split=q2");
+  if (method == "sdzero") ov.push_back("--train.split=" + d.cfg.get_string("demo.distill_split"));
   if (other) ov.push_back("--data.demo_style=other");
   // SFT reads one demonstration per question and step and samples nothing, so the generation budget
   // never stops it: it gets as many demonstrations as SDFT's teacher reads, one per generation.

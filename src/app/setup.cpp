@@ -78,6 +78,11 @@ void refuse_an_earlier_run(const std::string& run_dir) {
               run_dir, "continue it with --resume auto, choose another --run.dir, or delete the directory");
 }
 
+std::string run_dir_of(const Config& cfg) {
+  const std::string dir = cfg.get_string("run.dir");
+  return dir.empty() ? "runs/" + cfg.get_string("run.name") : dir;
+}
+
 Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& builtin_ini,
                       const std::string& builtin_name,
                       const std::function<int(const Config&, const LaunchInfo&)>& relaunch_ranks) {
@@ -88,8 +93,7 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
   s.cfg = builtin_ini.empty()
               ? Config::load(schema(), cl.config_path, cl.overrides)
               : Config::load_over(schema(), builtin_ini, builtin_name, cl.config_path, cl.overrides);
-  std::string dir = s.cfg.get_string("run.dir");
-  if (dir.empty()) dir = "runs/" + s.cfg.get_string("run.name");
+  const std::string dir = run_dir_of(s.cfg);
   const std::string resume = s.cfg.get_string("ckpt.resume");
   if (run_dir == RunDir::Fresh && (resume.empty() || resume == "none")) refuse_an_earlier_run(dir);
   LaunchInfo li = launch_info_from_env();

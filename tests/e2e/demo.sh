@@ -166,6 +166,33 @@ for k in a:
     assert a[k] == b[k], (k, a[k][:300], b[k][:300])
 print("demo: 2 rank groups and one process agree on", sorted(a))
 PY
+# Every cached base keeps its recipe (recipe.json: what shapes it, from the pretraining stage's own
+# config). The rerun above changed only the methods and rates and reused them; a run that would make
+# another base is refused by key, with both values and the base named, before it relaunches or pretrains
+# anything, and the cached base stays as it was.
+for b in seed-1234 seed-1235 localization; do
+  [[ -f $scratch/demo/$b/base/recipe.json ]] || fail "$b/base has no recipe.json"
+done
+grep -q '"demo.pretrain_steps": "200"' "$scratch/demo/seed-1234/base/recipe.json" || fail "the recipe lacks demo.pretrain_steps"
+grep -q '"demo.pretrain_steps": "60"' "$scratch/demo/localization/base/recipe.json" || fail "the localization recipe lacks its own steps"
+if grep -q '"demo.lr_grid"\|"demo.methods"' "$scratch/demo/seed-1234/base/recipe.json"; then fail "the recipe records method settings"; fi
+sums() { md5sum "$scratch"/demo/{seed-1234,seed-1235,localization}/base/*; }
+before=$(sums)
+if "$SDZERO" demo "${short[@]}" --demo.pretrain_steps=300 > "$scratch/recipe.log" 2>&1; then
+  fail "bases of 200 pretraining steps were reused for a run of 300"
+fi
+grep -q "demo.pretrain_steps: 200 there, 300 now" "$scratch/recipe.log" && grep -q "$scratch/demo/seed-1234/base" "$scratch/recipe.log" ||
+  { cat "$scratch/recipe.log"; fail "the refusal does not name the key, both values and the base"; }
+if grep -q "rank(s)\|pretraining\|post-training" "$scratch/recipe.log"; then fail "the refusal came after work started"; fi
+if "$SDZERO" demo "${short[@]}" --demo.localization_pretrain_steps=61 > "$scratch/recipe2.log" 2>&1; then
+  fail "a localization base of 60 steps was reused for 61"
+fi
+grep -q "the localization base: .*demo.pretrain_steps: 60 there, 61 now" "$scratch/recipe2.log" ||
+  { cat "$scratch/recipe2.log"; fail "the localization refusal does not say which base and values"; }
+[[ $(sums) == "$before" ]] || fail "a refused run changed a cached base"
+# SD-Zero's phase 2 trains on demo.distill_split (q2 by default: the SRT questions are Q1).
+grep -q "^split = q2" "$scratch/demo/seed-1234/sdzero-lr0.0001/config.ini" || fail "phase 2 is not on Q2"
+grep -q "^split = q1" "$scratch/demo/seed-1234/sdzero-lr0.0001/srt_run/config.ini" || fail "SRT is not on Q1"
 # sft_other and sdft_other on a task without other-style demonstrations are refused by key, by the one
 # process, before it relaunches or pretrains anything.
 for m in sft_other sdft_other; do

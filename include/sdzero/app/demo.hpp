@@ -71,6 +71,8 @@ pipeline::EvalReport evaluate_model_dir(DemoContext& d, const std::string& model
 // (pretrained like the demo's, cached), then per-token gaps of the base as its own reviser.
 // Writes <run>/localization/{scores.jsonl,summary.json}; returns the summary (empty when disabled).
 nlohmann::json run_localization(Session& s, const Config& cfg, MPI_Comm comm, bool leader);
+// The localization base's config: the demo's with the task, steps and demo.localization_overrides.
+Config localization_config(const Config& cfg);
 
 // The demo's rank groups (picotron's process grid, one dimension): demo.groups groups of consecutive
 // ranks (0 = one per rank), each running whole stages with its ranks sharing the work.

@@ -51,6 +51,8 @@ Session start_session(const CommandLine& cl, RunDir run_dir, const std::string& 
 // onednn, fused kernels on; 2 rank(s) x 1 thread(s)". Kernels for other instruction sets round
 // differently, so a run is bit-reproducible only where this line reads the same.
 std::string machine_summary(const Session& s);
+// run.dir, or runs/<run.name> when it is empty.
+std::string run_dir_of(const Config& cfg);
 // The refusal of RunDir::Fresh, before anything is written: an sdz::Error when run_dir holds an earlier run.
 void refuse_an_earlier_run(const std::string& run_dir);
 
