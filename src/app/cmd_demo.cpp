@@ -93,9 +93,10 @@ void check_cached_bases(const Config& cfg) {
   const std::string dir = run_dir_of(cfg);
   for (int64_t i = 0; i < cfg.get_int("demo.seeds"); ++i) {
     const std::string seed = std::to_string(cfg.get_int("run.seed") + i), base = dir + "/seed-" + seed + "/base";
+    if (!base_cached(base)) continue;
     DemoContext d;
     d.cfg = cfg;
-    if (base_cached(base)) check_base_recipe(base, base_stage_config(d.stage({"--run.seed=" + seed})), false);
+    check_base_recipe(base, base_stage_config(d.stage({"--run.seed=" + seed})), false);
   }
   const std::string loc = cfg.get_string("demo.localization_task");
   if (!loc.empty() && loc != "none" && base_cached(dir + "/localization/base")) {

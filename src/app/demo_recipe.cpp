@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "sdzero/app/demo.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
 #include "sdzero/core/log.hpp"
@@ -13,14 +14,10 @@
 namespace sdz::app {
 
 Config base_stage_config(const Config& seed_cfg) {
-  Config c = seed_cfg;
-  const std::vector<std::pair<std::string, std::string>> stage = {{"method.name", "sft"},
-                                                                   {"train.split", "train"},
-                                                                   {"optim.lr", seed_cfg.text("demo.pretrain_lr")},
-                                                                   {"optim.warmup_steps", "100"},
-                                                                   {"optim.beta2", "0.98"}};
-  for (const auto& [key, value] : stage) c.set(key, value, "demo stage");
-  return c;
+  DemoContext d;
+  d.cfg = seed_cfg;
+  return d.stage({"--method.name=sft", "--train.split=train", "--optim.lr=" + seed_cfg.text("demo.pretrain_lr"),
+                  "--optim.warmup_steps=100", "--optim.beta2=0.98"});
 }
 
 static bool shapes_base(const std::string& key) {
