@@ -70,6 +70,9 @@ void declare_pipeline_keys(Schema& s) {
   s.add_float("demo.srt_budget_fraction", 0.75, "Most of demo.budget that SD-Zero may spend on SRT collection (the rest, including what "
               "collection leaves unused: phase 2).",
               0.0, 1.0);
+  s.add_string("demo.srt_split", "q1", "Questions of SD-Zero's SRT collection: q1 (the paper) or train (Q1 and Q2; the "
+               "collection stops at demo.srt_budget_fraction of the budget).",
+               {"q1", "train"});
   s.add_string("demo.distill_split", "q2", "Questions of SD-Zero's phase 2: q2 (the paper: SRT on Q1, distillation on Q2) or "
                "train (Q1 and Q2, the baselines' set: phase 2 then also revisits the SRT questions).",
                {"q2", "train"});

@@ -190,9 +190,9 @@ fi
 grep -q "the localization base: .*demo.pretrain_steps: 60 there, 61 now" "$scratch/recipe2.log" ||
   { cat "$scratch/recipe2.log"; fail "the localization refusal does not say which base and values"; }
 [[ $(sums) == "$before" ]] || fail "a refused run changed a cached base"
-# SD-Zero's phase 2 trains on demo.distill_split (q2 by default: the SRT questions are Q1).
+# SD-Zero's SRT collects on demo.srt_split (q1 by default) and its phase 2 trains on demo.distill_split (q2).
 grep -q "^split = q2" "$scratch/demo/seed-1234/sdzero-lr0.0001/config.ini" || fail "phase 2 is not on Q2"
-grep -q "^split = q1" "$scratch/demo/seed-1234/sdzero-lr0.0001/srt_run/config.ini" || fail "SRT is not on Q1"
+grep -q "^split = q1" "$scratch/demo/seed-1234/sdzero-lr0.0001/srt_run/config.ini" || fail "SRT is not on Q1 (demo.srt_split)"
 # sft_other and sdft_other on a task without other-style demonstrations are refused by key, by the one
 # process, before it relaunches or pretrains anything.
 for m in sft_other sdft_other; do
