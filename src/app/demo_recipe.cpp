@@ -65,7 +65,7 @@ void check_base_recipe(const std::string& base_dir, const Config& stage_cfg, boo
   const std::string path = base_dir + "/recipe.json";
   if (!file_exists(path)) {
     if (warn)
-        log::warn(base_dir + " has no recipe.json (an older sdzero made it): reused without checking that this "
+      log::warn(base_dir + " has no recipe.json (an older sdzero made it): reused without checking that this "
                 "run's settings would make the same base");
     return;
   }
@@ -73,7 +73,7 @@ void check_base_recipe(const std::string& base_dir, const Config& stage_cfg, boo
   try {
     stored = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("not a JSON object: ") + e.what(), path, "delete " + base_dir + " to pretrain the base again");
+    throw Error(std::string("not valid JSON: ") + e.what(), path, "delete " + base_dir + " to pretrain the base again");
   }
   if (!stored.is_object()) throw Error("not a JSON object", path, "delete " + base_dir + " to pretrain the base again");
   const std::vector<std::string> diff = recipe_differences(stored, base_recipe(stage_cfg), stage_cfg.schema());

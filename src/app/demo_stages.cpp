@@ -233,8 +233,9 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
   row.model = method, row.seed = d.seed, row.lr = lr;
   row.curve = {{0, base_val}};
   if (method == "sdzero") {
-    // SD-Zero is two phases under one budget: SRT (collect + train) on Q1 with its share, then
-    // on-policy distillation on Q2 (demo.distill_split) from the SRT model (the frozen teacher) with the rest.
+    // SD-Zero is two phases under one budget: SRT (collect + train) on Q1 (demo.srt_split) with its
+    // share, then on-policy distillation on Q2 (demo.distill_split) from the SRT model (the frozen
+    // teacher) with the rest.
     const int64_t srt_budget = int64_t(double(budget) * d.cfg.get_float("demo.srt_budget_fraction"));
     Config sc = d.stage({"--method.name=srt", "--train.init=" + base, "--train.split=" + d.cfg.get_string("demo.srt_split"),
                          "--optim.lr=" + strprintf("%g", lr), "--budget.max_generations=" + std::to_string(srt_budget),
