@@ -11,6 +11,19 @@ namespace {
 thread_local bool t_backward_now = false;
 }
 
+Targets targets_from(const Ids& ids, int64_t begin) {
+  Targets t;
+  t.row = begin - 1;
+  t.n = std::max<int64_t>(0, int64_t(ids.size()) - begin);
+  t.ids = torch::tensor(std::vector<int64_t>(ids.begin() + (int64_t(ids.size()) - t.n), ids.end()), torch::kLong);
+  return t;
+}
+
+torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin) {
+  std::vector<float> f(m.begin() + begin, m.end());
+  return torch::tensor(f, torch::kFloat);
+}
+
 StepBackward::StepBackward() : before_(t_backward_now) { t_backward_now = true; }
 StepBackward::~StepBackward() { t_backward_now = before_; }
 

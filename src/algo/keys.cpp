@@ -31,6 +31,13 @@ void declare_algo_keys(Schema& s) {
               "method.temperature (1 when that is 0), so student and teacher are compared at the temperature the "
               "student samples at. Different values make the KL non-zero between identical models.", 0.0, 100.0);
   s.add_int("distill.teacher_max_tokens", 32768, "Teacher sequence limit; longer responses are truncated (same y for both).", 0);
+  s.add_float("distill.srt_replay", 0.0,
+              "SD-Zero phase 2: weight of the SRT revision NLL on replayed SRT traces, added to the KL so the "
+              "reviser (the teacher after a sync) keeps what SRT taught it (0 = off, the paper; not in the paper).", 0.0);
+  s.add_string("distill.replay_traces", "",
+               "distill.srt_replay: the SRT traces JSONL to replay (sdzero demo sets it to its SRT run's file).");
+  s.add_int("distill.replay_per_step", 0,
+            "distill.srt_replay: traces replayed per optimizer step over all learners; 0: train.questions_per_step.", 0);
 
   s.add_float("grpo.clip_low", 0.2, "Ratio floor 1 - clip_low.", 0.0, 0.999);
   s.add_float("grpo.clip_high", 0.28, "Ratio ceiling 1 + clip_high (DAPO clip-higher).", 0.0, 10.0);
@@ -130,6 +137,10 @@ AlgoConfig algo_config(const Config& c) {
   a.kl.teacher_temperature = a.teacher_scoring.temperature;
   a.kl.student_temperature = or_sampled("distill.student_temperature");
   a.teacher_max_tokens = c.get_int("distill.teacher_max_tokens");
+  a.srt_replay = c.get_float("distill.srt_replay");
+  if (a.srt_replay > 0 && a.method != "sdzero")
+    throw Error("replays SRT traces in SD-Zero's phase 2 only, and method.name is " + a.method, "distill.srt_replay",
+                "set distill.srt_replay = 0, or method.name = sdzero");
 
   a.clip.eps_low = c.get_float("grpo.clip_low");
   a.clip.eps_high = c.get_float("grpo.clip_high");

@@ -20,7 +20,16 @@ std::optional<ScoredLayout> SdZeroMethod::teacher_layout(const Trajectory& t) co
 TokenCounts SdZeroMethod::count_tokens(const Batch& b) const {
   TokenCounts c;
   for (const auto& t : b.trajectories) c.main += double(teacher_layout(t)->n_scored());
+  for (const auto& tr : b.srt) c.aux += double(replay_layout(tr).second);  // distill.srt_replay
   return c;
+}
+
+std::pair<SrtLayout, int64_t> SdZeroMethod::replay_layout(const SrtTrace& tr) const {
+  SrtLayout l = srt_layout(tr.prompt_ids, tr.initial_ids, tr.cue_ids, tr.revision_ids, ctx_.stop_ids,
+                           cfg_.srt.max_tokens);
+  int64_t n = 0;
+  for (uint8_t m : l.revision_mask) n += m;
+  return {std::move(l), n};
 }
 
 LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t) const {
@@ -47,13 +56,36 @@ LossOutput SdZeroMethod::loss(Scorer& student, const Batch& b, const TokenCounts
     rows.add(layout.student_ids, layout.student_row, n, kl);
     tokens += double(n);
   }
+  // distill.srt_replay: phase 2 trains generation only, so the reviser the teacher is synced from
+  // would forget SRT; the revision NLL of replayed traces keeps it. Its weight is relative to the
+  // KL's: w / (global revision tokens) against 1 / (global scored tokens), folded into the sum that
+  // is divided by the latter.
+  const double w_rep = global.aux > 0 ? cfg_.srt_replay * global.main / global.aux : 0.0;
+  double replay_nll = 0, replay_tokens = 0;
+  for (const auto& tr : b.srt) {
+    if (w_rep <= 0) break;
+    const auto [l, n_rev] = replay_layout(tr);
+    const int64_t begin = int64_t(tr.prompt_ids.size());
+    const Targets tg = targets_from(l.ids, begin);
+    if (tg.n <= 0 || n_rev == 0) continue;
+    const torch::Tensor rev_mask = mask_from(l.revision_mask, begin);
+    rows.add(l.ids, tg.row, tg.n, [&, ids = tg.ids, rev_mask](const torch::Tensor& z, int64_t s, int64_t e) {
+      auto nll = (token_nll(z, ids.slice(0, s, e)) * rev_mask.slice(0, s, e).to(z.device())).sum();
+      replay_nll += nll.item<double>();
+      return nll * w_rep;
+    });
+    replay_tokens += double(n_rev);
+  }
   const torch::Tensor total = rows.finish();
   LossOutput out;
   out.loss = global.main > 0 ? total / global.main : total * 0.0;
   out.backward = grads.result();
-  out.stats = {{"loss/kl_sum", total.item<double>()}, {"loss/tokens", tokens},
+  out.stats = {{"loss/kl_sum", total.item<double>() - w_rep * replay_nll}, {"loss/tokens", tokens},
                {"samples/truncated", truncated}, {"samples/reward_sum", reward},
                {"samples/count", double(b.trajectories.size())}};
+  if (!b.srt.empty())
+    out.stats["loss/replay_nll_sum"] = replay_nll, out.stats["loss/replay_tokens"] = replay_tokens,
+    out.stats["samples/replayed"] = double(b.srt.size());
   return out;
 }
 

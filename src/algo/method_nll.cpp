@@ -10,22 +10,6 @@
 namespace sdz::algo {
 
 namespace {
-// Targets of a masked sequence from the first row that predicts a target: ids[begin..], row begin-1.
-struct Targets {
-  int64_t row = 0, n = 0;
-  torch::Tensor ids;
-};
-Targets targets_from(const Ids& ids, int64_t begin) {
-  Targets t;
-  t.row = begin - 1;
-  t.n = std::max<int64_t>(0, int64_t(ids.size()) - begin);  // a tail cut into the prompt leaves no target
-  t.ids = torch::tensor(std::vector<int64_t>(ids.begin() + (int64_t(ids.size()) - t.n), ids.end()), torch::kLong);
-  return t;
-}
-torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin) {
-  std::vector<float> f(m.begin() + begin, m.end());
-  return torch::tensor(f, torch::kFloat);
-}
 torch::Tensor normalise(const torch::Tensor& total, double count) { return count > 0 ? total / count : total * 0.0; }
 }  // namespace
 

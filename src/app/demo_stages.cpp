@@ -24,6 +24,8 @@ Config DemoContext::stage(const std::vector<std::string>& overrides) const {
     auto eq = o.find('=');
     c.set(o.substr(2, eq - 2), o.substr(eq + 1), "demo stage");
   }
+  // distill.srt_replay is a setting of SD-Zero's phase 2; every other stage runs without it.
+  if (c.get_string("method.name") != "sdzero") c.set("distill.srt_replay", "0", "demo stage");
   return c;
 }
 
@@ -257,6 +259,8 @@ std::vector<DemoRow> run_method(DemoContext& d, const std::string& method, doubl
                                  "--budget.max_generations=" + std::to_string(budget - used),
                                  "--train.save=" + dir + "/final"};
   if (method == "sdzero") ov.push_back("--train.split=" + d.cfg.get_string("demo.distill_split"));
+  if (method == "sdzero" && d.cfg.get_float("distill.srt_replay") > 0)  // replay the traces this SRT run collected
+    ov.push_back("--distill.replay_traces=" + dir + "/srt_run/srt_traces.jsonl");
   if (other) ov.push_back("--data.demo_style=other");
   // SFT reads one demonstration per question and step and samples nothing, so the generation budget
   // never stops it: it gets as many demonstrations as SDFT's teacher reads, one per generation.

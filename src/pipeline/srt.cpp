@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <sstream>
 
 #include "sdzero/algo/optim.hpp"
@@ -263,6 +264,10 @@ std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::
                           "recorded %zu bytes, crc32c %u)", text.size(), crc, rec["bytes"].get<size_t>(),
                           rec["crc32c"].get<uint32_t>()),
                 path, "resume with the traces file the run collected, or start a fresh run");
+  return parse_srt_traces(text, path);
+}
+
+std::vector<algo::SrtTrace> parse_srt_traces(const std::string& text, const std::string& path) {
   std::vector<algo::SrtTrace> out;
   std::istringstream in(text);
   std::string line;
@@ -272,6 +277,27 @@ std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) throw Error("not a JSON line", where);
     out.push_back(algo::trace_from_json(j, where));
+  }
+  return out;
+}
+
+std::vector<algo::SrtTrace> replay_share(const std::vector<algo::SrtTrace>& traces, int64_t step, int64_t per_step,
+                                         int learner, int learners, uint64_t seed) {
+  std::vector<algo::SrtTrace> out;
+  const int64_t n = int64_t(traces.size());
+  if (n == 0 || per_step <= 0) return out;
+  std::vector<int64_t> order;
+  int64_t epoch = -1;
+  for (int64_t k = per_step * learner / learners; k < per_step * (learner + 1) / learners; ++k) {
+    const int64_t g = step * per_step + k;
+    if (g / n != epoch) {  // each pass over the traces in its own order, the same on every learner
+      epoch = g / n;
+      order.resize(size_t(n));
+      std::iota(order.begin(), order.end(), int64_t(0));
+      Rng rng(key_seed({seed, 0x5245504CULL /* "REPL" */, uint64_t(epoch)}));
+      rng.shuffle(order);
+    }
+    out.push_back(traces[size_t(order[size_t(g % n)])]);
   }
   return out;
 }

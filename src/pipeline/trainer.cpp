@@ -20,6 +20,7 @@
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/pipeline/rollout.hpp"
+#include "sdzero/pipeline/srt.hpp"
 #include "sdzero/pipeline/staleness.hpp"
 
 namespace sdz::pipeline {
@@ -45,6 +46,9 @@ TrainOptions TrainOptions::from_config(const Config& cfg, const std::string& run
   o.zero1 = cfg.get_bool("dist.zero1");
   o.validate_every = cfg.get_int("train.validate_every");
   o.validate_questions = cfg.get_int("train.validate_questions");
+  o.replay_traces = cfg.get_string("distill.replay_traces");
+  o.replay_per_step = cfg.get_int("distill.replay_per_step");
+  if (o.replay_per_step == 0) o.replay_per_step = o.questions_per_step;
   return o;
 }
 
@@ -71,11 +75,27 @@ Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
       oo.grad_clip = 0;
     }
     optim_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo);
+    if (c_.algo.srt_replay > 0) load_replay();
   }
   if (g_.world_rank() == 0 && !opt_.run_dir.empty()) {
     metrics_ = MetricsWriter(opt_.run_dir + "/metrics.jsonl");
     samples_ = MetricsWriter(opt_.run_dir + "/samples.jsonl");
   }
+}
+
+void Trainer::load_replay() {
+  const std::string& path = opt_.replay_traces;
+  if (path.empty())
+    throw Error("distill.srt_replay is on, but no traces file is named", "distill.replay_traces",
+                "name the SRT run's traces JSONL (run_dir/srt_traces.jsonl of the SRT run)");
+  if (!file_exists(path) || is_directory(path))
+    throw Error("no such SRT traces file", "distill.replay_traces = " + path, "name the SRT run's srt_traces.jsonl");
+  replay_ = parse_srt_traces(read_file(path), path);
+  if (replay_.empty()) throw Error("holds no SRT traces to replay", path, "collect SRT traces first, or set distill.srt_replay = 0");
+  check_trace_cues(replay_, c_.method_context);
+  if (g_.is_learner_root())
+    log::info(strprintf("distill.srt_replay = %g: %zu SRT traces from %s, %lld per step", c_.algo.srt_replay,
+                        replay_.size(), path.c_str(), (long long)opt_.replay_per_step));
 }
 
 int64_t Trainer::run() {
@@ -439,8 +459,10 @@ algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, 
     batch.trajectories.push_back(std::move(r.trajectory));
     if (any_signal) batch.signals.push_back(std::move(r.signal));
   }
-  int learners = 1;
+  int learners = 1, learner = 0;
   MPI_Comm_size(g_.learners(), &learners);
+  MPI_Comm_rank(g_.learners(), &learner);
+  if (!replay_.empty()) batch.srt = replay_share(replay_, step, opt_.replay_per_step, learner, learners, opt_.seed);
   auto reduce = [&] {
     if (zero1_) return zero1_->reduce_and_clip();
     if (learners == 1) return;

@@ -452,6 +452,44 @@ TEST(Distillation, LossUsesTheGlobalCountAndPullsTheStudentToTheTeacher) {
   EXPECT_THROW(m.loss(student, b, local, 0), sdz::Error);
 }
 
+// distill.srt_replay: the phase-2 loss is KL / (global scored tokens) + w x revision NLL of the
+// replayed traces / (global revision tokens), and so is its gradient; w = 0 leaves the KL alone.
+TEST(Distillation, SrtReplayAddsTheRevisionNllPerGlobalRevisionToken) {
+  TinyScorer student(31), teacher(32);
+  SdZeroMethod kl_only(config_for("sdzero"), toy_context());
+  SdZeroMethod replay(config_for("sdzero", {"--distill.srt_replay=2"}), toy_context());
+  Batch b;
+  for (int64_t q = 0; q < 4; ++q) b.trajectories.push_back(sample(student, prompt_of(q), q, 0, kl_only.sampling(), 7));
+  b.signals = score_batch(kl_only, teacher, b);
+  Batch kl_batch = b;  // without traces
+  b.srt = {SrtTrace{1, prompt_of(1), {5}, {kW}, {4, kE}, 0.f}, SrtTrace{2, prompt_of(2), {6, kE}, {kR}, {6, kE}, 1.f}};
+  const TokenCounts local = replay.count_tokens(b);
+  EXPECT_EQ(local.main, kl_only.count_tokens(kl_batch).main);
+  EXPECT_EQ(local.aux, 4);  // "4 <e>" and "6 <e>"
+  const TokenCounts global{2 * local.main, 3 * local.aux};  // as if other learners held more
+  // The reference: the revision NLL by hand, the KL from the method without traces.
+  for (auto& p : student.parameters()) p.mutable_grad() = torch::Tensor();
+  const torch::Tensor rev = token_nll(student.logits({kQ, 1, kA, 5, kW, 4, kE}, 4, 2), torch::tensor({4, kE}, torch::kLong)).sum() +
+                            token_nll(student.logits({kQ, 2, kA, 6, kR, 6, kE}, 4, 2), torch::tensor({6, kE}, torch::kLong)).sum();
+  LossOutput kl = kl_only.loss(student, kl_batch, global, 0);
+  (kl.backward + 2 * rev / global.aux).backward();
+  std::vector<torch::Tensor> want;
+  for (auto& p : student.parameters()) want.push_back(p.grad().clone()), p.mutable_grad() = torch::Tensor();
+  LossOutput out = replay.loss(student, b, global, 0);
+  EXPECT_NEAR(out.loss.item<double>(), kl.loss.item<double>() + 2 * rev.item<double>() / global.aux, 1e-5);
+  EXPECT_NEAR(out.stats.at("loss/replay_nll_sum"), rev.item<double>(), 1e-5);
+  EXPECT_EQ(out.stats.at("loss/replay_tokens"), 4);
+  EXPECT_EQ(out.stats.at("samples/replayed"), 2);
+  EXPECT_NEAR(out.stats.at("loss/kl_sum"), kl.stats.at("loss/kl_sum"), 1e-4);
+  out.backward.backward();
+  size_t i = 0;
+  for (auto& p : student.parameters()) EXPECT_TRUE(torch::allclose(p.grad(), want[i++], 1e-5, 1e-6));
+  // Weight 0: the traces are carried and ignored.
+  EXPECT_NEAR(kl_only.loss(student, b, global, 0).loss.item<double>(), kl.loss.item<double>(), 1e-6);
+  // Only SD-Zero's phase 2 replays.
+  EXPECT_THROW(config_for("sdft", {"--distill.srt_replay=1"}), sdz::Error);
+}
+
 TEST(SelfLocalization, ZeroForIdenticalContextsNonZeroForTheRevisionContext) {
   TinyScorer model(16);
   const Ids y = {7, 1, kE};

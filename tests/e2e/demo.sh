@@ -193,6 +193,19 @@ grep -q "the localization base: .*demo.pretrain_steps: 60 there, 61 now" "$scrat
 # SD-Zero's SRT collects on demo.srt_split (q1 by default) and its phase 2 trains on demo.distill_split (q2).
 grep -q "^split = q2" "$scratch/demo/seed-1234/sdzero-lr0.0001/config.ini" || fail "phase 2 is not on Q2"
 grep -q "^split = q1" "$scratch/demo/seed-1234/sdzero-lr0.0001/srt_run/config.ini" || fail "SRT is not on Q1 (demo.srt_split)"
+# distill.srt_replay: SD-Zero's phase 2 replays the traces its own SRT run collected; every other stage
+# runs without the key (on copies of the bases: one seed, one rate, SD-Zero and RFT).
+mkdir -p "$scratch/replay/seed-1234" && cp -r "$scratch/demo/seed-1234/base" "$scratch/replay/seed-1234/"
+"$SDZERO" demo "${short[@]}" --run.dir="$scratch/replay" --demo.ranks=1 --demo.seeds=1 --demo.methods=rft,sdzero \
+  --demo.lr_grid=1e-4 --demo.localization_task=none --distill.srt_replay=1 > "$scratch/replay.log" 2>&1 ||
+  { tail -20 "$scratch/replay.log"; fail "the demo with distill.srt_replay failed"; }
+r=$scratch/replay/seed-1234
+grep -q "^replay_traces = $r/sdzero-lr0.0001/srt_run/srt_traces.jsonl$" "$r/sdzero-lr0.0001/config.ini" &&
+  grep -q "^srt_replay = 1$" "$r/sdzero-lr0.0001/config.ini" || fail "phase 2 does not replay its SRT run's traces"
+for c in "$r/sdzero-lr0.0001/srt_run/config.ini" "$r/rft-lr0.0001/config.ini"; do
+  grep -q "^srt_replay = 0$" "$c" || fail "$c: a stage other than phase 2 kept distill.srt_replay"
+done
+grep -q '"samples/replayed"' "$r/sdzero-lr0.0001/metrics.jsonl" || fail "phase 2 replayed nothing"
 # sft_other and sdft_other on a task without other-style demonstrations are refused by key, by the one
 # process, before it relaunches or pretrains anything.
 for m in sft_other sdft_other; do

@@ -12,6 +12,8 @@
 #  - guards: a changed traces file, a method other than srt on SRT checkpoints, phase 2 with another
 #    cue than SRT's, and the removed srt.cue_* keys are clear errors; phase 2 with SRT's cue runs and
 #    writes checkpoints of phase distill;
+#  - distill.srt_replay: phase 2 replays SRT traces (counted per step, resumed exactly), and its
+#    guards;
 #  - srt.unlikelihood: the marks on traces of wrong answers, one row per draw of a marked trace, exact
 #    resume with them.
 source "$(dirname "$0")/_lib.sh"
@@ -135,6 +137,36 @@ run phase2 train "${common[@]}" --method.name=sdzero --train.init="$scratch/full
 "$SDZERO" inspect "$scratch/p2" > "$scratch/inspect2.txt" 2>&1 || { cat "$scratch/inspect2.txt"; fail "inspect p2"; }
 grep -qE "phase +distill" "$scratch/inspect2.txt" || { cat "$scratch/inspect2.txt"; fail "phase 2 checkpoint is not phase distill"; }
 fails srt-on-distill "cannot resume SRT" train "${srt[@]}" --run.dir="$scratch/p2" --resume auto
+# 6b. distill.srt_replay: phase 2 also trains the revision NLL of replayed SRT traces, replay_per_step
+# of them each step, drawn by step (so a resumed run replays the same ones); without the key nothing
+# is replayed; a missing file, no file, or another method are clear errors.
+rep=("${common[@]}" --method.name=sdzero --train.init="$scratch/full/final" --train.split=q2 --train.questions_per_step=4
+     --distill.srt_replay=1 --distill.replay_traces="$scratch/full/srt_traces.jsonl" --distill.replay_per_step=5)
+run replay train "${rep[@]}" --train.steps=3 --ckpt.every_steps=0 --run.dir="$scratch/rep"
+grep -q "distill.srt_replay = 1: [0-9]* SRT traces from .*, 5 per step" "$scratch/replay.log" || fail "the log does not report the replay"
+run replay-a train "${rep[@]}" --train.steps=2 --ckpt.every_steps=1 --run.dir="$scratch/rep-part"
+run replay-b train "${rep[@]}" --train.steps=3 --ckpt.every_steps=1 --run.dir="$scratch/rep-part" --resume auto
+python3 - "$scratch/rep" "$scratch/rep-part" "$scratch/p2" <<'PY'
+import json, math, sys
+a = {r["step"]: r for r in map(json.loads, open(sys.argv[1] + "/metrics.jsonl"))}
+b = {r["step"]: r for r in map(json.loads, open(sys.argv[2] + "/metrics.jsonl"))}
+assert sorted(a) == sorted(b) == [1, 2, 3], (sorted(a), sorted(b))
+for s, r in a.items():
+    assert r["samples/replayed"] == 5 and r["loss/replay_tokens"] > 0, r
+    assert math.isfinite(r["loss/replay_nll_sum"]) and r["loss/replay_nll_sum"] > 0, r
+    for k in ("loss", "loss/replay_nll_sum", "loss/replay_tokens", "loss/kl_sum"):
+        assert a[s][k] == b[s][k], (s, k, a[s][k], b[s][k])
+plain = [json.loads(l) for l in open(sys.argv[3] + "/metrics.jsonl")]
+assert plain and not any("samples/replayed" in r for r in plain), plain
+print("srt replay: 5 traces per step, resume identical")
+PY
+cmp -s "$scratch/rep/final/model.safetensors" "$scratch/rep-part/final/model.safetensors" || fail "resumed replay weights differ"
+fails replay-missing "distill.replay_traces = $scratch/none.jsonl" train "${rep[@]}" --train.steps=1 \
+  --distill.replay_traces="$scratch/none.jsonl" --run.dir="$scratch/rep-bad"
+fails replay-unnamed "no traces file is named" train "${rep[@]}" --train.steps=1 --distill.replay_traces= --run.dir="$scratch/rep-bad"
+fails replay-method "distill.srt_replay" train "${common[@]}" --method.name=rft --distill.srt_replay=1 --train.steps=1 \
+  --run.dir="$scratch/rep-bad"
+
 # 7. srt.unlikelihood: each kept revision of a wrong answer carries where that answer leaves every known
 # correct one (the task's answer and what verified), the revision stage trains one unlikelihood row per
 # such trace and epoch, and a run stopped and resumed (traces read back from the JSONL) is identical.

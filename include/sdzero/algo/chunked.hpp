@@ -18,6 +18,16 @@
 
 namespace sdz::algo {
 
+// The targets of a masked sequence whose loss starts at position `begin` (the prompt's length):
+// ids[begin..] predicted from row begin - 1. A tail cut into the prompt leaves none (n = 0).
+struct Targets {
+  int64_t row = 0, n = 0;
+  torch::Tensor ids;
+};
+Targets targets_from(const Ids& ids, int64_t begin);
+// A 0/1 token mask from `begin` on, as floats to multiply per-token losses with.
+torch::Tensor mask_from(const std::vector<uint8_t>& m, int64_t begin);
+
 // The summed loss of rows [begin, end) of the span, given their logits [end - begin, V].
 using RowLossFn = std::function<torch::Tensor(const torch::Tensor& logits, int64_t begin, int64_t end)>;
 

@@ -56,6 +56,9 @@ struct AlgoConfig {
   TeacherScoring teacher_scoring;
   KlOptions kl;
   int64_t teacher_max_tokens = 32768;
+  // SD-Zero phase 2 (distill.srt_replay): weight of the revision NLL on the SRT traces in Batch::srt,
+  // per revision token of all learners, added to the KL. 0: the paper's phase 2.
+  double srt_replay = 0.0;
   ClipOptions clip;
   bool dynamic_sampling = true;
   int64_t grpo_minibatches = 1;  // optimizer steps per rollout batch (GRPO): > 1 is where the clip acts

@@ -15,6 +15,10 @@ class SdZeroMethod : public Method {
   std::optional<ScoredLayout> teacher_layout(const Trajectory& t) const override;
   TokenCounts count_tokens(const Batch& b) const override;
   LossOutput loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const override;
+
+ private:
+  // A replayed SRT trace (distill.srt_replay) laid out as SRT trains it, and its revision tokens.
+  std::pair<SrtLayout, int64_t> replay_layout(const SrtTrace& tr) const;
 };
 
 class SdftMethod : public SdZeroMethod {

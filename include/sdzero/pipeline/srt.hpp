@@ -54,6 +54,16 @@ void mark_srt_avoid(std::vector<algo::RevisionCandidate>& cands, const std::map<
 // checking size and crc32c against the record: a changed or missing file is an Error naming it.
 std::vector<algo::SrtTrace> load_srt_traces(const std::string& path, const std::string& record);
 
+// The traces of a JSONL text (`path` names it in errors: path:line).
+std::vector<algo::SrtTrace> parse_srt_traces(const std::string& text, const std::string& path);
+
+// distill.srt_replay: the traces learner `learner` of `learners` replays at optimizer step `step`.
+// The step's per_step traces are the next slice of a seeded shuffle of all of them (a new shuffle
+// each pass), cut into contiguous shares by learner; a function of (step, seed) only, so a resumed
+// or re-laid-out run replays the same traces.
+std::vector<algo::SrtTrace> replay_share(const std::vector<algo::SrtTrace>& traces, int64_t step, int64_t per_step,
+                                         int learner, int learners, uint64_t seed);
+
 // Every trace's cue must be the tokenized cue of this configuration ([prompt] cue keys): SRT
 // trains on the cue that phase 2 and a resumed run use. An Error names the key otherwise.
 void check_trace_cues(const std::vector<algo::SrtTrace>& traces, const algo::MethodContext& ctx);

@@ -47,6 +47,10 @@ struct TrainOptions {
   bool zero1 = false;
   // Validation during training (train.validate_every, 0 = off; train.validate_questions).
   int64_t validate_every = 0, validate_questions = 64;
+  // distill.srt_replay > 0: the SRT traces the learners replay (distill.replay_traces), and how
+  // many per step over all learners (distill.replay_per_step; 0: questions_per_step).
+  std::string replay_traces;
+  int64_t replay_per_step = 0;
   static TrainOptions from_config(const Config& cfg, const std::string& run_dir);
 };
 
@@ -81,6 +85,7 @@ class Trainer {
   std::vector<Routed> teacher_role(std::vector<Routed> items);
   algo::StepResult learner_role(std::vector<Routed> items, int64_t step, nlohmann::json& rec);
   void sync_role(algo::TeacherAction action);
+  void load_replay();  // distill.srt_replay: reads and checks distill.replay_traces
   // Mean reward of one sample per validation question with the current policy, the same on every
   // rank (the rollout ranks generate, the world sums). Collective over the world.
   double validate(int64_t step);
@@ -123,6 +128,7 @@ class Trainer {
   std::unique_ptr<algo::Optimizer> optim_;
   std::unique_ptr<Zero1> zero1_;
   std::deque<Pending> pending_;
+  std::vector<algo::SrtTrace> replay_;  // distill.srt_replay: the traces, on learner ranks
   int64_t next_gen_ = 0, stale_dropped_ = 0;
   bool gen_done_ = false;
   Timer run_clock_;
