@@ -12,7 +12,8 @@ void declare_algo_keys(Schema& s) {
   s.add_float("method.temperature", 1.0, "Sampling temperature (paper 0.7, released code 1.0).", 0.0, 10.0);
   s.add_float("method.top_p", 1.0, "Nucleus sampling mass (1.0 in phase 2; SRT collection uses srt.top_p).", 0.0, 1.0);
   s.add_int("method.max_new_tokens", 512, "Most tokens generated per response.", 1);
-  s.add_int("method.student_max_tokens", 8192, "Longest student sequence (prompt + response) trained on.", 1);
+  s.add_int("method.student_max_tokens", 8192, "Longest student sequence (prompt + response) trained on; "
+            "every method trains only the response tokens inside it.", 1);
   s.add_int("method.chunk_rows", 1024,
             "Token rows per chunk of vocabulary projection + loss (bounds [rows x vocab] memory); 0: no chunking.", 0);
   s.add_int("method.micro_batch_tokens", 8192,

@@ -82,6 +82,18 @@ ScoredLayout demonstration_layout(const Ids& prompt, const Ids& teacher_prompt, 
   return out;
 }
 
+void limit_student(ScoredLayout& l, int64_t student_limit) {
+  const int64_t prompt = l.student_row + 1;
+  const int64_t room = std::max<int64_t>(0, student_limit - prompt);
+  if (student_limit <= 0 || l.n_scored() <= room) return;
+  SDZ_CHECK(l.teacher_row + 1 + l.n_scored() == int64_t(l.teacher_ids.size()),
+            "the teacher's scored span is not the tail of its sequence", "algo::limit_student");
+  l.scored_ids.resize(size_t(room));
+  l.student_ids.resize(size_t(prompt + room));
+  l.teacher_ids.resize(size_t(l.teacher_row + 1 + room));
+  l.truncated = true;
+}
+
 int64_t MaskedSequence::n_targets() const {
   return int64_t(std::count_if(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; }));
 }

@@ -14,7 +14,10 @@ SdZeroMethod::SdZeroMethod(const AlgoConfig& cfg, const MethodContext& ctx)
 }
 
 std::optional<ScoredLayout> SdZeroMethod::teacher_layout(const Trajectory& t) const {
-  return revision_layout(t.prompt_ids, t.response_ids, ctx_.cue_ids(t.reward), ctx_.stop_ids, cfg_.teacher_max_tokens);
+  ScoredLayout l = revision_layout(t.prompt_ids, t.response_ids, ctx_.cue_ids(t.reward), ctx_.stop_ids,
+                                   cfg_.teacher_max_tokens);
+  limit_student(l, cfg_.student_max_tokens);
+  return l;
 }
 
 TokenCounts SdZeroMethod::count_tokens(const Batch& b) const {
@@ -101,8 +104,10 @@ std::optional<ScoredLayout> SdftMethod::teacher_layout(const Trajectory& t) cons
   SDZ_CHECK(!t.teacher_prompt_ids.empty(), "SDFT trajectory of question " + std::to_string(t.question_id) +
                                                " has no teacher prompt", "algo::sdft",
             "render the demonstration prompt into Trajectory::teacher_prompt_ids");
-  return demonstration_layout(t.prompt_ids, t.teacher_prompt_ids, t.response_ids, ctx_.stop_ids,
-                              cfg_.teacher_max_tokens);
+  ScoredLayout l = demonstration_layout(t.prompt_ids, t.teacher_prompt_ids, t.response_ids, ctx_.stop_ids,
+                                        cfg_.teacher_max_tokens);
+  limit_student(l, cfg_.student_max_tokens);
+  return l;
 }
 
 }  // namespace sdz::algo

@@ -15,6 +15,7 @@ GrpoMethod::GrpoMethod(const AlgoConfig& cfg, const MethodContext& ctx) : Method
 std::optional<ScoredLayout> GrpoMethod::teacher_layout(const Trajectory& t) const {
   if (cfg_.clip.kl_coef <= 0) return std::nullopt;
   ScoredLayout l = demonstration_layout(t.prompt_ids, t.prompt_ids, t.response_ids, ctx_.stop_ids, 0);
+  limit_student(l, cfg_.student_max_tokens);
   return l;
 }
 
@@ -39,9 +40,16 @@ std::vector<Trajectory> GrpoMethod::keep(std::vector<Trajectory> trajs, Stats* s
   return trajs;
 }
 
+// method.student_max_tokens: the response tokens the student trains on (the tail past the limit is not).
+int64_t GrpoMethod::trained_tokens(const Trajectory& t) const {
+  const int64_t n = int64_t(t.response_ids.size());
+  if (cfg_.student_max_tokens <= 0) return n;
+  return std::min(n, std::max<int64_t>(0, cfg_.student_max_tokens - int64_t(t.prompt_ids.size())));
+}
+
 TokenCounts GrpoMethod::count_tokens(const Batch& b) const {
   TokenCounts c;
-  for (const auto& t : b.trajectories) c.main += double(t.response_ids.size());
+  for (const auto& t : b.trajectories) c.main += double(trained_tokens(t));
   return c;
 }
 
@@ -54,16 +62,16 @@ LossOutput GrpoMethod::loss(Scorer& student, const Batch& b, const TokenCounts& 
   double tokens = 0, clipped = 0, kl = 0;
   for (size_t i = 0; i < b.trajectories.size(); ++i) {
     const Trajectory& t = b.trajectories[i];
-    const int64_t n = int64_t(t.response_ids.size());
+    const int64_t n = trained_tokens(t);
     if (n == 0) continue;
-    SDZ_CHECK(int64_t(t.logprobs.size()) == n, "trajectory of question " + std::to_string(t.question_id) +
+    SDZ_CHECK(t.logprobs.size() == t.response_ids.size(), "trajectory of question " + std::to_string(t.question_id) +
                                                    " has " + std::to_string(t.logprobs.size()) +
-                                                   " sampling log-probs for " + std::to_string(n) + " tokens",
+                                                   " sampling log-probs for " + std::to_string(t.response_ids.size()) + " tokens",
               "algo::grpo::loss", "the rollout must record the log-prob of every sampled token");
     Ids ids = t.prompt_ids;
-    ids.insert(ids.end(), t.response_ids.begin(), t.response_ids.end());
-    auto targets = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.end()), torch::kLong);
-    const torch::Tensor old = torch::tensor(t.logprobs, torch::kFloat);
+    ids.insert(ids.end(), t.response_ids.begin(), t.response_ids.begin() + n);
+    auto targets = torch::tensor(std::vector<int64_t>(t.response_ids.begin(), t.response_ids.begin() + n), torch::kLong);
+    const torch::Tensor old = torch::tensor(std::vector<float>(t.logprobs.begin(), t.logprobs.begin() + n), torch::kFloat);
     const torch::Tensor ref = with_ref ? b.signals[i].token_logprobs : torch::Tensor();
     // Runs at the micro-batch's flush: the per-sequence tensors are captured by value.
     auto surrogate = [&, targets, old, ref, advantage = t.advantage](const torch::Tensor& z, int64_t b, int64_t e) {

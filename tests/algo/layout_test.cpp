@@ -175,3 +175,35 @@ TEST(ResponseLayout, MasksTheResponse) {
   EXPECT_EQ(s.n_targets(), 2);
   EXPECT_EQ(response_layout(tok.encode("<q>1<a>"), tok.encode("2<e>"), 4).n_targets(), 1);
 }
+
+// method.student_max_tokens: a student sequence over the limit is scored on y's head only, in the
+// student and in the teacher's second copy; the teacher still reads all of y before the cue.
+TEST(StudentLimit, CutsTheScoredSpanNotTheTeachersContext) {
+  ByteTok tok;
+  const Ids prompt = tok.encode("<q>12<a>");  // 4 ids
+  const Ids y = tok.encode("abcdef<e>");      // 7 ids
+  const Ids cue = {tok.id("<w>")}, stop = {tok.id("<e>")};
+  ScoredLayout l = revision_layout(prompt, y, cue, stop, 0);
+  limit_student(l, 11);  // 4 + 7: fits
+  EXPECT_FALSE(l.truncated);
+  EXPECT_EQ(l.scored_ids, y);
+  limit_student(l, 0);  // no limit
+  EXPECT_EQ(l.n_scored(), 7);
+  limit_student(l, 8);  // 4 ids of y
+  EXPECT_TRUE(l.truncated);
+  EXPECT_EQ(tok.decode(l.scored_ids), "abcd");
+  EXPECT_EQ(tok.decode(l.student_ids), "<q>12<a>abcd");
+  EXPECT_EQ(tok.decode(l.teacher_ids), "<q>12<a>abcdef<w>abcd");
+  for (int64_t t = 0; t < l.n_scored(); ++t) {
+    EXPECT_EQ(l.student_ids[size_t(l.student_row + t + 1)], l.scored_ids[size_t(t)]);
+    EXPECT_EQ(l.teacher_ids[size_t(l.teacher_row + t + 1)], l.scored_ids[size_t(t)]);
+  }
+  limit_student(l, 3);  // shorter than the prompt: nothing scored
+  EXPECT_EQ(l.n_scored(), 0);
+  EXPECT_EQ(tok.decode(l.teacher_ids), "<q>12<a>abcdef<w>");
+  // SDFT's layout: the teacher's own prompt, then the same cut y.
+  ScoredLayout d = demonstration_layout(prompt, tok.encode("<q>12<r>xy<a>"), y, stop, 0);
+  limit_student(d, 6);
+  EXPECT_EQ(tok.decode(d.student_ids), "<q>12<a>ab");
+  EXPECT_EQ(tok.decode(d.teacher_ids), "<q>12<r>xy<a>ab");
+}

@@ -522,3 +522,41 @@ TEST(LengthLimits, TailCutIntoThePromptLeavesNoTargets) {
   EXPECT_EQ(cut->count_tokens(b).main, 1);  // "<q>1<a>4": only the first response token
   EXPECT_GT(cut->loss(s, b, cut->count_tokens(b), 0).loss.item<double>(), 0.0);
 }
+
+// method.student_max_tokens bounds SD-Zero's, SDFT's and GRPO's student sequences too: "<q>1<a>" + "4 5 <e>"
+// under a limit of 5 trains exactly as the response "4 5" would (SD-Zero's teacher reads "4 5" before the
+// cue either way), and a limit inside the prompt trains nothing.
+TEST(LengthLimits, StudentLimitCutsDistillationAndGrpoLikeAShorterResponse) {
+  TinyScorer s(18), teacher(19);
+  auto batch_of = [](const Ids& response, float reward) {
+    Trajectory t;
+    t.prompt_ids = prompt_of(1);
+    t.response_ids = response;
+    t.logprobs.assign(response.size(), -1.0f);
+    t.reward = reward;
+    t.advantage = 0.7f;
+    t.teacher_prompt_ids = {kQ, 1, kR, 4, kE, kA};
+    Batch b;
+    b.trajectories = {t};
+    return b;
+  };
+  for (const std::string name : {"sdzero", "sdft", "grpo"}) {
+    auto cut = make_method(config_for(name, {"--method.student_max_tokens=5", "--grpo.kl_coef=0.1"}), toy_context());
+    auto whole = make_method(config_for(name, {"--grpo.kl_coef=0.1"}), toy_context());
+    for (float reward : {0.f, 1.f}) {
+      Batch long_b = batch_of({4, 5, kE}, reward), short_b = batch_of({4, 5}, reward);
+      long_b.signals = score_batch(*cut, teacher, long_b);
+      short_b.signals = score_batch(*whole, teacher, short_b);
+      EXPECT_EQ(cut->count_tokens(long_b).main, 2) << name;
+      EXPECT_EQ(whole->count_tokens(long_b).main, 3) << name;
+      const double a = cut->loss(s, long_b, cut->count_tokens(long_b), 0).loss.item<double>();
+      const double b = whole->loss(s, short_b, whole->count_tokens(short_b), 0).loss.item<double>();
+      EXPECT_NEAR(a, b, 1e-6) << name << " reward " << reward;
+      EXPECT_NE(a, 0.0) << name;
+    }
+    auto none = make_method(config_for(name, {"--method.student_max_tokens=2", "--grpo.kl_coef=0.1"}), toy_context());
+    Batch b = batch_of({4, 5, kE}, 0.f);
+    b.signals = score_batch(*none, teacher, b);
+    EXPECT_EQ(none->count_tokens(b).main, 0) << name;
+  }
+}

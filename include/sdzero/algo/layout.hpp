@@ -39,6 +39,12 @@ ScoredLayout revision_layout(const Ids& prompt, const Ids& response, const Ids& 
 ScoredLayout demonstration_layout(const Ids& prompt, const Ids& teacher_prompt, const Ids& response,
                                   const Ids& stop_ids, int64_t teacher_limit);
 
+// method.student_max_tokens for the scored layouts: when prompt ++ y holds more than student_limit
+// tokens, only y's first student_limit - |prompt| tokens are scored (by student and teacher; the
+// teacher's context before the scored span, e.g. SD-Zero's first copy of y, is kept whole), and the
+// layout is marked truncated. student_limit <= 0: no limit.
+void limit_student(ScoredLayout& l, int64_t student_limit);
+
 // A sequence with a per-token loss mask: mask[i] != 0 means token i is a target (predicted by row i-1).
 struct MaskedSequence {
   Ids ids;

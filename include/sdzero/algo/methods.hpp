@@ -61,6 +61,9 @@ class GrpoMethod : public Method {
   std::vector<Trajectory> keep(std::vector<Trajectory> trajs, Stats* stats) const override;
   TokenCounts count_tokens(const Batch& b) const override;
   LossOutput loss(Scorer& student, const Batch& b, const TokenCounts& global, int64_t step) const override;
+
+ private:
+  int64_t trained_tokens(const Trajectory& t) const;
 };
 
 class SrtMethod : public Method {
