@@ -59,12 +59,18 @@ void declare_algo_keys(Schema& s) {
   s.add_int("srt.initial_samples", 1, "Initial responses y0 per question in collection (paper 1, code 3).", 1, 1024);
   s.add_int("srt.revisions", 3, "Revisions K sampled after each revised y0.", 1, 1024);
   s.add_string("srt.revise", "both", "Which initial responses get revised (paper both, code wrong).", {"wrong", "correct", "both"});
-  s.add_float("srt.top_p", 0.9, "Nucleus sampling mass during collection.", 0.0, 1.0);
+  s.add_float("srt.top_p", 0.9, "Nucleus sampling mass of the revisions during collection.", 0.0, 1.0);
+  s.add_float("srt.initial_top_p", 0.0,
+              "Nucleus sampling mass of the initial responses y0 during collection; 0: method.top_p (the released "
+              "code samples y0 at 0.9 too).", 0.0, 1.0);
   s.add_bool("srt.cut_repeats", true, "Cut degenerate repeated tails of revisions.");
   s.add_int("srt.min_repeats", 4, "Back-to-back copies of a block that make a tail degenerate.", 2, 1000);
   s.add_string("srt.sycophantic_openings",
                "You're absolutely right|You are absolutely right|You're right|You are right",
                "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
+  s.add_string("srt.sycophantic", "drop",
+               "A revision opening with one of srt.sycophantic_openings: drop it, or strip its opening sentence "
+               "and keep the rest (the released code).", {"drop", "strip"});
   s.add_bool("srt.dedupe", true, "Drop duplicate revisions of the same question.");
   s.add_int("srt.max_tokens", 8192, "Longest SRT training sequence; the tail is cut.", 1);
   s.add_float("srt.unlikelihood", 0.0,
@@ -79,6 +85,9 @@ void declare_algo_keys(Schema& s) {
   s.add_string("optim.schedule", "constant", "After linear warmup: constant, or cosine decay to min_lr_ratio.",
                {"constant", "cosine"});
   s.add_int("optim.warmup_steps", 20, "Linear warmup steps.", 0);
+  s.add_float("optim.warmup_start_factor", 0.0,
+              "Warmup's first rate as a fraction of optim.lr, rising linearly to optim.lr at the end of warmup "
+              "(NeMo-RL's LinearLR, the released phase-2 code: 0.1); 0: optim.lr x (step + 1) / warmup.", 0.0, 1.0);
   s.add_float("optim.warmup_fraction", 0.0, "Warmup as a fraction of total_steps (the longer of the two wins).", 0.0, 1.0);
   s.add_int("optim.total_steps", 0, "Cosine horizon in optimizer steps; 0: derived from the budget by the pipeline.", 0);
   s.add_float("optim.min_lr_ratio", 0.0, "Cosine floor as a fraction of optim.lr.", 0.0, 1.0);
@@ -158,9 +167,11 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.revisions = c.get_int("srt.revisions");
   a.srt.revise = parse_revise_which(c.get_string("srt.revise"));
   a.srt.revision_top_p = c.get_float("srt.top_p");
+  a.srt.initial_top_p = c.get_float("srt.initial_top_p");
   a.srt.cleanup.cut_repeats = c.get_bool("srt.cut_repeats");
   a.srt.cleanup.min_repeats = int(c.get_int("srt.min_repeats"));
   a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
+  a.srt.cleanup.strip_sycophantic = c.get_string("srt.sycophantic") == "strip";
   a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");
   a.srt.max_tokens = c.get_int("srt.max_tokens");
   a.srt.unlikelihood = c.get_float("srt.unlikelihood");
@@ -173,6 +184,7 @@ AlgoConfig algo_config(const Config& c) {
   a.optim.schedule = parse_lr_schedule(c.get_string("optim.schedule"));
   a.optim.warmup_steps = c.get_int("optim.warmup_steps");
   a.optim.warmup_fraction = c.get_float("optim.warmup_fraction");
+  a.optim.warmup_start_factor = c.get_float("optim.warmup_start_factor");
   a.optim.total_steps = c.get_int("optim.total_steps");
   a.optim.min_lr_ratio = c.get_float("optim.min_lr_ratio");
   a.optim.grad_clip = c.get_float("optim.grad_clip");

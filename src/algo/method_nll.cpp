@@ -166,6 +166,12 @@ std::optional<Ids> SrtMethod::revision_context(const Trajectory& initial) const 
   return ctx;
 }
 
+SamplingParams SrtMethod::initial_sampling() const {
+  SamplingParams p = sampling();
+  if (cfg_.srt.initial_top_p > 0) p.top_p = cfg_.srt.initial_top_p;
+  return p;
+}
+
 SamplingParams SrtMethod::revision_sampling() const {
   SamplingParams p = cfg_.sampling;
   p.samples_per_question = cfg_.srt.revisions;

@@ -79,6 +79,8 @@ int64_t warmup_length(const OptimOptions& o) {
 
 double lr_at(const OptimOptions& o, int64_t step) {
   const int64_t w = warmup_length(o);
+  if (step < w && o.warmup_start_factor > 0)
+    return o.lr * (o.warmup_start_factor + (1.0 - o.warmup_start_factor) * double(step) / double(w));
   if (step < w) return o.lr * double(step + 1) / double(w);
   if (o.schedule == LrSchedule::Constant) return o.lr;
   SDZ_CHECK(o.total_steps > 0, "the cosine schedule needs a total step count", "optim.total_steps",

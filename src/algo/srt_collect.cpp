@@ -51,6 +51,23 @@ bool has_sycophantic_opening(const std::string& text, const std::vector<std::str
   return false;
 }
 
+std::string strip_sycophantic_opening(const std::string& text, const std::vector<std::string>& openings) {
+  if (!has_sycophantic_opening(text, openings)) return text;
+  size_t b = 0;
+  while (b < text.size() && std::isspace((unsigned char)text[b])) ++b;
+  size_t end = text.size();  // no sentence end: the whole text was the opening
+  for (size_t i = b; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (ch == '\n') { end = i; break; }
+    if ((ch == '.' || ch == '!' || ch == '?') && (i + 1 == text.size() || std::isspace((unsigned char)text[i + 1]))) {
+      end = i + 1;
+      break;
+    }
+  }
+  while (end < text.size() && std::isspace((unsigned char)text[end])) ++end;
+  return text.substr(end);
+}
+
 std::vector<std::string> split_list(const std::string& s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -96,7 +113,17 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
         c.revision_ids = retokenize(c.revision_text);
       }
     }
-    if (has_sycophantic_opening(c.revision_text, opt.sycophantic_openings)) { ++st.sycophantic; continue; }
+    if (has_sycophantic_opening(c.revision_text, opt.sycophantic_openings)) {
+      ++st.sycophantic;
+      if (!opt.strip_sycophantic) continue;
+      c.revision_text = strip_sycophantic_opening(c.revision_text, opt.sycophantic_openings);
+      if (c.revision_text.empty()) continue;
+      SDZ_CHECK(bool(retokenize), "a revision was stripped but no tokenizer was given to re-encode it",
+                "algo::clean_revisions");
+      Ids ids = retokenize(c.revision_text);  // ends with the stop id: keep it only where the revision had one
+      if (!ids.empty() && (c.revision_ids.empty() || c.revision_ids.back() != ids.back())) ids.pop_back();
+      c.revision_ids = std::move(ids);
+    }
     if (opt.dedupe && !seen.insert({c.question_id, c.revision_text}).second) { ++st.duplicates; continue; }
     kept.push_back(std::move(c));
   }

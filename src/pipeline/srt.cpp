@@ -107,7 +107,7 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   RolloutRequest req;
   for (size_t p = 0; p < questions.size(); ++p)
     if (int(p % size_t(size)) == rank) req.question_indices.push_back(questions[p]);
-  req.sampling = m.sampling();
+  req.sampling = m.initial_sampling();
   req.seed = key_seed({seed, 0x5171});
   req.slots = slots;
   RolloutResult initial = rollout(c, *c.policy, req);

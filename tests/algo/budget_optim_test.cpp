@@ -52,6 +52,20 @@ TEST(LrSchedule, LinearWarmupThenConstant) {
   EXPECT_NEAR(lr_at(o, 0), 1e-3, 1e-12);
 }
 
+// optim.warmup_start_factor = 0.1: NeMo-RL's LinearLR, 0.1 lr at step 0 rising to lr at step W.
+TEST(LrSchedule, WarmupFromAStartFactor) {
+  OptimOptions o;
+  o.lr = 2e-3;
+  o.warmup_steps = 4;
+  o.warmup_start_factor = 0.1;
+  EXPECT_NEAR(lr_at(o, 0), 0.2e-3, 1e-12);
+  EXPECT_NEAR(lr_at(o, 2), 2e-3 * (0.1 + 0.9 * 2 / 4), 1e-12);
+  EXPECT_NEAR(lr_at(o, 4), 2e-3, 1e-12);
+  EXPECT_NEAR(lr_at(o, 50), 2e-3, 1e-12);
+  o.warmup_steps = 0;
+  EXPECT_NEAR(lr_at(o, 0), 2e-3, 1e-12);
+}
+
 TEST(LrSchedule, CosineWithWarmupFraction) {
   OptimOptions o;
   o.lr = 2.0;

@@ -312,6 +312,18 @@ TEST(MethodSmoke, SrtCollectionAndJointTraining) {
   EXPECT_GT(distance(start, snapshot(s)), 0);
 }
 
+// Collection samples y0 at srt.initial_top_p (0: method.top_p) and the revisions at srt.top_p.
+TEST(SrtCollectionSampling, InitialAndRevisionTopPAreTheirOwnKeys) {
+  SrtMethod plain(config_for("srt", {"--method.top_p=1", "--srt.initial_samples=3", "--srt.revisions=2"}), toy_context());
+  EXPECT_EQ(plain.initial_sampling().top_p, 1.0);
+  EXPECT_EQ(plain.initial_sampling().samples_per_question, 3);
+  EXPECT_EQ(plain.revision_sampling().top_p, 0.9);
+  EXPECT_EQ(plain.revision_sampling().samples_per_question, 2);
+  SrtMethod released(config_for("srt", {"--method.top_p=1", "--srt.initial_top_p=0.9", "--srt.top_p=0.9"}), toy_context());
+  EXPECT_EQ(released.initial_sampling().top_p, 0.9);
+  EXPECT_EQ(released.sampling().top_p, 1.0);  // phase 2 and evaluation keep method.top_p
+}
+
 TEST(SrtObjectives, TermsFollowTheConfiguredObjective) {
   auto terms = [](const std::vector<std::string>& ov, int64_t step) {
     SrtMethod m(config_for("srt", ov), toy_context());

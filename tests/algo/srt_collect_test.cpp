@@ -72,6 +72,45 @@ TEST(CleanRevisions, KeepsVerifiedCleanUniqueRevisions) {
   EXPECT_THROW(clean_revisions({cand(3, loop, 1)}, opt, nullptr, nullptr), sdz::Error);
 }
 
+// srt.sycophantic = strip (the released code): the opening sentence goes, the rest stays, re-encoded
+// with the stop id only where the revision had one; a revision that was nothing but the opening goes.
+TEST(SycophanticOpening, StripRemovesTheOpeningSentenceOnly) {
+  const std::vector<std::string> o = {"You're absolutely right", "You are right"};
+  EXPECT_EQ(strip_sycophantic_opening("  You're absolutely right! The answer is 7.", o), "The answer is 7.");
+  EXPECT_EQ(strip_sycophantic_opening("You are right, 3.5 is wrong. So x = 4.", o), "So x = 4.");  // "3.5" ends nothing
+  EXPECT_EQ(strip_sycophantic_opening("You are right\nx = 4", o), "x = 4");
+  EXPECT_EQ(strip_sycophantic_opening("You're absolutely right!", o), "");
+  EXPECT_EQ(strip_sycophantic_opening("Let me redo it. You are right.", o), "Let me redo it. You are right.");
+  auto cand = [](const std::string& text, Ids ids) {
+    RevisionCandidate c;
+    c.question_id = 1;
+    c.revision_text = text;
+    c.revision_ids = std::move(ids);
+    c.reward = 1;
+    return c;
+  };
+  const int32_t stop = 99;
+  auto retok = [&](const std::string& s) { return Ids{int32_t(s.size()), stop}; };
+  CleanupOptions opt;
+  opt.sycophantic_openings = o;
+  opt.strip_sycophantic = true;
+  CollectStats st;
+  auto kept = clean_revisions({cand("You're absolutely right! \\boxed{7}", {1, stop}),
+                               cand("You are right. \\boxed{8}", {2}),  // cut by the token limit: no stop
+                               cand("You're absolutely right.", {3, stop}), cand("\\boxed{9}", {4, stop})},
+                              opt, retok, &st);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].revision_text, "\\boxed{7}");
+  EXPECT_EQ(kept[0].revision_ids, (Ids{9, stop}));
+  EXPECT_EQ(kept[1].revision_text, "\\boxed{8}");
+  EXPECT_EQ(kept[1].revision_ids, (Ids{9}));
+  EXPECT_EQ(kept[2].revision_ids, (Ids{4, stop}));  // no opening: untouched
+  EXPECT_EQ(st.sycophantic, 3);
+  EXPECT_EQ(st.kept, 3);
+  opt.strip_sycophantic = false;  // the default drops all three
+  EXPECT_EQ(clean_revisions({cand("You are right. \\boxed{8}", {2})}, opt, retok, nullptr).size(), 0u);
+}
+
 TEST(ShouldRevise, FollowsTheConfiguredChoice) {
   EXPECT_TRUE(should_revise(0, ReviseWhich::Wrong));
   EXPECT_FALSE(should_revise(1, ReviseWhich::Wrong));

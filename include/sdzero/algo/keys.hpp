@@ -38,6 +38,7 @@ struct SrtOptions {
   int64_t revisions = 3;
   ReviseWhich revise = ReviseWhich::Both;
   double revision_top_p = 0.9;
+  double initial_top_p = 0.0;  // y0's top_p in collection; 0: method.top_p
   CleanupOptions cleanup;
   int64_t max_tokens = 8192;
   // Weight of the unlikelihood on writing a wrong y0 again after the "wrong" cue (0 = off, the

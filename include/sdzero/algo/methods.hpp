@@ -77,6 +77,7 @@ class SrtMethod : public Method {
   // Collection. The reviser samples from chat(x) ++ strip(y0) ++ cue(r0); nullopt when srt.revise
   // says this initial response is not revised.
   std::optional<Ids> revision_context(const Trajectory& initial) const;
+  SamplingParams initial_sampling() const;   // y0: srt.initial_samples, srt.initial_top_p (0: method.top_p)
   SamplingParams revision_sampling() const;  // srt.revisions samples, srt.top_p
   // Which terms a step trains: {revision, generation}.
   std::pair<bool, bool> terms_at(int64_t step) const;

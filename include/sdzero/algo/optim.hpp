@@ -28,6 +28,7 @@ struct OptimOptions {
   LrSchedule schedule = LrSchedule::Constant;
   int64_t warmup_steps = 20;     // linear warmup length in steps ...
   double warmup_fraction = 0.0;  // ... or this fraction of total_steps, whichever is longer
+  double warmup_start_factor = 0.0;  // 0: lr (s+1)/W; f > 0: lr (f + (1 - f) s / W), NeMo-RL's LinearLR
   int64_t total_steps = 0;       // cosine horizon (needed for cosine)
   double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
   double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
@@ -36,7 +37,7 @@ struct OptimOptions {
 
 int64_t warmup_length(const OptimOptions& o);
 // Learning rate of optimizer step `step` (0-based). Warmup: lr * (step + 1) / W, so the first step
-// already moves; then constant, or min + (lr - min) * (1 + cos(pi * progress)) / 2 with
+// already moves (or, with warmup_start_factor f > 0, lr * (f + (1 - f) * step / W)); then constant, or min + (lr - min) * (1 + cos(pi * progress)) / 2 with
 // progress = (step - W) / (total - W), clamped to [0, 1].
 double lr_at(const OptimOptions& o, int64_t step);
 

@@ -23,6 +23,12 @@ std::string cut_repeated_tail(const std::string& text, int min_repeats = 4, int 
 // the openings ("You're absolutely right", ...). Curly apostrophes count as straight ones.
 bool has_sycophantic_opening(const std::string& text, const std::vector<std::string>& openings);
 
+// The text without its sycophantic opening sentence (the released code's clean-up): everything up
+// to the first sentence end after the opening (".", "!" or "?" followed by whitespace, or a line
+// break), and the whitespace after it, is removed. Empty when nothing else is left; the text itself
+// when it has no such opening.
+std::string strip_sycophantic_opening(const std::string& text, const std::vector<std::string>& openings);
+
 // "a|b|c" -> {"a", "b", "c"} with surrounding whitespace removed and empty items skipped.
 std::vector<std::string> split_list(const std::string& s, char sep = '|');
 
@@ -45,6 +51,7 @@ struct CleanupOptions {
   bool cut_repeats = true;
   int min_repeats = 4;
   std::vector<std::string> sycophantic_openings;
+  bool strip_sycophantic = false;  // srt.sycophantic = strip: keep the revision without its opening sentence
   bool dedupe = true;
 };
 
@@ -54,7 +61,8 @@ struct CollectStats {
 
 // Keep only verified revisions (reward > 0.5), cut repeated tails (a cut revision keeps its text
 // cut; `retokenize` re-encodes it, as algo/ knows no tokenizer, and should append the stop id: the cut
-// revision ends where the loop began), drop sycophantic openings, and drop duplicates of
+// revision ends where the loop began), drop sycophantic openings (or, with strip_sycophantic, strip
+// the opening sentence, re-encoded the same way, and drop only what is left empty), and drop duplicates of
 // (question, revision text). Order is preserved.
 std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> cands, const CleanupOptions& opt,
                                                const std::function<Ids(const std::string&)>& retokenize,
