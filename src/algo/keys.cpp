@@ -72,6 +72,9 @@ void declare_algo_keys(Schema& s) {
                "A revision opening with one of srt.sycophantic_openings: drop it, or strip its opening sentence "
                "and keep the rest (the released code).", {"drop", "strip"});
   s.add_bool("srt.dedupe", true, "Drop duplicate revisions of the same question.");
+  s.add_string("srt.dedupe_by", "question",
+               "What makes two revisions duplicates: the same text for the same question, or also after the same y0 "
+               "(initial; the released code).", {"question", "initial"});
   s.add_int("srt.max_tokens", 8192, "Longest SRT training sequence; the tail is cut.", 1);
   s.add_float("srt.unlikelihood", 0.0,
               "Weight of an unlikelihood on writing a wrong y0 again after the 'wrong' cue, at the token where y0 "
@@ -173,6 +176,7 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
   a.srt.cleanup.strip_sycophantic = c.get_string("srt.sycophantic") == "strip";
   a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");
+  a.srt.cleanup.dedupe_per_initial = c.get_string("srt.dedupe_by") == "initial";
   a.srt.max_tokens = c.get_int("srt.max_tokens");
   a.srt.unlikelihood = c.get_float("srt.unlikelihood");
 

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "sdzero/core/error.hpp"
@@ -99,7 +100,7 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
                                                CollectStats* stats) {
   CollectStats st;
   st.candidates = int64_t(cands.size());
-  std::set<std::pair<int64_t, std::string>> seen;
+  std::set<std::tuple<int64_t, std::string, std::string>> seen;
   std::vector<RevisionCandidate> kept;
   for (auto& c : cands) {
     if (c.reward <= 0.5f) { ++st.unverified; continue; }
@@ -124,7 +125,11 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
       if (!ids.empty() && (c.revision_ids.empty() || c.revision_ids.back() != ids.back())) ids.pop_back();
       c.revision_ids = std::move(ids);
     }
-    if (opt.dedupe && !seen.insert({c.question_id, c.revision_text}).second) { ++st.duplicates; continue; }
+    if (opt.dedupe &&
+        !seen.insert({c.question_id, opt.dedupe_per_initial ? c.initial_text : std::string(), c.revision_text}).second) {
+      ++st.duplicates;
+      continue;
+    }
     kept.push_back(std::move(c));
   }
   st.kept = int64_t(kept.size());

@@ -111,6 +111,27 @@ TEST(SycophanticOpening, StripRemovesTheOpeningSentenceOnly) {
   EXPECT_EQ(clean_revisions({cand("You are right. \\boxed{8}", {2})}, opt, retok, nullptr).size(), 0u);
 }
 
+// srt.dedupe_by = initial (the released code): the same revision after two different y0 is kept twice.
+TEST(CleanRevisions, DedupeByQuestionOrByInitialAnswer) {
+  auto cand = [](const std::string& y0, const std::string& rev) {
+    RevisionCandidate c;
+    c.question_id = 4;
+    c.initial_text = y0;
+    c.revision_text = rev;
+    c.revision_ids = {1};
+    c.reward = 1;
+    return c;
+  };
+  const std::vector<RevisionCandidate> cs = {cand("x = 3", "x = 5"), cand("x = 2", "x = 5"), cand("x = 3", "x = 5")};
+  CleanupOptions opt;
+  CollectStats st;
+  EXPECT_EQ(clean_revisions(cs, opt, nullptr, &st).size(), 1u);
+  EXPECT_EQ(st.duplicates, 2);
+  opt.dedupe_per_initial = true;
+  EXPECT_EQ(clean_revisions(cs, opt, nullptr, &st).size(), 2u);
+  EXPECT_EQ(st.duplicates, 1);
+}
+
 TEST(ShouldRevise, FollowsTheConfiguredChoice) {
   EXPECT_TRUE(should_revise(0, ReviseWhich::Wrong));
   EXPECT_FALSE(should_revise(1, ReviseWhich::Wrong));

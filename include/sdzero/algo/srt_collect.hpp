@@ -53,6 +53,7 @@ struct CleanupOptions {
   std::vector<std::string> sycophantic_openings;
   bool strip_sycophantic = false;  // srt.sycophantic = strip: keep the revision without its opening sentence
   bool dedupe = true;
+  bool dedupe_per_initial = false;  // srt.dedupe_by = initial: duplicates are (question, y0, revision) (released code)
 };
 
 struct CollectStats {
@@ -63,7 +64,7 @@ struct CollectStats {
 // cut; `retokenize` re-encodes it, as algo/ knows no tokenizer, and should append the stop id: the cut
 // revision ends where the loop began), drop sycophantic openings (or, with strip_sycophantic, strip
 // the opening sentence, re-encoded the same way, and drop only what is left empty), and drop duplicates of
-// (question, revision text). Order is preserved.
+// (question, revision text), or of (question, y0 text, revision text) with dedupe_per_initial. Order is preserved.
 std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> cands, const CleanupOptions& opt,
                                                const std::function<Ids(const std::string&)>& retokenize,
                                                CollectStats* stats);
