@@ -65,6 +65,9 @@ void declare_algo_keys(Schema& s) {
               "code samples y0 at 0.9 too).", 0.0, 1.0);
   s.add_bool("srt.cut_repeats", true, "Cut degenerate repeated tails of revisions.");
   s.add_int("srt.min_repeats", 4, "Back-to-back copies of a block that make a tail degenerate.", 2, 1000);
+  s.add_int("srt.min_period", 1, "Shortest repeated block, in characters (released code 10).", 1, 100000);
+  s.add_int("srt.max_period", 200, "Longest repeated block, in characters (released code 1500).", 1, 100000);
+  s.add_int("srt.cut_passes", 1, "Repeated-tail cuts per revision while each pass still cuts (released code 5).", 1, 100);
   s.add_string("srt.sycophantic_openings",
                "You're absolutely right|You are absolutely right|You're right|You are right",
                "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
@@ -173,6 +176,12 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.initial_top_p = c.get_float("srt.initial_top_p");
   a.srt.cleanup.cut_repeats = c.get_bool("srt.cut_repeats");
   a.srt.cleanup.min_repeats = int(c.get_int("srt.min_repeats"));
+  a.srt.cleanup.min_period = int(c.get_int("srt.min_period"));
+  a.srt.cleanup.max_period = int(c.get_int("srt.max_period"));
+  a.srt.cleanup.cut_passes = int(c.get_int("srt.cut_passes"));
+  if (a.srt.cleanup.min_period > a.srt.cleanup.max_period)
+    throw Error("srt.min_period is " + std::to_string(a.srt.cleanup.min_period) + ", above srt.max_period " +
+                    std::to_string(a.srt.cleanup.max_period), "srt.min_period", "make min_period <= max_period");
   a.srt.cleanup.sycophantic_openings = split_list(c.get_string("srt.sycophantic_openings"));
   a.srt.cleanup.strip_sycophantic = c.get_string("srt.sycophantic") == "strip";
   a.srt.cleanup.dedupe = c.get_bool("srt.dedupe");

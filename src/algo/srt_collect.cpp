@@ -10,10 +10,11 @@
 
 namespace sdz::algo {
 
-std::string cut_repeated_tail(const std::string& text, int min_repeats, int max_period, int min_chars) {
+std::string cut_repeated_tail(const std::string& text, int min_repeats, int max_period, int min_chars,
+                              int min_period) {
   const size_t n = text.size();
   // The shortest period wins: "abab..." is cut as "ab", not as "abab".
-  for (size_t p = 1; p <= size_t(std::max(0, max_period)) && p * size_t(std::max(2, min_repeats)) <= n; ++p) {
+  for (size_t p = size_t(std::max(1, min_period)); p <= size_t(std::max(0, max_period)) && p * size_t(std::max(2, min_repeats)) <= n; ++p) {
     size_t copies = 1;
     while ((copies + 1) * p <= n &&
            text.compare(n - (copies + 1) * p, p, text, n - p, p) == 0)
@@ -105,7 +106,12 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
   for (auto& c : cands) {
     if (c.reward <= 0.5f) { ++st.unverified; continue; }
     if (opt.cut_repeats) {
-      std::string cut = cut_repeated_tail(c.revision_text, opt.min_repeats);
+      std::string cut = c.revision_text;
+      for (int pass = 0; pass < std::max(1, opt.cut_passes); ++pass) {  // a loop inside a loop: cut again
+        std::string again = cut_repeated_tail(cut, opt.min_repeats, opt.max_period, 32, opt.min_period);
+        if (again.size() == cut.size()) break;
+        cut = std::move(again);
+      }
       if (cut.size() != c.revision_text.size()) {
         ++st.cut;
         c.revision_text = std::move(cut);

@@ -89,6 +89,36 @@ TEST(AlgoKeys, OverridesReachTheStructs) {
   EXPECT_THROW(load({"--grpo.clip_low=1.5"}), sdz::Error);
 }
 
+// Session 22's keys for the released code's choices reach the structs; contradictions name the key.
+TEST(AlgoKeys, ReleasedCodeChoices) {
+  AlgoConfig a = algo_config(load({"--method.name=srt", "--srt.initial_top_p=0.9", "--srt.sycophantic=strip",
+                                   "--srt.dedupe_by=initial", "--srt.min_period=10", "--srt.max_period=1500",
+                                   "--srt.cut_passes=5", "--optim.warmup_start_factor=0.1"}));
+  EXPECT_DOUBLE_EQ(a.srt.initial_top_p, 0.9);
+  EXPECT_TRUE(a.srt.cleanup.strip_sycophantic);
+  EXPECT_TRUE(a.srt.cleanup.dedupe_per_initial);
+  EXPECT_EQ(a.srt.cleanup.min_period, 10);
+  EXPECT_EQ(a.srt.cleanup.max_period, 1500);
+  EXPECT_EQ(a.srt.cleanup.cut_passes, 5);
+  EXPECT_DOUBLE_EQ(a.optim.warmup_start_factor, 0.1);
+  AlgoConfig d = algo_config(load({}));
+  EXPECT_FALSE(d.srt.cleanup.strip_sycophantic);
+  EXPECT_FALSE(d.srt.cleanup.dedupe_per_initial);
+  EXPECT_EQ(d.srt_replay, 0.0);
+  auto error_of = [](const std::vector<std::string>& ov) -> std::string {
+    try {
+      algo_config(load(ov));
+    } catch (const sdz::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of({"--srt.min_period=300"}).find("srt.min_period"), std::string::npos);
+  EXPECT_NE(error_of({"--method.name=grpo", "--distill.srt_replay=1"}).find("distill.srt_replay"), std::string::npos);
+  EXPECT_EQ(error_of({"--method.name=sdzero", "--distill.srt_replay=1"}), "");
+  EXPECT_THROW(load({"--srt.sycophantic=keep"}), sdz::Error);
+}
+
 TEST(AlgoKeys, AutoTeacherIsTheMethodDefault) {
   MethodContext ctx;
   for (auto [name, update, samples] :

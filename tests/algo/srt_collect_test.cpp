@@ -25,6 +25,28 @@ TEST(CutRepeatedTail, LeavesNormalTextAlone) {
   EXPECT_EQ(cut_repeated_tail(""), "");
 }
 
+// The released code's settings: blocks of at least srt.min_period characters, and srt.cut_passes cuts
+// while each still finds a loop (cutting a run of "!" can leave a loop of sentences at the end).
+TEST(CutRepeatedTail, MinimumPeriodAndRepeatedPasses) {
+  EXPECT_EQ(cut_repeated_tail("answer 42" + std::string(40, '!'), 4, 200, 32, 10), "answer 42" + std::string(10, '!'));
+  std::string x = "hello world!", nested = "Q: ";
+  for (int i = 0; i < 4; ++i) nested += x;
+  nested += std::string(39, '!');
+  auto clean = [&](int passes) {
+    RevisionCandidate c;
+    c.revision_text = nested;
+    c.revision_ids = {1};
+    c.reward = 1;
+    CleanupOptions opt;
+    opt.cut_passes = passes;
+    return clean_revisions({c}, opt, [](const std::string& t) { return Ids{int32_t(t.size())}; }, nullptr)
+        .at(0).revision_text;
+  };
+  EXPECT_EQ(clean(1), "Q: " + x + x + x + x);
+  EXPECT_EQ(clean(2), "Q: " + x);
+  EXPECT_EQ(clean(5), "Q: " + x);
+}
+
 TEST(SycophanticOpening, CaseAndApostropheInsensitive) {
   std::vector<std::string> o = split_list("You're absolutely right| You are right ||");
   ASSERT_EQ(o.size(), 2u);

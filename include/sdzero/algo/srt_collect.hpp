@@ -14,10 +14,10 @@
 namespace sdz::algo {
 
 // A tail made of the same block repeated: if the text ends with >= min_repeats back-to-back copies
-// of a block of 1..max_period characters covering >= min_chars characters, the text is cut after
-// the first copy. Returns the (possibly) shortened text.
+// of a block of min_period..max_period characters covering >= min_chars characters, the text is cut
+// after the first copy. Returns the (possibly) shortened text.
 std::string cut_repeated_tail(const std::string& text, int min_repeats = 4, int max_period = 200,
-                              int min_chars = 32);
+                              int min_chars = 32, int min_period = 1);
 
 // True when the text, after leading whitespace and case folding of ASCII letters, starts with one of
 // the openings ("You're absolutely right", ...). Curly apostrophes count as straight ones.
@@ -50,6 +50,8 @@ struct RevisionCandidate {
 struct CleanupOptions {
   bool cut_repeats = true;
   int min_repeats = 4;
+  int min_period = 1, max_period = 200;  // block lengths in characters (released code: 10-1500)
+  int cut_passes = 1;                    // cut again while a pass cuts something (released code: up to 5)
   std::vector<std::string> sycophantic_openings;
   bool strip_sycophantic = false;  // srt.sycophantic = strip: keep the revision without its opening sentence
   bool dedupe = true;
