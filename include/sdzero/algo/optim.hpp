@@ -37,8 +37,9 @@ struct OptimOptions {
 
 int64_t warmup_length(const OptimOptions& o);
 // Learning rate of optimizer step `step` (0-based). Warmup: lr * (step + 1) / W, so the first step
-// already moves (or, with warmup_start_factor f > 0, lr * (f + (1 - f) * step / W)); then constant, or min + (lr - min) * (1 + cos(pi * progress)) / 2 with
-// progress = (step - W) / (total - W), clamped to [0, 1].
+// already moves (or, with warmup_start_factor f > 0, lr * (f + (1 - f) * step / W)); then constant,
+// or min + (lr - min) * (1 + cos(pi * progress)) / 2 with progress = (step - W) / (total - W),
+// clamped to [0, 1].
 double lr_at(const OptimOptions& o, int64_t step);
 
 struct OptimStepStats {
