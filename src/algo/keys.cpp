@@ -91,6 +91,9 @@ void declare_algo_keys(Schema& s) {
   s.add_string("optim.schedule", "constant", "After linear warmup: constant, or cosine decay to min_lr_ratio.",
                {"constant", "cosine"});
   s.add_int("optim.warmup_steps", 20, "Linear warmup steps.", 0);
+  s.add_bool("optim.decay_1d", true,
+             "AdamW weight decay on 1-D parameters (norm weights, biases) too; false: on matrices only, as the HF "
+             "Trainer (the released SRT code) does.");
   s.add_float("optim.warmup_start_factor", 0.0,
               "Warmup's first rate as a fraction of optim.lr, rising linearly to optim.lr at the end of warmup "
               "(NeMo-RL's LinearLR, the released phase-2 code: 0.1); 0: optim.lr x (step + 1) / warmup.", 0.0, 1.0);
@@ -198,6 +201,7 @@ AlgoConfig algo_config(const Config& c) {
   a.optim.warmup_steps = c.get_int("optim.warmup_steps");
   a.optim.warmup_fraction = c.get_float("optim.warmup_fraction");
   a.optim.warmup_start_factor = c.get_float("optim.warmup_start_factor");
+  a.optim.decay_1d = c.get_bool("optim.decay_1d");
   a.optim.total_steps = c.get_int("optim.total_steps");
   a.optim.min_lr_ratio = c.get_float("optim.min_lr_ratio");
   a.optim.grad_clip = c.get_float("optim.grad_clip");

@@ -98,6 +98,10 @@ Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimOptions opt, int64_
             "optim.beta1 / optim.beta2");
   torch::optim::AdamWOptions o(opt_.lr);
   o.betas(std::make_tuple(opt_.beta1, opt_.beta2)).eps(opt_.eps).weight_decay(opt_.weight_decay);
+  if (!opt_.decay_1d) {
+    o.weight_decay(0.0);
+    for (const auto& p : params_) decays_.push_back(p.dim() >= 2);
+  }
   adamw_ = std::make_unique<torch::optim::AdamW>(params_, o);
 }
 
@@ -123,6 +127,11 @@ OptimStepStats Optimizer::step(int64_t step) {
   SDZ_CHECK(step >= first_step_, "optimizer step before the start of its schedule", "algo::Optimizer");
   st.lr = lr_at(opt_, step - first_step_);
   for (auto& g : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
+  if (!decays_.empty() && opt_.weight_decay != 0) {  // optim.decay_1d = false: matrices only
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (decays_[i] && params_[i].grad().defined()) params_[i].mul_(1 - st.lr * opt_.weight_decay);
+  }
   const bool lists = opt_.foreach == ForeachMode::On ||
                      (opt_.foreach == ForeachMode::Auto && !params_.empty() && params_.front().is_cuda());
   if (lists && opt_.grad_clip > 0 && fused_clip_step(*adamw_, params_, opt_.grad_clip, st.grad_norm)) return st;

@@ -185,6 +185,52 @@ TEST(Optimizer, ForeachStepEqualsTorchsPerParameterLoop) {
   }
 }
 
+// optim.decay_1d = false (the HF Trainer's rule): the matrices decay, the 1-D parameters do not; the
+// steps equal torch's AdamW with two parameter groups (weight decay wd and 0), list operations or not,
+// and a parameter without a gradient is left alone, decay included.
+TEST(Optimizer, NoDecayOnOneDimensionalParameters) {
+  auto make = [] {
+    torch::manual_seed(13);
+    return std::vector<torch::Tensor>{torch::randn({4, 3}).requires_grad_(true), torch::randn({6}).requires_grad_(true)};
+  };
+  for (ForeachMode mode : {ForeachMode::On, ForeachMode::Off}) {
+    std::vector<torch::Tensor> a = make(), ref = make();
+    OptimOptions o;
+    o.lr = 0.05, o.weight_decay = 0.2, o.warmup_steps = 0, o.grad_clip = 0, o.foreach = mode, o.decay_1d = false;
+    Optimizer opt(a, o);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(std::vector<torch::Tensor>{ref[0]}, std::make_unique<torch::optim::AdamWOptions>(
+                                                                torch::optim::AdamWOptions(0.05).weight_decay(0.2)));
+    groups.emplace_back(std::vector<torch::Tensor>{ref[1]}, std::make_unique<torch::optim::AdamWOptions>(
+                                                                torch::optim::AdamWOptions(0.05).weight_decay(0.0)));
+    torch::optim::AdamW torch_opt(std::move(groups));
+    torch::manual_seed(5);
+    for (int step = 0; step < 4; ++step) {
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (i == 0 && step == 2) {  // no gradient: no step and no decay for it
+          a[i].mutable_grad() = torch::Tensor(), ref[i].mutable_grad() = torch::Tensor();
+          continue;
+        }
+        auto g = torch::randn(a[i].sizes());
+        a[i].mutable_grad() = g.clone(), ref[i].mutable_grad() = g.clone();
+      }
+      opt.step(step);
+      torch_opt.step();
+      for (size_t i = 0; i < a.size(); ++i)
+        EXPECT_TRUE(torch::allclose(a[i], ref[i], 1e-6, 1e-7)) << "param " << i << " step " << step;
+    }
+    // With zero gradients only the decay moves a parameter: the matrix shrinks, the vector stays.
+    const auto m = a[0].detach().clone(), v = a[1].detach().clone();
+    for (auto& p : a) p.mutable_grad() = torch::zeros_like(p);
+    auto* s0 = adamw_param_state(opt.adamw(), a[0]);
+    auto* s1 = adamw_param_state(opt.adamw(), a[1]);
+    s0->exp_avg().zero_(), s1->exp_avg().zero_();
+    opt.step(4);
+    EXPECT_TRUE(torch::allclose(a[0], m * (1 - 0.05 * 0.2), 1e-6, 1e-7));
+    EXPECT_TRUE(torch::equal(a[1], v));
+  }
+}
+
 // On the CPU zero_grad keeps every gradient defined and zero (a GPU drops them instead: the next
 // backward then writes without an add; callers fill missing ones).
 TEST(OptimizerZeroGrad, KeepsCpuGradientsDefined) {

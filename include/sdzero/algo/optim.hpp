@@ -33,6 +33,9 @@ struct OptimOptions {
   double min_lr_ratio = 0.0;     // cosine floor as a fraction of lr
   double grad_clip = 1.0;        // max global grad norm; <= 0: no clipping
   ForeachMode foreach = ForeachMode::On;
+  // false: weight decay on matrices only, not on 1-D parameters (norm weights, biases), as the HF
+  // Trainer (the released SRT code) does; true: on every parameter, torch's AdamW as is.
+  bool decay_1d = true;
 };
 
 int64_t warmup_length(const OptimOptions& o);
@@ -88,6 +91,9 @@ class Optimizer {
   OptimOptions opt_;
   int64_t first_step_ = 0;
   std::unique_ptr<torch::optim::AdamW> adamw_;
+  // decay_1d = false: which parameters decay (torch's group then has weight_decay 0, and step() applies
+  // the decoupled decay p *= 1 - lr * wd to these first, the op torch's AdamW begins with).
+  std::vector<bool> decays_;
 };
 
 }  // namespace sdz::algo
