@@ -46,6 +46,9 @@ void declare_algo_keys(Schema& s) {
   s.add_bool("grpo.dynamic_sampling", true, "Drop groups whose rewards are all equal.");
   s.add_int("grpo.minibatches", 1, "Optimizer steps per rollout batch, each on a 1/n slice of it (PPO/DAPO minibatches; "
             "the toy study used 2). With 1 the policy ratio is 1 and the clip never acts.", 1, 64);
+  s.add_int("grpo.refill_rounds", 0, "DAPO's dynamic sampling: up to this many more sampling rounds per step, on "
+            "fresh questions, until train.questions_per_step groups with mixed rewards are kept (the surplus of the "
+            "last round is spent budget, not trained). 0: dropped groups are not replaced. On-policy runs only.", 0, 64);
   s.add_bool("grpo.scale_by_std", true, "Divide group advantages by the group's reward std.");
   s.add_float("grpo.adv_eps", 1e-6, "Added to the std in the advantage denominator.", 0.0);
 
@@ -166,6 +169,10 @@ AlgoConfig algo_config(const Config& c) {
   a.clip.kl_coef = c.get_float("grpo.kl_coef");
   a.dynamic_sampling = c.get_bool("grpo.dynamic_sampling");
   a.grpo_minibatches = c.get_int("grpo.minibatches");
+  a.grpo_refill_rounds = c.get_int("grpo.refill_rounds");
+  if (a.method == "grpo" && a.grpo_refill_rounds > 0 && !a.dynamic_sampling)
+    throw Error("grpo.refill_rounds replaces the groups dynamic sampling drops, and grpo.dynamic_sampling is off",
+                "grpo.refill_rounds", "set grpo.dynamic_sampling = true, or grpo.refill_rounds = 0");
   a.scale_by_std = c.get_bool("grpo.scale_by_std");
   a.adv_eps = c.get_float("grpo.adv_eps");
 

@@ -77,6 +77,10 @@ Trainer::Trainer(TrainOptions opt, Components& c, Groups& g)
     optim_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo);
     if (c_.algo.srt_replay > 0) load_replay();
   }
+  if (c_.method->name() == "grpo" && c_.algo.dynamic_sampling) refill_rounds_ = c_.algo.grpo_refill_rounds;
+  if (refill_rounds_ > 0 && opt_.max_staleness > 0)
+    throw Error("refill rounds run on-policy only: they sample again within the step", "grpo.refill_rounds",
+                "set dist.max_staleness = 0, or grpo.refill_rounds = 0");
   if (g_.world_rank() == 0 && !opt_.run_dir.empty()) {
     metrics_ = MetricsWriter(opt_.run_dir + "/metrics.jsonl");
     samples_ = MetricsWriter(opt_.run_dir + "/samples.jsonl");
@@ -260,6 +264,7 @@ nlohmann::json Trainer::step(int64_t step) {
 
   std::vector<Routed> items;
   if (g_.has(Role::Rollout)) items = rollout_role(questions, step, rec);
+  if (refill_rounds_ > 0) items = refill(std::move(items), questions, step, rec);
   items = route(std::move(items), &Trainer::teacher_dest);
   if (g_.has(Role::Teacher)) items = teacher_role(std::move(items));
   items = route(std::move(items), &Trainer::learner_dest);
@@ -358,17 +363,19 @@ std::vector<int64_t> Trainer::questions_for_step(int64_t step) {
 }
 
 // Rollout: this rank's share of the questions (position % rollout ranks), sampled with the policy
-// it holds, verified, and filtered by the method question by question.
-std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec) {
+// it holds, verified, and filtered by the method question by question. A refill round (round > 0)
+// samples with its own seed and numbers its groups from first_position on.
+std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec,
+                                          int64_t round, int64_t first_position) {
   const auto [share, me] = rollout_share();
   std::vector<int64_t> positions, qidx;
   for (int64_t p = 0; p < int64_t(questions.size()); ++p)
-    if (p % share == me) positions.push_back(p), qidx.push_back(questions[size_t(p)]);
+    if (p % share == me) positions.push_back(first_position + p), qidx.push_back(questions[size_t(p)]);
 
   RolloutRequest req;
   req.question_indices = qidx;
   req.sampling = c_.method->sampling();
-  req.seed = key_seed({opt_.seed, uint64_t(step)});
+  req.seed = round == 0 ? key_seed({opt_.seed, uint64_t(step)}) : key_seed({opt_.seed, uint64_t(step), 0x4ef111ULL, uint64_t(round)});
   req.version = version_;
   req.slots = opt_.slots;
   RolloutResult rr;
@@ -404,10 +411,12 @@ std::vector<Routed> Trainer::rollout_role(const std::vector<int64_t>& questions,
     for (auto& t : c_.method->keep(std::move(group), &s)) out.push_back({positions[k], std::move(t), false, {}});
     for (auto& [key, v] : s) keep_stats[key] += v;
   }
-  rec["local_generated"] = c_.method->samples_online() ? int64_t(rr.trajectories.size()) : 0;
-  rec["local_tokens"] = rr.generated_tokens;
-  rec["local_reward_sum"] = reward_sum;
-  rec["local_kept"] = int64_t(out.size());
+  // Summed over a step's rounds (refill).
+  rec["local_generated"] = rec.value("local_generated", int64_t(0)) +
+                           (c_.method->samples_online() ? int64_t(rr.trajectories.size()) : 0);
+  rec["local_tokens"] = rec.value("local_tokens", int64_t(0)) + rr.generated_tokens;
+  rec["local_reward_sum"] = rec.value("local_reward_sum", 0.0) + reward_sum;
+  rec["local_kept"] = rec.value("local_kept", int64_t(0)) + int64_t(out.size());
   if (g_.world_rank() == 0) write_samples(step, rr);
   return out;
 }

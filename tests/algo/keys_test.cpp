@@ -64,6 +64,20 @@ TEST(AlgoKeys, GrpoMinibatches) {
   EXPECT_THROW(load({"--grpo.minibatches=0"}), sdz::Error);
 }
 
+TEST(AlgoKeys, GrpoRefillRounds) {
+  EXPECT_EQ(algo_config(load({})).grpo_refill_rounds, 0);  // the paper's GRPO: dropped groups stay dropped
+  EXPECT_EQ(algo_config(load({"--method.name=grpo", "--grpo.refill_rounds=3"})).grpo_refill_rounds, 3);
+  // Nothing is dropped without dynamic sampling, so there is nothing to refill: refused, naming the key.
+  try {
+    algo_config(load({"--method.name=grpo", "--grpo.refill_rounds=2", "--grpo.dynamic_sampling=false"}));
+    FAIL() << "refill without dynamic sampling was accepted";
+  } catch (const sdz::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("grpo.refill_rounds"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(algo_config(load({"--method.name=rft", "--grpo.refill_rounds=2", "--grpo.dynamic_sampling=false"})));
+  EXPECT_THROW(load({"--grpo.refill_rounds=-1"}), sdz::Error);
+}
+
 // One source of truth for the cues: [prompt] (text/). The [srt] copies are gone, so a config that
 // still sets them fails loudly instead of being silently ignored by phase 2.
 TEST(AlgoKeys, CuesAreNotAlgoKeys) {

@@ -74,7 +74,7 @@ for name, c in cfg.items():
         eq(name, "teacher.update", "frozen")
     if method == "grpo":
         eq(name, "grpo.clip_low", "0.2"); eq(name, "grpo.clip_high", "0.28"); eq(name, "grpo.kl_coef", "0")
-        eq(name, "grpo.dynamic_sampling", "true")
+        eq(name, "grpo.dynamic_sampling", "true"); eq(name, "grpo.refill_rounds", "0")
     if method == "sdft":
         eq(name, "teacher.update", "ema"); eq(name, "teacher.ema_rate", "0.01")
     if method in ("rft", "grpo"):  # 15K questions x 4 = 60K

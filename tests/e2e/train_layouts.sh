@@ -5,6 +5,7 @@
 # colocated on 1 rank, split 1+1+1, split 2+1+1, and 1+1+2 (two data-parallel learners, checked
 # bit-identical by the trainer after every step). Also: the run directory holds config.ini,
 # metrics.jsonl (one record per step), samples.jsonl and the final policy, which loads again.
+# GRPO: minibatches and DAPO's refill (grpo.refill_rounds) train the same on every layout.
 source "$(dirname "$0")/_lib.sh"
 cfg="$SDZ_SOURCE_DIR/configs/tiny.ini"
 common=(--config "$cfg" --method.name=sdzero --train.steps=3 --train.questions_per_step=8 --run.threads=1)
@@ -73,5 +74,54 @@ assert any(r["loss"] != 0 for r in rec["mb1"]), "no group had mixed rewards: not
 assert sum(r["grpo/clipped_tokens"] for r in rec["mb1"]) > 0, "the clip never acted with 2 minibatches"
 assert sum(r["grpo/clipped_tokens"] for r in rec["one"]) == 0, "the clip acted with one step per batch (ratio 1)"
 print("grpo minibatches:", [(r["step"], round(r["loss"], 6), r["grpo/clipped_tokens"]) for r in rec["mb1"]])
+PY
+
+# DAPO's refill (grpo.refill_rounds = 3): dropped all-equal groups are replaced by groups of fresh
+# questions sampled within the step, the same on 1 rank and on two rollout ranks; every step trains
+# questions_per_step groups unless the rounds ran out; each round's generations count against the
+# budget (a budget of 40 stops the refill at 2 more questions); resume repeats the rounds exactly;
+# async runs are refused.
+refill=("${grpo[@]}" --grpo.refill_rounds=3)
+"$SDZERO" train "${refill[@]}" --run.dir="$scratch/rf1" > "$scratch/rf1.log" 2>&1 || { cat "$scratch/rf1.log"; fail "refill on 1 rank"; }
+"${mpi[@]}" -np 3 "$SDZERO" train "${refill[@]}" --layout.mode=split --layout.rollout=2 --layout.teacher=0 \
+  --layout.learner=1 --run.dir="$scratch/rf2" > "$scratch/rf2.log" 2>&1 || { cat "$scratch/rf2.log"; fail "refill on 2 rollout ranks"; }
+"$SDZERO" train "${refill[@]}" --budget.max_generations=40 --run.dir="$scratch/rf40" > "$scratch/rf40.log" 2>&1 ||
+  { cat "$scratch/rf40.log"; fail "refill under a budget"; }
+"$SDZERO" train "${refill[@]}" --train.steps=2 --ckpt.every_steps=2 --run.dir="$scratch/rfr" > "$scratch/rfr.log" 2>&1 ||
+  { cat "$scratch/rfr.log"; fail "refill, first half"; }
+"$SDZERO" train "${refill[@]}" --ckpt.every_steps=2 --ckpt.resume=auto --run.dir="$scratch/rfr" > "$scratch/rfr2.log" 2>&1 ||
+  { cat "$scratch/rfr2.log"; fail "refill, resumed"; }
+grep -q "resume: continuing after step 2" "$scratch/rfr2.log" || fail "the refill run did not resume"
+cmp -s "$scratch/rf1/final/model.safetensors" "$scratch/rfr/final/model.safetensors" || fail "refill: resumed weights differ"
+if "$SDZERO" train "${refill[@]}" --dist.max_staleness=1 --run.dir="$scratch/rfa" > "$scratch/rfa.log" 2>&1; then
+  fail "refill with async training was accepted"
+fi
+grep -q "grpo.refill_rounds: refill rounds run on-policy only" "$scratch/rfa.log" || { cat "$scratch/rfa.log"; fail "refill/async error"; }
+python3 - "$scratch" <<'PY' || fail "grpo refill"
+import json, sys
+d = sys.argv[1]
+rec = {k: [json.loads(l) for l in open(f"{d}/{k}/metrics.jsonl")] for k in ("one", "rf1", "rf2", "rf40", "rfr")}
+n = 4  # samples per question in tiny.ini's GRPO
+for a, b in zip(rec["rf1"], rec["rf2"]):
+    for k in ["generations", "generated_tokens", "reward_mean", "kept", "grpo/groups_sampled", "grpo/refill_rounds"]:
+        assert a[k] == b[k], ("layouts differ", a["step"], k, a[k], b[k])
+    assert abs(a["loss"] - b["loss"]) <= 1e-5 * max(1.0, abs(a["loss"])), ("layouts differ", a["step"], a["loss"], b["loss"])
+for a, b in zip(rec["rf1"], rec["rfr"]):
+    for k in ["generations", "generated_tokens", "reward_mean", "kept", "loss", "grpo/groups_sampled"]:
+        assert a[k] == b[k], ("resume differs", a["step"], k, a[k], b[k])
+used = 0
+for r in rec["rf1"]:
+    assert r["generations"] == n * r["grpo/groups_sampled"], r
+    assert r["kept"] == n * r["grpo/groups_kept"], r
+    assert r["grpo/groups_kept"] == r["questions"] or r["grpo/refill_rounds"] == 3, r
+    assert (r["grpo/groups_sampled"] > r["questions"]) == (r["grpo/refill_rounds"] > 0), r
+    used += r["generations"]
+    assert r["budget/generations"] == used, (r["budget/generations"], used)
+assert any(r["grpo/refill_rounds"] > 0 for r in rec["rf1"]), "no step refilled"
+# Without refill, the same first round keeps fewer groups: the refill is what filled the batch.
+assert rec["one"][0]["kept"] < rec["rf1"][0]["kept"], (rec["one"][0]["kept"], rec["rf1"][0]["kept"])
+b = rec["rf40"]
+assert len(b) == 1 and b[0]["budget/generations"] == 40 and b[0]["grpo/groups_sampled"] == 10, b
+print("grpo refill:", [(r["step"], r["grpo/groups_sampled"], r["grpo/groups_kept"], r["grpo/refill_rounds"]) for r in rec["rf1"]])
 PY
 echo "train_layouts: ok"

@@ -63,6 +63,9 @@ struct AlgoConfig {
   ClipOptions clip;
   bool dynamic_sampling = true;
   int64_t grpo_minibatches = 1;  // optimizer steps per rollout batch (GRPO): > 1 is where the clip acts
+  // DAPO's refill (GRPO with dynamic_sampling): up to this many more sampling rounds per step replace the
+  // dropped all-equal groups; 0: dropped groups are not replaced (the pipeline runs the rounds).
+  int64_t grpo_refill_rounds = 0;
   bool scale_by_std = true;
   double adv_eps = 1e-6;
   SrtOptions srt;

@@ -81,7 +81,11 @@ class Trainer {
  private:
   int64_t planned_steps() const;  // train.steps, or fewer when the generation budget ends the run first
   std::vector<int64_t> questions_for_step(int64_t step);
-  std::vector<Routed> rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec);
+  std::vector<Routed> rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec,
+                                   int64_t round = 0, int64_t first_position = 0);
+  // grpo.refill_rounds (trainer_refill.cpp): more rollout rounds until the step keeps
+  // questions_per_step groups; returns the groups that train, renumbered 0, 1, ... Collective.
+  std::vector<Routed> refill(std::vector<Routed> items, std::vector<int64_t> taken, int64_t step, nlohmann::json& rec);
   std::vector<Routed> teacher_role(std::vector<Routed> items);
   algo::StepResult learner_role(std::vector<Routed> items, int64_t step, nlohmann::json& rec);
   void sync_role(algo::TeacherAction action);
@@ -130,6 +134,7 @@ class Trainer {
   std::deque<Pending> pending_;
   std::vector<algo::SrtTrace> replay_;  // distill.srt_replay: the traces, on learner ranks
   int64_t next_gen_ = 0, stale_dropped_ = 0;
+  int64_t refill_rounds_ = 0;  // grpo.refill_rounds when it applies (GRPO with dynamic sampling), else 0
   bool gen_done_ = false;
   Timer run_clock_;
   algo::Budget budget_;
