@@ -59,6 +59,10 @@ void declare_algo_keys(Schema& s) {
   s.add_int("srt.stage_steps", 0,
             "Sequential objective: optimizer steps of each stage; 0: derived by the pipeline from train.srt_epochs "
             "(each stage that many epochs over the traces, as the released code).", 0);
+  s.add_int("srt.revision_traces", 0,
+            "Sequential objective: 0 trains both stages on every trace; N > 0 splits them as the released code: "
+            "the revision stage takes N traces (correct y0 first, then wrong), the generation stage every other "
+            "trace with a wrong y0 (released: 1000, with srt.sequential_first = generation).", 0);
   s.add_int("srt.initial_samples", 1, "Initial responses y0 per question in collection (paper 1, code 3).", 1, 1024);
   s.add_int("srt.revisions", 3, "Revisions K sampled after each revised y0.", 1, 1024);
   s.add_string("srt.revise", "both", "Which initial responses get revised (paper both, code wrong).", {"wrong", "correct", "both"});
@@ -179,6 +183,11 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.objective = parse_srt_objective(c.get_string("srt.objective"));
   a.srt.revision_first = c.get_string("srt.sequential_first") == "revision";
   a.srt.stage_steps = c.get_int("srt.stage_steps");
+  a.srt.revision_traces = c.get_int("srt.revision_traces");
+  if (a.srt.revision_traces > 0 && a.srt.objective != SrtObjective::Sequential)
+    throw Error("srt.revision_traces splits the traces between the two stages of the sequential objective, and "
+                "srt.objective is " + c.get_string("srt.objective"), "srt.revision_traces",
+                "set srt.objective = sequential, or srt.revision_traces = 0");
   a.srt.initial_samples = c.get_int("srt.initial_samples");
   a.srt.revisions = c.get_int("srt.revisions");
   a.srt.revise = parse_revise_which(c.get_string("srt.revise"));

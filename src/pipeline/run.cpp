@@ -170,8 +170,16 @@ void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir
     log::warn("stop signal during SRT collection: checkpointed the traces; exiting for requeue");
     r.stopped_by_signal = true;
   } else {
-    log::info(strprintf("srt: %zu traces, %lld steps per stage x %d stage(s), %lld to run",
-                        traces.size(), (long long)trainer.steps_per_stage(), srt.stages(),
+    std::string per_stage, on;  // "12" / "40 traces", or "12 + 5" / "30 + 10 traces" when the stages differ
+    for (int st = 0; st < srt.stages(); ++st) {
+      per_stage += (st ? " + " : "") + std::to_string(trainer.stage_steps(st));
+      on += (st ? " + " : "") + std::to_string(trainer.stage_traces(st));
+    }
+    if (srt.stages() == 2 && trainer.stage_steps(0) == trainer.stage_steps(1)) per_stage = std::to_string(trainer.stage_steps(0));
+    if (srt.stages() == 2 && trainer.stage_traces(0) == trainer.stage_traces(1)) on = std::to_string(trainer.stage_traces(0));
+    if (on == std::to_string(traces.size())) on.clear();  // every stage on every trace: said once
+    log::info(strprintf("srt: %zu traces%s, %s steps per stage x %d stage(s), %lld to run", traces.size(),
+                        on.empty() ? "" : (" (" + on + " per stage)").c_str(), per_stage.c_str(), srt.stages(),
                         (long long)trainer.total_steps()));
     r.steps = trainer.run();
     r.stopped_by_signal = trainer.stopped_by_signal();

@@ -333,17 +333,26 @@ SrtTrainer::SrtTrainer(Components& c, algo::SrtMethod& m, const std::vector<algo
   MPI_Comm_size(comm_, &size_);
   if (traces_.empty()) throw Error("SRT collection kept no traces: nothing to train on", "srt",
                                    "more questions, more revisions (srt.revisions), or a base that can revise");
-  // A stage is srt.stage_steps steps when set, else train.srt_epochs passes over the traces.
-  per_stage_ = m_.stage_steps() > 0
-                   ? m_.stage_steps()
-                   : std::max<int64_t>(1, int64_t(std::ceil(o_.epochs * double(traces_.size()) / double(o_.batch))));
-  if (m_.stages() > 1) m_.set_stage_steps(per_stage_);
+  const algo::SrtOptions& so = c_.algo.srt;
+  sets_ = srt_stage_sets(traces_, m_.stages(), so.revision_first, so.revision_traces, o_.seed);
+  // A stage is srt.stage_steps steps when set, else train.srt_epochs passes over its traces.
+  for (const auto& set : sets_)
+    stage_len_.push_back(so.stage_steps > 0 ? so.stage_steps
+                                            : std::max<int64_t>(1, int64_t(std::ceil(o_.epochs * double(set.size()) /
+                                                                                     double(o_.batch)))));
+  if (m_.stages() > 1) m_.set_stage_steps(stage_len_[0]);  // the method switches terms there
   c_.policy->set_requires_grad(true);
 }
 
 SrtTrainer::~SrtTrainer() = default;
 
-int64_t SrtTrainer::total_steps() const { return std::min<int64_t>(o_.max_steps, per_stage_ * m_.stages()); }
+int64_t SrtTrainer::stage_start(int stage) const {
+  int64_t start = 0;
+  for (int s = 0; s < stage; ++s) start += stage_len_[size_t(s)];
+  return start;
+}
+
+int64_t SrtTrainer::total_steps() const { return std::min<int64_t>(o_.max_steps, stage_start(m_.stages())); }
 
 void SrtTrainer::set_collection(std::string record, int64_t generations, int64_t generated_tokens) {
   record_ = std::move(record);
@@ -353,14 +362,15 @@ void SrtTrainer::set_collection(std::string record, int64_t generations, int64_t
 
 void SrtTrainer::start_stage(int stage) {
   algo::OptimOptions oo = c_.algo.optim;
-  if (oo.total_steps == 0) oo.total_steps = per_stage_;  // the cosine horizon is the stage (not the train.steps cap)
-  opt_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo, int64_t(stage) * per_stage_);
+  if (oo.total_steps == 0) oo.total_steps = stage_len_[size_t(stage)];  // the cosine horizon is the stage (not the train.steps cap)
+  opt_ = std::make_unique<algo::Optimizer>(c_.policy->parameters(), oo, stage_start(stage));
   opt_stage_ = stage;
 }
 
 std::vector<size_t> SrtTrainer::batch_indices(int64_t step) {
   const int stage = m_.stage_at(step);
-  const int64_t n = int64_t(traces_.size()), local = step - int64_t(stage) * per_stage_;
+  const std::vector<size_t>& set = sets_[size_t(stage)];
+  const int64_t n = int64_t(set.size()), local = step - stage_start(stage);
   std::vector<size_t> out;
   for (int64_t i = 0; i < o_.batch; ++i) {
     const int64_t cursor = local * o_.batch + i, epoch = cursor / n;
@@ -371,7 +381,7 @@ std::vector<size_t> SrtTrainer::batch_indices(int64_t step) {
       rng.shuffle(order_);
       order_key_ = {stage, epoch};
     }
-    out.push_back(order_[size_t(cursor % n)]);
+    out.push_back(set[order_[size_t(cursor % n)]]);
   }
   return out;
 }
@@ -400,7 +410,7 @@ nlohmann::json SrtTrainer::train_one(int64_t step) {
   rec["method"] = "srt";
   rec["phase"] = ckpt::kPhaseSrtTrain;
   rec["stage"] = stage + 1;
-  rec["epoch"] = double((step - int64_t(stage) * per_stage_ + 1) * o_.batch) / double(traces_.size());
+  rec["epoch"] = double((step - stage_start(stage) + 1) * o_.batch) / double(sets_[size_t(stage)].size());
   rec["loss"] = allreduce_sum(comm_, r.loss);
   rec["t_step"] = t.seconds();
   return rec;
@@ -458,17 +468,20 @@ ckpt::TrainingState SrtTrainer::capture(int64_t steps_done) const {
   for (const auto& [name, t] : c_.policy->named_parameters()) s.model[name] = t.detach().clone();
   // The moments belong to the stage of the next step; at a stage boundary (and after collection)
   // there are none: the next stage starts a fresh optimizer.
-  const int stage = steps_done < per_stage_ * m_.stages() ? m_.stage_at(steps_done) : m_.stages() - 1;
+  const int stage = steps_done < stage_start(m_.stages()) ? m_.stage_at(steps_done) : m_.stages() - 1;
   if (opt_ && opt_stage_ == stage) s.optimizer = ckpt::capture_adamw(opt_->adamw(), c_.policy->named_parameters());
   s.teacher.rule = "none";
   s.budget["generations"] = generations_;
   s.budget["generated_tokens"] = generated_tokens_;
-  const int64_t consumed_in_stage = (steps_done - int64_t(stage) * per_stage_) * o_.batch;
-  const int64_t n = int64_t(traces_.size());
+  const int64_t consumed_in_stage = (steps_done - stage_start(stage)) * o_.batch;
+  const int64_t n = int64_t(sets_[size_t(stage)].size());
   s.data["srt_traces"] = {consumed_in_stage / n, consumed_in_stage % n, steps_done * o_.batch};
   s.texts["srt_traces"] = record_;
+  nlohmann::json traces_per_stage = nlohmann::json::array();
+  for (const auto& set : sets_) traces_per_stage.push_back(set.size());
   s.metrics_json = nlohmann::json{{"srt_stage", stage + 1}, {"srt_stages", m_.stages()},
-                                  {"srt_steps_per_stage", per_stage_}, {"traces", traces_.size()}}.dump();
+                                  {"srt_stage_steps", stage_len_}, {"srt_stage_traces", traces_per_stage},
+                                  {"traces", traces_.size()}}.dump();
   return s;
 }
 
@@ -483,7 +496,7 @@ void SrtTrainer::restore(const ckpt::TrainingState& s) {
                 "train.questions_per_step", "resume with the batch size the run started with");
   ckpt::copy_into(c_.policy->named_parameters(), s.model, "checkpoint /model");
   start_step_ = s.step;
-  if (start_step_ < per_stage_ * m_.stages()) {
+  if (start_step_ < stage_start(m_.stages())) {
     start_stage(m_.stage_at(start_step_));
     if (!s.optimizer.params.empty()) ckpt::restore_adamw(opt_->adamw(), c_.policy->named_parameters(), s.optimizer);
   }

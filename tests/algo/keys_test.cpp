@@ -131,6 +131,10 @@ TEST(AlgoKeys, ReleasedCodeChoices) {
   EXPECT_NE(error_of({"--method.name=grpo", "--distill.srt_replay=1"}).find("distill.srt_replay"), std::string::npos);
   EXPECT_EQ(error_of({"--method.name=sdzero", "--distill.srt_replay=1"}), "");
   EXPECT_THROW(load({"--srt.sycophantic=keep"}), sdz::Error);
+  // The released two-stage split needs the sequential objective.
+  EXPECT_EQ(d.srt.revision_traces, 0);
+  EXPECT_EQ(algo_config(load({"--srt.objective=sequential", "--srt.revision_traces=1000"})).srt.revision_traces, 1000);
+  EXPECT_NE(error_of({"--srt.revision_traces=1000"}).find("srt.revision_traces"), std::string::npos);
 }
 
 TEST(AlgoKeys, AutoTeacherIsTheMethodDefault) {

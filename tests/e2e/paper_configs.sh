@@ -63,6 +63,7 @@ for name, c in cfg.items():
         eq(name, "distill.student_temperature", c["method.temperature"])
     if method == "srt":
         eq(name, "srt.initial_samples", "1"); eq(name, "srt.revisions", "3"); eq(name, "srt.revise", "both")
+        eq(name, "srt.objective", "joint"); eq(name, "srt.revision_traces", "0")
         eq(name, "srt.top_p", "0.9"); eq(name, "train.srt_epochs", "3")
         # 10K questions x (1 + 3) = the 40K budget
         assert int(c["data.q1_size"]) * 4 == int(c["budget.max_generations"]), name

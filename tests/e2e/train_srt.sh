@@ -8,6 +8,8 @@
 #  - checkpoints: step 0 right after collection (phase srt_train, the traces file recorded), then by
 #    cadence; a run stopped by its step limit twice (mid stage 1, then in stage 2) and resumed with
 #    --resume auto equals the uninterrupted run bit for bit (losses, final weights);
+#  - the released split (srt.revision_traces, generation first): each stage on its own traces and
+#    steps, resumed in stage 2 exactly; refused without the sequential objective;
 #  - SIGUSR1: checkpoint, exit 75, --resume auto continues from it; `sdzero inspect` shows the phase;
 #  - guards: a changed traces file, a method other than srt on SRT checkpoints, phase 2 with another
 #    cue than SRT's, and the removed srt.cue_* keys are clear errors; phase 2 with SRT's cue runs and
@@ -94,6 +96,47 @@ for s in a:
 print("srt resume: identical metrics for", len(a) - 1, "steps")
 PY
 cmp -s "$scratch/full/final/model.safetensors" "$scratch/part/final/model.safetensors" || fail "resumed SRT weights differ"
+
+# 2b. The released split (srt.revision_traces = R, generation first): the generation stage trains on
+# every wrong-y0 trace the revision stage does not take, the revision stage on R (correct y0 first);
+# each stage as many steps as its own traces ask; stopped in stage 2 and resumed: identical.
+R=$(python3 - "$scratch/full/srt_traces.jsonl" <<'PY'
+import json, sys
+t = [json.loads(l) for l in open(sys.argv[1])]
+nc = sum(1 for x in t if x["initial_reward"] > 0.5); nw = len(t) - nc
+assert nw >= 2, ("too few wrong-y0 traces for the split", nc, nw)
+print(max(1, nc // 2))  # half the correct-y0 traces: the generation stage keeps every wrong-y0 one
+PY
+) || fail "counting traces for the released split"
+rel=("${srt[@]}" --srt.sequential_first=generation --srt.revision_traces=$R --ckpt.every_steps=0)
+run rel train "${rel[@]}" --run.dir="$scratch/rel"
+L=$(python3 - "$scratch/rel" $R <<'PY'
+import json, math, sys
+d, R = sys.argv[1], int(sys.argv[2])
+t = [json.loads(l) for l in open(d + "/srt_traces.jsonl")]
+nc = sum(1 for x in t if x["initial_reward"] > 0.5)
+gen = len(t) - nc - max(0, R - nc)  # the wrong-y0 traces the revision stage does not take
+steps = [json.loads(l) for l in open(d + "/metrics.jsonl")][1:]
+L0, L1 = math.ceil(0.5 * gen / 8), math.ceil(0.5 * R / 8)
+assert [r["step"] for r in steps] == list(range(1, L0 + L1 + 1)), ([r["step"] for r in steps], L0, L1)
+for r in steps:
+    first = r["step"] <= L0
+    assert r["stage"] == (1 if first else 2), r
+    assert (r["srt/revision_term"], r["srt/generation_term"]) == ((0, 1) if first else (1, 0)), r
+    # epoch counts passes over the stage's own traces
+    local = r["step"] - (0 if first else L0)
+    assert abs(r["epoch"] - local * 8 / (gen if first else R)) < 1e-9, (r["epoch"], local, gen, R)
+print(L0)
+PY
+) || fail "released split metrics"
+grep -qE "srt: [0-9]+ traces \([0-9]+ \+ $R per stage\)" "$scratch/rel.log" ||
+  { grep "srt:" "$scratch/rel.log"; fail "the log does not report the stages' traces"; }
+run rel-a train "${rel[@]}" --train.steps=$((L + 1)) --ckpt.every_steps=1 --run.dir="$scratch/rel2"
+run rel-b train "${rel[@]}" --run.dir="$scratch/rel2" --resume auto
+grep -q "resume: SRT continuing after step $((L + 1))" "$scratch/rel-b.log" || fail "the released split did not resume in stage 2"
+cmp -s "$scratch/rel/final/model.safetensors" "$scratch/rel2/final/model.safetensors" || fail "released split: resumed weights differ"
+echo "released split: revision stage $R traces, generation stage first ($L steps), resumed in stage 2: identical"
+fails rel-joint "srt.revision_traces" train "${common[@]}" --method.name=srt --srt.revision_traces=3 --run.dir="$scratch/relj"
 
 # 3. inspect shows the phase and the traces record.
 newest=$(ls "$scratch/part/checkpoints/"step_*.h5 | sort | tail -1)

@@ -34,6 +34,9 @@ struct SrtOptions {
   SrtObjective objective = SrtObjective::Joint;
   bool revision_first = true;  // Sequential: which stage comes first
   int64_t stage_steps = 0;     // Sequential: optimizer steps of each stage (0: the pipeline sets it)
+  // Sequential: 0 = both stages train on every trace; N > 0 = the released split (the revision stage
+  // gets N traces, correct y0 first; the generation stage every remaining wrong-y0 trace).
+  int64_t revision_traces = 0;
   int64_t initial_samples = 1;
   int64_t revisions = 3;
   ReviseWhich revise = ReviseWhich::Both;

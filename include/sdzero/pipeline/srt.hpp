@@ -68,6 +68,15 @@ std::vector<algo::SrtTrace> replay_share(const std::vector<algo::SrtTrace>& trac
 // trains on the cue that phase 2 and a resumed run use. An Error names the key otherwise.
 void check_trace_cues(const std::vector<algo::SrtTrace>& traces, const algo::MethodContext& ctx);
 
+// The trace indices each SRT stage trains on (one set per stage, in stage order). One stage, or
+// revision_traces = 0: every trace in every stage. Otherwise (srt.revision_traces, the released split)
+// the revision stage takes revision_traces traces, those with a correct y0 first, then wrong ones;
+// the generation stage takes every remaining trace with a wrong y0. Both drawn by a seeded shuffle,
+// the same on every rank and on resume. An Error names srt.revision_traces when the generation stage
+// would be left empty.
+std::vector<std::vector<size_t>> srt_stage_sets(const std::vector<algo::SrtTrace>& traces, int stages,
+                                                bool revision_first, int64_t revision_traces, uint64_t seed);
+
 struct SrtTrainOptions {
   int64_t max_steps = 16;  // train.steps: a cap on the steps the epochs ask for
   int64_t batch = 32;      // traces per optimizer step over all ranks (train.questions_per_step)
@@ -83,12 +92,14 @@ struct SrtTrainOptions {
 
 class SrtTrainer {
  public:
-  // Sets the method's stage length (srt.stage_steps, or epochs x traces / batch when it is 0).
+  // Splits the traces between the stages (srt_stage_sets) and sets each stage's length:
+  // srt.stage_steps, or epochs x the stage's traces / batch when it is 0.
   SrtTrainer(Components& c, algo::SrtMethod& m, const std::vector<algo::SrtTrace>& traces, SrtTrainOptions o,
              MPI_Comm comm);
   ~SrtTrainer();
-  int64_t steps_per_stage() const { return per_stage_; }
-  int64_t total_steps() const;  // stages x steps_per_stage, capped by max_steps
+  int64_t stage_steps(int stage) const { return stage_len_[size_t(stage)]; }
+  int64_t stage_traces(int stage) const { return int64_t(sets_[size_t(stage)].size()); }
+  int64_t total_steps() const;  // the stages' steps, capped by max_steps
   // What checkpoints carry besides the model: the traces record and the collection's counters.
   void set_collection(std::string record, int64_t generations, int64_t generated_tokens);
   // Trains from the restored step (0 when fresh) to total_steps(); stops early, checkpointed, on
@@ -100,13 +111,14 @@ class SrtTrainer {
   ckpt::TrainingState capture(int64_t steps_done) const;
   void restore(const ckpt::TrainingState& s);  // the traces must be those of s.texts["srt_traces"]
   // The trace indices step `step` trains on (all ranks), in order: epoch-wise shuffles of the
-  // traces keyed by (seed, stage, epoch).
+  // stage's traces keyed by (seed, stage, epoch).
   std::vector<size_t> batch_indices(int64_t step);
   int64_t generations() const { return generations_; }
   int64_t generated_tokens() const { return generated_tokens_; }
 
  private:
   void start_stage(int stage);  // a fresh optimizer whose schedule begins at the stage's first step
+  int64_t stage_start(int stage) const;  // the first step of `stage` (stages(): the end of the last)
   nlohmann::json train_one(int64_t step);
 
   Components& c_;
@@ -115,7 +127,8 @@ class SrtTrainer {
   SrtTrainOptions o_;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
-  int64_t per_stage_ = 1;
+  std::vector<std::vector<size_t>> sets_;  // trace indices of each stage
+  std::vector<int64_t> stage_len_;         // optimizer steps of each stage
   std::unique_ptr<algo::Optimizer> opt_;
   int opt_stage_ = -1;
   int64_t start_step_ = 0;
