@@ -75,6 +75,9 @@ void declare_algo_keys(Schema& s) {
   s.add_int("srt.min_period", 1, "Shortest repeated block, in characters (released code 10).", 1, 100000);
   s.add_int("srt.max_period", 200, "Longest repeated block, in characters (released code 1500).", 1, 100000);
   s.add_int("srt.cut_passes", 1, "Repeated-tail cuts per revision while each pass still cuts (released code 5).", 1, 100);
+  s.add_bool("srt.clean_initial", false,
+             "Cut the initial answer y0's repeated tail too, with the revisions' rule (the released code cleans y0 before "
+             "training; off: y0 is trained as sampled).");
   s.add_string("srt.sycophantic_openings",
                "You're absolutely right|You are absolutely right|You're right|You are right",
                "Revisions starting with one of these ('|'-separated, case-insensitive) are dropped.");
@@ -198,6 +201,7 @@ AlgoConfig algo_config(const Config& c) {
   a.srt.cleanup.min_period = int(c.get_int("srt.min_period"));
   a.srt.cleanup.max_period = int(c.get_int("srt.max_period"));
   a.srt.cleanup.cut_passes = int(c.get_int("srt.cut_passes"));
+  a.srt.cleanup.clean_initial = c.get_bool("srt.clean_initial");
   if (a.srt.cleanup.min_period > a.srt.cleanup.max_period)
     throw Error("srt.min_period is " + std::to_string(a.srt.cleanup.min_period) + ", above srt.max_period " +
                     std::to_string(a.srt.cleanup.max_period), "srt.min_period", "make min_period <= max_period");

@@ -103,15 +103,32 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
   st.candidates = int64_t(cands.size());
   std::set<std::tuple<int64_t, std::string, std::string>> seen;
   std::vector<RevisionCandidate> kept;
+  auto cut_tail = [&](std::string cut) {
+    for (int pass = 0; pass < std::max(1, opt.cut_passes); ++pass) {  // a loop inside a loop: cut again
+      std::string again = cut_repeated_tail(cut, opt.min_repeats, opt.max_period, 32, opt.min_period);
+      if (again.size() == cut.size()) break;
+      cut = std::move(again);
+    }
+    return cut;
+  };
   for (auto& c : cands) {
     if (c.reward <= 0.5f) { ++st.unverified; continue; }
-    if (opt.cut_repeats) {
-      std::string cut = c.revision_text;
-      for (int pass = 0; pass < std::max(1, opt.cut_passes); ++pass) {  // a loop inside a loop: cut again
-        std::string again = cut_repeated_tail(cut, opt.min_repeats, opt.max_period, 32, opt.min_period);
-        if (again.size() == cut.size()) break;
-        cut = std::move(again);
+    if (opt.cut_repeats && opt.clean_initial) {  // the released code cleans y0 as well
+      std::string cut = cut_tail(c.initial_text);
+      if (cut.size() != c.initial_text.size()) {
+        ++st.initial_cut;
+        c.initial_text = std::move(cut);
+        SDZ_CHECK(bool(retokenize), "an initial answer was cut but no tokenizer was given to re-encode it",
+                  "algo::clean_revisions");
+        c.initial_ids = retokenize(c.initial_text);  // its stop id is stripped where y0 is laid out
+        // The unlikelihood mark pointed into the uncut y0: kept only where the cut y0 still writes it.
+        if (c.avoid_at >= 0 && (c.avoid_at + 1 >= int64_t(c.initial_ids.size()) ||
+                                c.initial_ids[size_t(c.avoid_at)] != c.avoid_token))
+          c.avoid_at = -1, c.avoid_token = -1;
       }
+    }
+    if (opt.cut_repeats) {
+      std::string cut = cut_tail(c.revision_text);
       if (cut.size() != c.revision_text.size()) {
         ++st.cut;
         c.revision_text = std::move(cut);

@@ -216,6 +216,7 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   out.stats.candidates = int64_t(allreduce_sum(comm, double(st.candidates)));
   out.stats.unverified = int64_t(allreduce_sum(comm, double(st.unverified)));
   out.stats.cut = int64_t(allreduce_sum(comm, double(st.cut)));
+  out.stats.initial_cut = int64_t(allreduce_sum(comm, double(st.initial_cut)));
   out.stats.sycophantic = int64_t(allreduce_sum(comm, double(st.sycophantic)));
   out.stats.duplicates = int64_t(allreduce_sum(comm, double(st.duplicates)));
   out.stats.kept = int64_t(allreduce_sum(comm, double(st.kept)));
@@ -231,6 +232,7 @@ SrtCollected collect_srt(const Components& c, const algo::SrtMethod& m, const st
   rec["candidates"] = out.stats.candidates;
   rec["unverified"] = out.stats.unverified;
   rec["cut"] = out.stats.cut;
+  if (c.algo.srt.cleanup.clean_initial) rec["initial_cut"] = out.stats.initial_cut;
   rec["sycophantic"] = out.stats.sycophantic;
   rec["duplicates"] = out.stats.duplicates;
   rec["generations"] = out.generations;

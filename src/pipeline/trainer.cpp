@@ -131,6 +131,7 @@ int64_t Trainer::run() {
   ckpt::Cadence cadence(opt_.ckpt_every_steps, opt_.ckpt_every_minutes, ckpt::monotonic_seconds());
   Progress progress("train " + c_.method->name(), planned_steps(), "step");
   int64_t done = start_step_;
+  const int64_t generations_at_start = budget_.generations();
   next_gen_ = start_step_ + int64_t(pending_.size());
   run_clock_.reset();
   while (done < opt_.steps) {
@@ -145,6 +146,7 @@ int64_t Trainer::run() {
       if (rec.is_null()) continue;  // a round that only filled the pipeline
     }
     ++done;
+    if (refill_rounds_ > 0) progress.set_total(planned_steps_after(done, generations_at_start));
     progress.update(done, strprintf("loss %.4f reward %.3f", rec.value("loss", 0.0), rec.value("reward_mean", 0.0)));
     // Wall clocks differ between ranks: rank 0 decides, everyone follows; a signal on any rank counts.
     int flags[2] = {cadence.due(done, ckpt::monotonic_seconds()) ? 1 : 0, ckpt::stop_signal() != 0 ? 1 : 0};
@@ -181,6 +183,17 @@ int64_t Trainer::planned_steps() const {
   if (limit <= 0 || per_step <= 0) return opt_.steps;
   const int64_t left = std::max<int64_t>(0, limit - budget_.generations());
   return std::min(opt_.steps, start_step_ + (left + per_step - 1) / per_step);
+}
+
+// With refill rounds a step costs more than one batch: after `done` steps, the steps the budget
+// leaves at the generations per step this run has seen.
+int64_t Trainer::planned_steps_after(int64_t done, int64_t generations_at_start) const {
+  const int64_t limit = budget_.limits().max_generations, ran = done - start_step_;
+  const int64_t used = budget_.generations() - generations_at_start;
+  if (limit <= 0 || ran <= 0 || used <= 0) return planned_steps();
+  const int64_t left = std::max<int64_t>(0, limit - budget_.generations());
+  const int64_t per_step = (used + ran - 1) / ran;
+  return std::min(opt_.steps, done + (left + per_step - 1) / per_step);
 }
 
 // ---- checkpoints ------------------------------------------------------------------------------------

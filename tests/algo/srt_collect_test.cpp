@@ -154,6 +154,51 @@ TEST(CleanRevisions, DedupeByQuestionOrByInitialAnswer) {
   EXPECT_EQ(st.duplicates, 1);
 }
 
+TEST(CleanRevisions, CleanInitialCutsTheInitialAnswersRepeatedTail) {
+  const std::string loop(40, 'z');  // 40 copies of a 1-character block
+  RevisionCandidate c;
+  c.question_id = 1;
+  c.initial_text = "x = 3" + loop;
+  c.initial_ids = {7, 7, 7};
+  c.revision_text = "x = 5";
+  c.revision_ids = {1};
+  c.reward = 1;
+  c.avoid_at = 4;  // "3": still written by the cut y0
+  c.avoid_token = '3';
+  auto encode = [](const std::string& s) {  // one id per character, then a stop id 0
+    Ids ids(s.begin(), s.end());
+    ids.push_back(0);
+    return ids;
+  };
+  CleanupOptions opt;
+  CollectStats st;
+  auto kept = clean_revisions({c}, opt, encode, &st);  // default: y0 is trained as sampled
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].initial_text, c.initial_text);
+  EXPECT_EQ(kept[0].initial_ids, c.initial_ids);
+  EXPECT_EQ(st.initial_cut, 0);
+  opt.clean_initial = true;
+  kept = clean_revisions({c}, opt, encode, &st);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].initial_text, "x = 3z");  // one copy of the block is kept, as for revisions
+  EXPECT_EQ(kept[0].initial_ids, encode("x = 3z"));
+  EXPECT_EQ(st.initial_cut, 1);
+  EXPECT_EQ(kept[0].avoid_at, 4);
+  // A mark past the cut y0 goes: the row would train on a token y0 no longer writes.
+  c.avoid_at = 20;
+  c.avoid_token = 'z';
+  kept = clean_revisions({c}, opt, encode, &st);
+  EXPECT_EQ(kept[0].avoid_at, -1);
+  EXPECT_EQ(kept[0].avoid_token, -1);
+  // Unverified candidates are dropped before any cleaning; cut_repeats = false cuts nothing.
+  c.reward = 0;
+  EXPECT_TRUE(clean_revisions({c}, opt, encode, &st).empty());
+  EXPECT_EQ(st.initial_cut, 0);
+  c.reward = 1;
+  opt.cut_repeats = false;
+  EXPECT_EQ(clean_revisions({c}, opt, encode, &st)[0].initial_text, c.initial_text);
+}
+
 TEST(ShouldRevise, FollowsTheConfiguredChoice) {
   EXPECT_TRUE(should_revise(0, ReviseWhich::Wrong));
   EXPECT_FALSE(should_revise(1, ReviseWhich::Wrong));

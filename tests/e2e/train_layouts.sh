@@ -92,6 +92,9 @@ refill=("${grpo[@]}" --grpo.refill_rounds=3)
 "$SDZERO" train "${refill[@]}" --ckpt.every_steps=2 --ckpt.resume=auto --run.dir="$scratch/rfr" > "$scratch/rfr2.log" 2>&1 ||
   { cat "$scratch/rfr2.log"; fail "refill, resumed"; }
 grep -q "resume: continuing after step 2" "$scratch/rfr2.log" || fail "the refill run did not resume"
+# The progress line re-estimates its total from the generations steps really cost: the budget of 40
+# first plans 2 steps of 32, then sees step 1 spend all 40 (a refilled step) and ends at 1/1.
+grep -q "train grpo  1/1 (100.0%)" "$scratch/rf40.log" || { grep "train grpo" "$scratch/rf40.log"; fail "refill: progress total not re-estimated"; }
 cmp -s "$scratch/rf1/final/model.safetensors" "$scratch/rfr/final/model.safetensors" || fail "refill: resumed weights differ"
 if "$SDZERO" train "${refill[@]}" --dist.max_staleness=1 --run.dir="$scratch/rfa" > "$scratch/rfa.log" 2>&1; then
   fail "refill with async training was accepted"

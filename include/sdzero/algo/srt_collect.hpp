@@ -52,6 +52,7 @@ struct CleanupOptions {
   int min_repeats = 4;
   int min_period = 1, max_period = 200;  // block lengths in characters (released code: 10-1500)
   int cut_passes = 1;                    // cut again while a pass cuts something (released code: up to 5)
+  bool clean_initial = false;            // srt.clean_initial: cut y0's repeated tail too (released code)
   std::vector<std::string> sycophantic_openings;
   bool strip_sycophantic = false;  // srt.sycophantic = strip: keep the revision without its opening sentence
   bool dedupe = true;
@@ -60,9 +61,11 @@ struct CleanupOptions {
 
 struct CollectStats {
   int64_t candidates = 0, unverified = 0, cut = 0, sycophantic = 0, duplicates = 0, kept = 0;
+  int64_t initial_cut = 0;  // verified candidates whose y0 was cut (srt.clean_initial)
 };
 
-// Keep only verified revisions (reward > 0.5), cut repeated tails (a cut revision keeps its text
+// Keep only verified revisions (reward > 0.5), cut repeated tails (of y0 too with clean_initial; a
+// cut y0 is re-encoded and loses an unlikelihood mark it no longer writes; a cut revision keeps its text
 // cut; `retokenize` re-encodes it, as algo/ knows no tokenizer, and should append the stop id: the cut
 // revision ends where the loop began), drop sycophantic openings (or, with strip_sycophantic, strip
 // the opening sentence, re-encoded the same way, and drop only what is left empty), and drop duplicates of

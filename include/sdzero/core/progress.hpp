@@ -18,6 +18,8 @@ class Progress {
   void add(int64_t n = 1, const std::string& extra = "") { update(done_ + n, extra); }
   void finish(const std::string& extra = "");
   int64_t done() const { return done_; }
+  // A new estimate of the total (e.g. when steps turn out dearer than planned); printed with the next update.
+  void set_total(int64_t total) { total_ = total; }
   double eta_seconds() const;
   // The text of one line; pure, for tests.
   static std::string render(const std::string& label, int64_t done, int64_t total, double elapsed,

@@ -80,6 +80,7 @@ class Trainer {
 
  private:
   int64_t planned_steps() const;  // train.steps, or fewer when the generation budget ends the run first
+  int64_t planned_steps_after(int64_t done, int64_t generations_at_start) const;  // the same, re-estimated as the run goes
   std::vector<int64_t> questions_for_step(int64_t step);
   std::vector<Routed> rollout_role(const std::vector<int64_t>& questions, int64_t step, nlohmann::json& rec,
                                    int64_t round = 0, int64_t first_position = 0);
