@@ -8,8 +8,8 @@
 #  - checkpoints: step 0 right after collection (phase srt_train, the traces file recorded), then by
 #    cadence; a run stopped by its step limit twice (mid stage 1, then in stage 2) and resumed with
 #    --resume auto equals the uninterrupted run bit for bit (losses, final weights);
-#  - the released split (srt.revision_traces, generation first): each stage on its own traces and
-#    steps, resumed in stage 2 exactly; refused without the sequential objective;
+#  - the released split (srt.revision_traces, generation first, srt.clean_initial): each stage on its
+#    own traces and steps, resumed in stage 2 exactly; refused without the sequential objective;
 #  - SIGUSR1: checkpoint, exit 75, --resume auto continues from it; `sdzero inspect` shows the phase;
 #  - guards: a changed traces file, a method other than srt on SRT checkpoints, phase 2 with another
 #    cue than SRT's, and the removed srt.cue_* keys are clear errors; phase 2 with SRT's cue runs and
@@ -108,7 +108,7 @@ assert nw >= 2, ("too few wrong-y0 traces for the split", nc, nw)
 print(max(1, nc // 2))  # half the correct-y0 traces: the generation stage keeps every wrong-y0 one
 PY
 ) || fail "counting traces for the released split"
-rel=("${srt[@]}" --srt.sequential_first=generation --srt.revision_traces=$R --ckpt.every_steps=0)
+rel=("${srt[@]}" --srt.sequential_first=generation --srt.revision_traces=$R --ckpt.every_steps=0 --srt.clean_initial=true)
 run rel train "${rel[@]}" --run.dir="$scratch/rel"
 L=$(python3 - "$scratch/rel" $R <<'PY'
 import json, math, sys
@@ -116,7 +116,10 @@ d, R = sys.argv[1], int(sys.argv[2])
 t = [json.loads(l) for l in open(d + "/srt_traces.jsonl")]
 nc = sum(1 for x in t if x["initial_reward"] > 0.5)
 gen = len(t) - nc - max(0, R - nc)  # the wrong-y0 traces the revision stage does not take
-steps = [json.loads(l) for l in open(d + "/metrics.jsonl")][1:]
+recs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+col, steps = recs[0], recs[1:]
+# srt.clean_initial: the record counts the cut initial answers (of the verified candidates)
+assert 0 <= col["initial_cut"] <= col["candidates"] - col["unverified"], col
 L0, L1 = math.ceil(0.5 * gen / 8), math.ceil(0.5 * R / 8)
 assert [r["step"] for r in steps] == list(range(1, L0 + L1 + 1)), ([r["step"] for r in steps], L0, L1)
 for r in steps:
