@@ -1,6 +1,8 @@
 // The step schedule. Reading order: run() -> step() -> the four roles. Everything a rank does in a
 // step depends only on (config, seed, step) and the data it receives, so colocated and split layouts
-// sample the same trajectories and see the same batch on the learners.
+// sample the same trajectories and see the same batch on the learners. Elsewhere: the learner role
+// (trainer_learner.cpp), routing between groups (trainer_exchange.cpp), checkpoint state
+// (trainer_state.cpp), DAPO's refill rounds (trainer_refill.cpp), async rounds (trainer_async.cpp).
 #include "sdzero/pipeline/trainer.hpp"
 
 #include <algorithm>
@@ -196,75 +198,6 @@ int64_t Trainer::planned_steps_after(int64_t done, int64_t generations_at_start)
   return std::min(opt_.steps, done + (left + per_step - 1) / per_step);
 }
 
-// ---- checkpoints ------------------------------------------------------------------------------------
-
-static std::string teacher_state_json(const algo::TeacherState& t) {
-  nlohmann::json j = {{"syncs", t.syncs}, {"last_sync_step", t.last_sync_step},
-                      {"stale_validations", t.stale_validations}, {"sync_pending", t.sync_pending}};
-  if (std::isfinite(t.best_validation)) j["best_validation"] = t.best_validation;  // JSON has no -inf
-  return j.dump();
-}
-
-ckpt::TrainingState Trainer::capture(int64_t steps_done) {
-  ckpt::TrainingState s;
-  s.step = steps_done;
-  s.policy_version = version_;
-  s.phase = opt_.phase;
-  s.config_text = opt_.config_text;
-  s.model_config_json = c_.policy->config().to_hf_json();
-  for (const auto& [name, t] : c_.policy->named_parameters()) s.model[name] = t.detach().clone();
-  if (optim_) s.optimizer = ckpt::capture_adamw(optim_->adamw(), c_.policy->named_parameters());
-  if (zero1_) s.optimizer = zero1_->gather_state(s.optimizer);  // the learner root gets every shard
-  if (opt_.max_staleness > 0) {  // batches in flight, so a resumed async run trains exactly them
-    std::vector<Bytes> parts = gatherv(g_.world(), g_.layout().learner_root(), pack_pending());
-    if (g_.is_learner_root()) {
-      Bytes merged;
-      for (const auto& p : parts) merged.insert(merged.end(), p.begin(), p.end());
-      if (!merged.empty())  // nothing in flight (e.g. after the last step): nothing to carry
-        s.extra["pipeline_pending"] = torch::from_blob(merged.data(), {int64_t(merged.size())}, torch::kUInt8).clone();
-    }
-  }
-  s.teacher.rule = c_.algo.teacher_update;
-  s.teacher.schedule_json = teacher_state_json(c_.method->teacher().state());
-  if (c_.teacher)
-    for (const auto& [name, t] : c_.teacher->named_parameters()) s.teacher.params[name] = t.detach().clone();
-  s.budget["generations"] = budget_.generations();
-  s.budget["generated_tokens"] = budget_.generated_tokens();
-  s.data["train"] = {steps_done * opt_.questions_per_step / int64_t(c_.questions.size()),
-                     steps_done * opt_.questions_per_step % int64_t(c_.questions.size()),
-                     steps_done * opt_.questions_per_step};
-  return s;
-}
-
-void Trainer::restore(const ckpt::TrainingState& s) {
-  ckpt::copy_into(c_.policy->named_parameters(), s.model, "checkpoint /model");
-  if (c_.teacher && !s.teacher.params.empty())
-    ckpt::copy_into(c_.teacher->named_parameters(), s.teacher.params, "checkpoint /teacher");
-  if (optim_ && !s.optimizer.params.empty())
-    ckpt::restore_adamw(optim_->adamw(), c_.policy->named_parameters(),
-                        zero1_ ? zero1_->own_part(s.optimizer, c_.policy->named_parameters()) : s.optimizer);
-  pending_.clear();
-  if (auto it = s.extra.find("pipeline_pending"); it != s.extra.end()) {
-    torch::Tensor t = it->second.contiguous().to(torch::kUInt8);
-    Bytes merged(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
-    unpack_pending(merged);
-  }
-  if (!s.teacher.schedule_json.empty()) {
-    auto j = nlohmann::json::parse(s.teacher.schedule_json);
-    algo::TeacherState t;
-    t.syncs = j.value("syncs", int64_t(0));
-    t.last_sync_step = j.value("last_sync_step", int64_t(0));
-    if (j.contains("best_validation") && j["best_validation"].is_number()) t.best_validation = j["best_validation"];
-    t.stale_validations = j.value("stale_validations", int64_t(0));
-    t.sync_pending = j.value("sync_pending", false);
-    c_.method->teacher().set_state(t);
-  }
-  auto get = [&](const char* k) { auto it = s.budget.find(k); return it == s.budget.end() ? int64_t(0) : it->second; };
-  budget_.restore(get("generations"), get("generated_tokens"));
-  version_ = s.policy_version;
-  start_step_ = s.step;
-}
-
 // ---- one step, top-down ---------------------------------------------------------------------------
 
 nlohmann::json Trainer::step(int64_t step) {
@@ -452,109 +385,6 @@ std::vector<Routed> Trainer::teacher_role(std::vector<Routed> items) {
   return items;
 }
 
-// Learner: the method's loss over this learner's share, normalised by the token counts of all
-// learners, gradients summed over learners, then clip + AdamW (algo::train_step).
-algo::StepResult Trainer::learner_role(std::vector<Routed> items, int64_t step, nlohmann::json&) {
-  auto t = timers_.scope("learn");
-  std::sort(items.begin(), items.end(), [](const Routed& a, const Routed& b) {
-    return std::make_pair(a.position, a.trajectory.sample_index) < std::make_pair(b.position, b.trajectory.sample_index);
-  });
-  algo::Batch batch;
-  std::vector<int64_t> positions;  // of each kept trajectory: its question's place in the step's batch
-  bool any_signal = false;
-  for (auto& r : items) any_signal |= r.has_signal;
-  // Staleness: version_ - the tag. On-policy (s = 0) a mismatch is a bug; async drops what is
-  // beyond the bound (the schedule never produces such, the counter proves it).
-  int64_t lag_min = INT64_MAX, lag_max = -1, dropped = 0;
-  for (auto& r : items) {
-    const int64_t lag = version_ - r.trajectory.policy_version;
-    if (opt_.max_staleness == 0 && lag != 0)
-      throw Error(strprintf("trajectory of policy version %lld reached a learner at version %lld",
-                            (long long)r.trajectory.policy_version, (long long)version_),
-                  "pipeline", "on-policy training never mixes versions");
-    if (!within_staleness(lag, opt_.max_staleness)) {
-      ++dropped;
-      continue;
-    }
-    lag_min = std::min(lag_min, lag), lag_max = std::max(lag_max, lag);
-    positions.push_back(r.position);
-    batch.trajectories.push_back(std::move(r.trajectory));
-    if (any_signal) batch.signals.push_back(std::move(r.signal));
-  }
-  int learners = 1, learner = 0;
-  MPI_Comm_size(g_.learners(), &learners);
-  MPI_Comm_rank(g_.learners(), &learner);
-  if (!replay_.empty()) batch.srt = replay_share(replay_, step, opt_.replay_per_step, learner, learners, opt_.seed);
-  auto reduce = [&] {
-    if (zero1_) return zero1_->reduce_and_clip();
-    if (learners == 1) return;
-    std::vector<torch::Tensor> grads;
-    for (auto& p : optim_->params()) grads.push_back(p.mutable_grad());
-    allreduce_tensors(g_.learners(), grads, opt_.bucket_bytes, /*average=*/false);
-  };
-  // One optimizer step per rollout batch, or GRPO's minibatches: minibatch m holds the questions at
-  // positions [m P / M, (m + 1) P / M) of the step's P, whichever learner has them (so any layout steps
-  // the same slices), each normalised by its own global token count and stepped in turn: later slices
-  // see a moved policy and the clip acts. Sums of the slices' statistics; "loss" weighted by tokens.
-  const int64_t slices = c_.method->name() == "grpo" ? c_.algo.grpo_minibatches : 1;
-  const size_t n = batch.trajectories.size();
-  int64_t P = 0;
-  for (int64_t p : positions) P = std::max(P, p + 1);
-  if (slices > 1) MPI_Allreduce(MPI_IN_PLACE, &P, 1, MPI_INT64_T, MPI_MAX, g_.learners());
-  algo::StepResult r;
-  double loss_tokens = 0, tokens = 0;
-  std::map<std::string, double> sums;
-  for (int64_t m = 0; m < slices; ++m) {
-    algo::Batch part;
-    if (slices == 1) {
-      part = std::move(batch);
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        if (positions[i] * slices / std::max<int64_t>(P, 1) != m) continue;
-        part.trajectories.push_back(batch.trajectories[i]);
-        if (!batch.signals.empty()) part.signals.push_back(batch.signals[i]);
-      }
-    }
-    algo::TokenCounts counts = c_.method->count_tokens(part);
-    algo::TokenCounts global;
-    global.main = allreduce_sum(g_.learners(), counts.main);
-    global.aux = allreduce_sum(g_.learners(), counts.aux);
-    r = algo::train_step(*c_.method, student_, *optim_, part, global, step, reduce);
-    if (zero1_) {
-      zero1_->gather_params();
-      r.optim.grad_norm = zero1_->grad_norm();
-      r.stats["optim/grad_norm"] = r.optim.grad_norm;
-      r.stats["zero1"] = 1;
-    }
-    if (slices > 1) {
-      loss_tokens += r.loss * global.main, tokens += global.main;
-      for (const auto& [k, v] : r.stats)
-        if (starts_with(k, "loss/") || starts_with(k, "grpo/") || starts_with(k, "samples/")) sums[k] += v;
-    }
-  }
-  if (slices > 1) {
-    for (const auto& [k, v] : sums) r.stats[k] = v;
-    r.loss = tokens > 0 ? loss_tokens / tokens : 0.0;
-    r.stats["loss"] = r.loss;
-    r.stats["grpo/minibatches"] = double(slices);
-  }
-  // Data-parallel learners must stay bit-identical; a drift means a bug, so stop loudly.
-  if (learners > 1 && !tensors_identical(g_.learners(), c_.policy->parameters()))
-    throw Error(strprintf("learner parameters differ after step %lld", (long long)(step + 1)), "pipeline");
-  r.stats["learners"] = learners;
-  r.stats["samples/demonstrations"] =
-      allreduce_sum(g_.learners(), c_.method->reads_demonstrations() ? double(n) : 0.0);
-  if (opt_.max_staleness > 0) {
-    MPI_Allreduce(MPI_IN_PLACE, &lag_min, 1, MPI_INT64_T, MPI_MIN, g_.learners());
-    MPI_Allreduce(MPI_IN_PLACE, &lag_max, 1, MPI_INT64_T, MPI_MAX, g_.learners());
-    stale_dropped_ += allreduce_sum(g_.learners(), dropped);
-    r.stats["lag_min"] = lag_max < 0 ? 0 : lag_min;
-    r.stats["lag_max"] = lag_max < 0 ? 0 : lag_max;
-    r.stats["stale_dropped"] = stale_dropped_;
-  }
-  return r;
-}
-
 // Weight sync: the learner root's policy to every rollout rank (each step) and to the teacher
 // ranks when the method's teacher rule says so.
 void Trainer::sync_role(algo::TeacherAction action) {
@@ -580,72 +410,6 @@ void Trainer::sync_role(algo::TeacherAction action) {
   // The learner root writes checkpoints, so its teacher copy follows the same rule.
   if (g_.is_learner_root() && teacher_ && action != algo::TeacherAction::None)
     algo::apply_teacher_action(action, *teacher_, student_, c_.algo.teacher.ema_rate);
-}
-
-std::vector<Routed> Trainer::route(std::vector<Routed> items, int (Trainer::*dest)(int64_t, const Routed&) const) {
-  return route_on(g_.world(), 0, std::move(items), dest);
-}
-
-std::vector<Routed> Trainer::route_on(MPI_Comm comm, int first, std::vector<Routed> items,
-                                      int (Trainer::*dest)(int64_t, const Routed&) const) {
-  if (g_.layout().colocated) return items;
-  {  // waiting for the slowest rank of the exchange is idle time; the exchange itself is not
-    auto w = timers_.scope("idle");
-    MPI_Barrier(comm);
-  }
-  auto t = timers_.scope("exchange");
-  int n = 1;
-  MPI_Comm_size(comm, &n);
-  std::vector<std::vector<Routed>> per(static_cast<size_t>(n));
-  for (auto& r : items) {
-    int to = (this->*dest)(r.position, r) - first;
-    if (to < 0 || to >= n) throw Error("pipeline: a trajectory routed outside its exchange group", "pipeline");
-    per[size_t(to)].push_back(std::move(r));
-  }
-  std::vector<Bytes> send;
-  for (auto& v : per) send.push_back(pack(v));
-  std::vector<Routed> out;
-  for (auto& b : alltoallv(comm, send))
-    for (auto& r : unpack(b)) out.push_back(std::move(r));
-  return out;
-}
-
-int Trainer::teacher_dest(int64_t position, const Routed& r) const {
-  const Layout& l = g_.layout();
-  if (l.teacher == 0 || !c_.method->uses_teacher(r.trajectory)) return learner_dest(position, r);
-  return l.first_rank(Role::Teacher) + int(position % l.teacher);
-}
-
-int Trainer::learner_dest(int64_t position, const Routed&) const {
-  const Layout& l = g_.layout();
-  return l.first_rank(Role::Learner) + int(position % l.learner);
-}
-
-void Trainer::write_samples(int64_t step, const RolloutResult& rr) {
-  for (size_t i = 0; i < rr.texts.size() && int64_t(i) < opt_.samples_per_step; ++i) {
-    const algo::Trajectory& t = rr.trajectories[i];
-    samples_.write({{"step", step + 1},
-                    {"question", c_.questions[size_t(t.question_id)].prompt},
-                    {"sample", t.sample_index},
-                    {"response", rr.texts[i]},
-                    {"reward", t.reward},
-                    {"reason", rr.reasons[i]},
-                    {"version", t.policy_version}});
-  }
-}
-
-nlohmann::json Trainer::learner_statistics(const algo::StepResult& result) {
-  Bytes stats;
-  if (g_.is_learner_root()) {
-    nlohmann::json ls = result.stats;
-    ls["loss"] = allreduce_sum(g_.learners(), result.loss);
-    std::string d = ls.dump();
-    stats.assign(d.begin(), d.end());
-  } else if (g_.has(Role::Learner)) {
-    allreduce_sum(g_.learners(), result.loss);
-  }
-  bcast(g_.world(), g_.layout().learner_root(), stats);
-  return nlohmann::json::parse(stats.begin(), stats.end());
 }
 
 }  // namespace sdz::pipeline

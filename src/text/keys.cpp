@@ -14,6 +14,10 @@ void declare_text_keys(Schema& s) {
   s.add_string("prompt.system", "You are a helpful assistant that solves math problems step by step.",
                "System message; empty = none (olmo3 then uses its default). Code tasks: "
                "\"You are a helpful assistant that solves coding problems step by step.\"");
+  s.add_string("prompt.prefix", "",
+               "Put before every question in the user turn. The released phase 2 (NeMo-RL's cot.txt) used \"Please "
+               "reason step by step, and put your final answer within \\boxed{}.\\n\\n\" with an empty suffix and no "
+               "system message.");
   s.add_string("prompt.suffix", "\n\nPlease reason step by step, and put your final answer within \\boxed{}.",
                "Appended to every question in the user turn (empty for code tasks).");
   s.add_string("prompt.cue_correct", "Let me rephrase the above solution.", "Revision cue after a correct response (r = 1).");

@@ -53,6 +53,7 @@ PromptConfig PromptConfig::from_config(const Config& cfg, ChatFormat when_auto) 
     return cfg.origin(key) == "default" || v == schema_default ? fallback : v;
   };
   pc.system = pick("prompt.system", base.system, chatml.system);
+  pc.prefix = pick("prompt.prefix", base.prefix, chatml.prefix);
   pc.suffix = pick("prompt.suffix", base.suffix, chatml.suffix);
   pc.cue_correct = pick("prompt.cue_correct", base.cue_correct, chatml.cue_correct);
   pc.cue_wrong = pick("prompt.cue_wrong", base.cue_wrong, chatml.cue_wrong);
@@ -69,7 +70,7 @@ static std::string chat_for(const PromptConfig& pc, const std::string& user) {
 }
 
 std::string generator_prompt(const PromptConfig& pc, const std::string& question) {
-  return chat_for(pc, question + pc.suffix);
+  return chat_for(pc, pc.prefix + question + pc.suffix);
 }
 
 std::string cue_text(const PromptConfig& pc, bool correct) {

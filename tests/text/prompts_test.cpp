@@ -107,6 +107,14 @@ TEST(Prompts, FromConfigKeys) {
   EXPECT_EQ(ap.cue_separator, "");
   EXPECT_EQ(ap.system, "");
   EXPECT_EQ(generator_prompt(ap, "1+1"), "<q>1+1<a>");
+  // prompt.prefix (empty by default) goes before the question, inside the user turn: the released
+  // phase 2's layout, the instruction first and no system message.
+  EXPECT_EQ(PromptConfig::from_config(cfg).prefix, "");
+  Config pre = Config::load(s, "", {"--prompt.format=chatml", "--prompt.prefix=Think.\n\n"});
+  pre.set("prompt.system", "", "test");
+  pre.set("prompt.suffix", "", "test");
+  EXPECT_EQ(generator_prompt(PromptConfig::from_config(pre), "x"),
+            "<|im_start|>user\nThink.\n\nx<|im_end|>\n<|im_start|>assistant\n");
   // A value the user really set survives the round trip.
   Config own = Config::load(s, "", {"--prompt.format=toy", "--prompt.cue_wrong=<x>"});
   EXPECT_EQ(PromptConfig::from_config(Config::load_text(s, own.to_ini(), "config.ini", {})).cue_wrong, "<x>");

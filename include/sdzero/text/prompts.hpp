@@ -1,5 +1,5 @@
 // defines: the prompt layouts of SD-Zero (SDZERO.md), from the [prompt] config keys:
-//   generator prompt   chat(x)      = system + user(question + suffix) + assistant opening
+//   generator prompt   chat(x)      = system + user(prefix + question + suffix) + assistant opening
 //   reviser prompt     chat(x) + y + sep + cue(r) + sep          (the reviser continues with y')
 //   teacher context    chat(x) + y + sep + cue(r) + sep + y      (the teacher scores the 2nd y)
 //   SDFT teacher       chat(sdft_template with {question}, {demo})
@@ -26,6 +26,7 @@ ChatFormat auto_chat_format(const std::string& tokenizer_kind, bool olmo3_model)
 struct PromptConfig {
   ChatFormat format = ChatFormat::ChatML;
   std::string system;  // "" = no system message (Olmo3 then uses its default)
+  std::string prefix;  // put before the question
   std::string suffix;  // appended to the question
   std::string cue_correct, cue_wrong, cue_separator;
   std::string sdft_template;  // holds {question} and {demo}
