@@ -38,6 +38,9 @@ for name, c in cfg.items():
     eq(name, "method.temperature", "0.7")
     eq(name, "method.student_max_tokens", "8192")
     eq(name, "prompt.format", "chatml" if model == "qwen3-4b" else "olmo3")
+    eq(name, "model.dtype", "bf16"); eq(name, "model.activation_checkpointing", "true")
+    if method != "srt":  # SRT trains data-parallel over every rank without ZeRO
+        eq(name, "dist.zero1", "true")
     eq(name, "prompt.cue_correct", "Let me rephrase the above solution.")
     eq(name, "prompt.cue_wrong", cue_wrong[model])
     eq(name, "data.task", "jsonl")
