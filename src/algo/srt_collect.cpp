@@ -122,7 +122,7 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
                   "algo::clean_revisions");
         c.initial_ids = retokenize(c.initial_text);  // its stop id is stripped where y0 is laid out
         // The unlikelihood mark pointed into the uncut y0: kept only where the cut y0 still writes it.
-        if (c.avoid_at >= 0 && (c.avoid_at + 1 >= int64_t(c.initial_ids.size()) ||
+        if (c.avoid_at >= 0 && (c.avoid_at >= int64_t(c.initial_ids.size()) ||
                                 c.initial_ids[size_t(c.avoid_at)] != c.avoid_token))
           c.avoid_at = -1, c.avoid_token = -1;
       }
