@@ -103,40 +103,32 @@ std::vector<RevisionCandidate> clean_revisions(std::vector<RevisionCandidate> ca
   st.candidates = int64_t(cands.size());
   std::set<std::tuple<int64_t, std::string, std::string>> seen;
   std::vector<RevisionCandidate> kept;
-  auto cut_tail = [&](std::string cut) {
+  // Cuts text's repeated tail (cut_passes passes) and re-encodes ids; false when there was none.
+  auto cut_tail = [&](std::string& text, Ids& ids, const char* what) {
+    std::string cut = text;
     for (int pass = 0; pass < std::max(1, opt.cut_passes); ++pass) {  // a loop inside a loop: cut again
       std::string again = cut_repeated_tail(cut, opt.min_repeats, opt.max_period, 32, opt.min_period);
       if (again.size() == cut.size()) break;
       cut = std::move(again);
     }
-    return cut;
+    if (cut.size() == text.size()) return false;
+    text = std::move(cut);
+    SDZ_CHECK(bool(retokenize), std::string("a ") + what + " was cut but no tokenizer was given to re-encode it",
+              "algo::clean_revisions");
+    ids = retokenize(text);
+    return true;
   };
   for (auto& c : cands) {
     if (c.reward <= 0.5f) { ++st.unverified; continue; }
-    if (opt.cut_repeats && opt.clean_initial) {  // the released code cleans y0 as well
-      std::string cut = cut_tail(c.initial_text);
-      if (cut.size() != c.initial_text.size()) {
-        ++st.initial_cut;
-        c.initial_text = std::move(cut);
-        SDZ_CHECK(bool(retokenize), "an initial answer was cut but no tokenizer was given to re-encode it",
-                  "algo::clean_revisions");
-        c.initial_ids = retokenize(c.initial_text);  // its stop id is stripped where y0 is laid out
-        // The unlikelihood mark pointed into the uncut y0: kept only where the cut y0 still writes it.
-        if (c.avoid_at >= 0 && (c.avoid_at >= int64_t(c.initial_ids.size()) ||
-                                c.initial_ids[size_t(c.avoid_at)] != c.avoid_token))
-          c.avoid_at = -1, c.avoid_token = -1;
-      }
+    // The released code cleans y0 as well. A cut y0 keeps its unlikelihood mark only where it still
+    // writes the marked token (its stop id is stripped where y0 is laid out).
+    if (opt.cut_repeats && opt.clean_initial && cut_tail(c.initial_text, c.initial_ids, "initial answer")) {
+      ++st.initial_cut;
+      if (c.avoid_at >= 0 && (c.avoid_at >= int64_t(c.initial_ids.size()) ||
+                              c.initial_ids[size_t(c.avoid_at)] != c.avoid_token))
+        c.avoid_at = -1, c.avoid_token = -1;
     }
-    if (opt.cut_repeats) {
-      std::string cut = cut_tail(c.revision_text);
-      if (cut.size() != c.revision_text.size()) {
-        ++st.cut;
-        c.revision_text = std::move(cut);
-        SDZ_CHECK(bool(retokenize), "a revision was cut but no tokenizer was given to re-encode it",
-                  "algo::clean_revisions");
-        c.revision_ids = retokenize(c.revision_text);
-      }
-    }
+    if (opt.cut_repeats && cut_tail(c.revision_text, c.revision_ids, "revision")) ++st.cut;
     if (has_sycophantic_opening(c.revision_text, opt.sycophantic_openings)) {
       ++st.sycophantic;
       if (!opt.strip_sycophantic) continue;

@@ -170,16 +170,18 @@ void train_srt_run(const Config& cfg, MPI_Comm world, const std::string& run_dir
     log::warn("stop signal during SRT collection: checkpointed the traces; exiting for requeue");
     r.stopped_by_signal = true;
   } else {
-    std::string per_stage, on;  // "12" / "40 traces", or "12 + 5" / "30 + 10 traces" when the stages differ
-    for (int st = 0; st < srt.stages(); ++st) {
-      per_stage += (st ? " + " : "") + std::to_string(trainer.stage_steps(st));
-      on += (st ? " + " : "") + std::to_string(trainer.stage_traces(st));
-    }
-    if (srt.stages() == 2 && trainer.stage_steps(0) == trainer.stage_steps(1)) per_stage = std::to_string(trainer.stage_steps(0));
-    if (srt.stages() == 2 && trainer.stage_traces(0) == trainer.stage_traces(1)) on = std::to_string(trainer.stage_traces(0));
+    // "12" when every stage has the same figure, else "40 + 24" (the stages of srt.revision_traces).
+    auto per_stage = [&](auto value) {
+      std::string all = std::to_string(value(0));
+      bool same = true;
+      for (int st = 1; st < srt.stages(); ++st) all += " + " + std::to_string(value(st)), same &= value(st) == value(0);
+      return same ? std::to_string(value(0)) : all;
+    };
+    const std::string steps = per_stage([&](int st) { return trainer.stage_steps(st); });
+    std::string on = per_stage([&](int st) { return trainer.stage_traces(st); });
     if (on == std::to_string(traces.size())) on.clear();  // every stage on every trace: said once
     log::info(strprintf("srt: %zu traces%s, %s steps per stage x %d stage(s), %lld to run", traces.size(),
-                        on.empty() ? "" : (" (" + on + " per stage)").c_str(), per_stage.c_str(), srt.stages(),
+                        on.empty() ? "" : (" (" + on + " per stage)").c_str(), steps.c_str(), srt.stages(),
                         (long long)trainer.total_steps()));
     r.steps = trainer.run();
     r.stopped_by_signal = trainer.stopped_by_signal();
