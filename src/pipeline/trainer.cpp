@@ -11,7 +11,6 @@
 
 #include "sdzero/ckpt/cadence.hpp"
 #include "sdzero/ckpt/run_dir.hpp"
-#include "sdzero/ckpt/torch_state.hpp"
 #include "sdzero/core/config.hpp"
 #include "sdzero/core/error.hpp"
 #include "sdzero/core/files.hpp"
@@ -23,7 +22,6 @@
 #include "sdzero/dist/tensor_sync.hpp"
 #include "sdzero/pipeline/rollout.hpp"
 #include "sdzero/pipeline/srt.hpp"
-#include "sdzero/pipeline/staleness.hpp"
 
 namespace sdz::pipeline {
 

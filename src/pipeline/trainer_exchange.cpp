@@ -2,19 +2,8 @@
 // Alltoallv of packed items), the learner root's statistics broadcast, the sample log.
 #include "sdzero/pipeline/trainer.hpp"
 
-#include <algorithm>
-#include <climits>
-#include <cmath>
-
-#include "sdzero/ckpt/run_dir.hpp"
-#include "sdzero/ckpt/torch_state.hpp"
 #include "sdzero/core/error.hpp"
-#include "sdzero/core/log.hpp"
-#include "sdzero/core/strings.hpp"
 #include "sdzero/dist/collectives.hpp"
-#include "sdzero/dist/tensor_sync.hpp"
-#include "sdzero/pipeline/srt.hpp"
-#include "sdzero/pipeline/staleness.hpp"
 
 namespace sdz::pipeline {
 
@@ -83,6 +72,5 @@ nlohmann::json Trainer::learner_statistics(const algo::StepResult& result) {
   bcast(g_.world(), g_.layout().learner_root(), stats);
   return nlohmann::json::parse(stats.begin(), stats.end());
 }
-
 
 }  // namespace sdz::pipeline

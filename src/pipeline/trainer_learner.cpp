@@ -4,12 +4,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <cmath>
 
-#include "sdzero/ckpt/run_dir.hpp"
-#include "sdzero/ckpt/torch_state.hpp"
 #include "sdzero/core/error.hpp"
-#include "sdzero/core/log.hpp"
 #include "sdzero/core/strings.hpp"
 #include "sdzero/dist/collectives.hpp"
 #include "sdzero/dist/tensor_sync.hpp"

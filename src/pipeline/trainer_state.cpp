@@ -2,19 +2,10 @@
 // in-flight batches gather to the learner root) and restore(), its inverse, on every rank.
 #include "sdzero/pipeline/trainer.hpp"
 
-#include <algorithm>
-#include <climits>
 #include <cmath>
 
-#include "sdzero/ckpt/run_dir.hpp"
 #include "sdzero/ckpt/torch_state.hpp"
-#include "sdzero/core/error.hpp"
-#include "sdzero/core/log.hpp"
-#include "sdzero/core/strings.hpp"
 #include "sdzero/dist/collectives.hpp"
-#include "sdzero/dist/tensor_sync.hpp"
-#include "sdzero/pipeline/srt.hpp"
-#include "sdzero/pipeline/staleness.hpp"
 
 namespace sdz::pipeline {
 
